@@ -1,0 +1,1 @@
+"""Centralino domain package."""

@@ -1,0 +1,1 @@
+"""Centralino storage package."""
