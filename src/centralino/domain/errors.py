@@ -1,0 +1,68 @@
+"""The domain's error tree, shared by every management interface.
+
+Each error says which resource and field is wrong and why; the REST API maps
+them to 404 / 409 / 422, the CLI to exit codes and messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "FieldError",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "Unauthorized",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldError:
+    """One bad field: its dotted path (``voicemail.pin``) and the reason."""
+
+    path: str
+    reason: str
+
+
+class DomainError(Exception):
+    """Base of every management error."""
+
+
+class InvalidInput(DomainError):
+    """Input broke one or more rules; nothing was changed."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{error.path}: {error.reason}" for error in errors))
+
+    @classmethod
+    def single(cls, path: str, reason: str) -> InvalidInput:
+        """Build an error for one field."""
+        return cls([FieldError(path=path, reason=reason)])
+
+
+class NotFound(DomainError):
+    """The named resource does not exist."""
+
+    def __init__(self, resource: str, key: str) -> None:
+        self.resource, self.key = resource, key
+        super().__init__(f"{resource} {key!r} not found")
+
+
+class Conflict(DomainError):
+    """The change would break a uniqueness rule (number, auth ID, DID...)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: {reason}")
+
+
+class Unauthorized(DomainError):
+    """No valid credentials were given."""
+
+
+class Forbidden(DomainError):
+    """The actor may not do this."""

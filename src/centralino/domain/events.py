@@ -1,0 +1,67 @@
+"""Domain events: how the management side tells the call engine what changed.
+
+Published after the change is committed; consumers (registrar, presence, BLF,
+provisioning) react to them instead of being sent "reload" commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from centralino.domain.forwarding import Status
+
+__all__ = [
+    "CredentialsChanged",
+    "DomainEvent",
+    "ExtensionChanged",
+    "ExtensionCreated",
+    "ExtensionDeleted",
+    "SettingsChanged",
+    "StatusChanged",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExtensionCreated:
+    number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExtensionChanged:
+    number: str
+    tabs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExtensionDeleted:
+    number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialsChanged:
+    """The SIP auth ID or password changed: old registrations must end."""
+
+    number: str
+    old_auth_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusChanged:
+    number: str
+    old: Status
+    new: Status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsChanged:
+    sections: tuple[str, ...]
+
+
+DomainEvent = (
+    ExtensionCreated
+    | ExtensionChanged
+    | ExtensionDeleted
+    | CredentialsChanged
+    | StatusChanged
+    | SettingsChanged
+)

@@ -1,0 +1,188 @@
+"""The extension: one person's number and every tab of its settings (SPEC 2).
+
+``ExtensionSpec`` is what an administrator writes: the SIP credentials and the
+voicemail PIN may be left out and are then generated. ``Extension`` is what is
+stored: complete, with credentials. Both share one declaration of the tabs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Self
+
+from pydantic import Field, StringConstraints, model_validator
+
+from centralino.domain.credentials import CredentialGenerator
+from centralino.domain.devices import BlfKey, Device
+from centralino.domain.forwarding import ForwardingSettings
+from centralino.domain.model import DomainModel, FieldValueError
+from centralino.domain.options import ClientOptions, Integrations, Options
+from centralino.domain.rights import Administration, GroupRight
+from centralino.domain.values import (
+    AuthId,
+    Did,
+    Email,
+    ExtensionNumber,
+    Name,
+    PhoneNumber,
+    SipPassword,
+)
+from centralino.domain.voicemail import VoicemailSettings
+
+__all__ = ["TABS", "Extension", "ExtensionSpec", "MeetingRoom", "UniqueKey", "UniqueKind"]
+
+MeetingRoom = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{2,39}$", strip_whitespace=True)
+]
+"""A personal meeting room's friendly name, used in its URL."""
+
+TABS = (
+    "voicemail",
+    "forwarding",
+    "devices",
+    "blf_keys",
+    "options",
+    "rights",
+    "administration",
+    "client",
+    "integrations",
+)
+"""The nested tabs of an extension, in console order."""
+
+
+class UniqueKind(enum.StrEnum):
+    """Values that at most one extension may hold, system-wide."""
+
+    SIP_USER = "sip_user"  # auth IDs and SIP IDs share one namespace
+    DID = "did"
+    MAC = "mac"
+    MEETING_ROOM = "meeting_room"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UniqueKey:
+    """One unique value of an extension and the field path it comes from."""
+
+    kind: UniqueKind
+    value: str
+    path: str
+
+
+def _duplicates(values: Iterable[object]) -> list[object]:
+    seen: set[object] = set()
+    return [value for value in values if value in seen or seen.add(value)]  # type: ignore[func-returns-value]
+
+
+class _ExtensionFields(DomainModel):
+    number: ExtensionNumber
+    first_name: Name = ""
+    last_name: Name = ""
+    email: Email | None = None
+    mobile: PhoneNumber | None = None
+    outbound_caller_id: PhoneNumber | None = None
+    dids: list[Did] = Field(default_factory=list, max_length=50)
+    meeting_room: MeetingRoom | None = None
+    voicemail: VoicemailSettings = Field(default_factory=VoicemailSettings)
+    forwarding: ForwardingSettings = Field(default_factory=ForwardingSettings)
+    devices: list[Device] = Field(default_factory=list, max_length=20)
+    blf_keys: list[BlfKey] = Field(default_factory=list, max_length=200)
+    options: Options = Field(default_factory=Options)
+    rights: list[GroupRight] = Field(default_factory=list, max_length=100)
+    administration: Administration = Field(default_factory=Administration)
+    client: ClientOptions = Field(default_factory=ClientOptions)
+    integrations: Integrations = Field(default_factory=Integrations)
+
+    @model_validator(mode="after")
+    def _unique_items(self) -> Self:
+        checks: list[tuple[tuple[str | int, ...], Iterable[object], str]] = [
+            (("dids",), self.dids, "DID"),
+            (("blf_keys",), (key.position for key in self.blf_keys), "key position"),
+            (("devices",), (d.mac for d in self.devices if d.mac), "MAC address"),
+            (("rights",), (right.group for right in self.rights), "group"),
+        ]
+        for path, values, what in checks:
+            repeated = _duplicates(values)
+            if repeated:
+                raise FieldValueError(path, f"{what} {repeated[0]} appears more than once")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        """The name phones show: first and last name, or the number."""
+        return f"{self.first_name} {self.last_name}".strip() or self.number
+
+
+class ExtensionSpec(_ExtensionFields):
+    """An extension as an administrator writes it; secrets may be omitted."""
+
+    auth_id: AuthId | None = None
+    auth_password: SipPassword | None = None
+
+    def complete(
+        self, generate: CredentialGenerator, previous: Extension | None = None
+    ) -> Extension:
+        """Fill in omitted secrets, keeping the previous ones, else generating.
+
+        Args:
+            generate: the source of new credentials.
+            previous: the stored extension this spec replaces, if any.
+
+        Returns:
+            A complete extension.
+        """
+        pin = self.voicemail.pin or (previous.voicemail.pin if previous else None)
+        values = self.model_dump(exclude={"auth_id", "auth_password", "voicemail"})
+        return Extension.model_validate(
+            values
+            | {
+                "auth_id": self.auth_id or (previous.auth_id if previous else generate.auth_id()),
+                "auth_password": self.auth_password
+                or (previous.auth_password if previous else generate.password()),
+                "voicemail": self.voicemail.model_copy(update={"pin": pin or generate.pin()}),
+            }
+        )
+
+
+class Extension(_ExtensionFields):
+    """A stored extension: complete, with its SIP credentials and PIN."""
+
+    auth_id: AuthId
+    auth_password: SipPassword
+
+    @model_validator(mode="after")
+    def _has_pin(self) -> Self:
+        if self.voicemail.pin is None:
+            raise FieldValueError(("voicemail", "pin"), "is required")
+        sip_id = self.options.sip_id
+        if sip_id is not None and sip_id.lower() == self.auth_id.lower():
+            raise FieldValueError(("options", "sip_id"), "must differ from auth_id")
+        return self
+
+    @property
+    def sip_user_names(self) -> tuple[str, ...]:
+        """User names a phone may register with: the auth ID and the SIP ID."""
+        return tuple(name for name in (self.auth_id, self.options.sip_id) if name)
+
+    def unique_keys(self) -> list[UniqueKey]:
+        """Every value of this extension that no other extension may hold."""
+        keys = [UniqueKey(kind=UniqueKind.SIP_USER, value=self.auth_id.lower(), path="auth_id")]
+        if self.options.sip_id:
+            sip_id = self.options.sip_id.lower()
+            keys.append(UniqueKey(kind=UniqueKind.SIP_USER, value=sip_id, path="options.sip_id"))
+        keys += [
+            UniqueKey(kind=UniqueKind.DID, value=did, path=f"dids.{index}")
+            for index, did in enumerate(self.dids)
+        ]
+        keys += [
+            UniqueKey(kind=UniqueKind.MAC, value=device.mac, path=f"devices.{index}.mac")
+            for index, device in enumerate(self.devices)
+            if device.mac
+        ]
+        if self.meeting_room:
+            room = UniqueKey(
+                kind=UniqueKind.MEETING_ROOM, value=self.meeting_room, path="meeting_room"
+            )
+            keys.append(room)
+        return keys

@@ -1,0 +1,66 @@
+"""System settings: SMTP, networks, numbering (SPEC section 3)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, field_validator
+
+from centralino.domain.model import DomainModel
+from centralino.domain.values import Email
+
+__all__ = ["NetworkSettings", "NumberingSettings", "SmtpSettings", "SystemSettings"]
+
+HostName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9.:\[\]-]{1,253}$", strip_whitespace=True)
+]
+
+
+class SmtpSettings(DomainModel):
+    """The mail server used for voicemail, missed-call and welcome emails."""
+
+    host: HostName | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    username: Annotated[str, StringConstraints(max_length=200)] | None = None
+    password: Annotated[str, StringConstraints(max_length=200)] | None = None
+    sender: Email | None = None
+    starttls: bool = True
+
+
+def _default_local_networks() -> list[str]:
+    return ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+
+
+class NetworkSettings(DomainModel):
+    """Which addresses count as the LAN, and how the PBX is reached."""
+
+    local_networks: list[str] = Field(default_factory=_default_local_networks, max_length=100)
+    public_host: HostName | None = None
+
+    @field_validator("local_networks")
+    @classmethod
+    def _cidrs(cls, values: list[str]) -> list[str]:
+        try:
+            return [str(ipaddress.ip_network(value.strip(), strict=False)) for value in values]
+        except ValueError as exc:
+            raise ValueError(f"not a network in CIDR form: {exc}") from exc
+
+    def is_local(self, address: str) -> bool:
+        """Tell whether an IP address lies in one of the local networks."""
+        ip = ipaddress.ip_address(address)
+        return any(ip in ipaddress.ip_network(net) for net in self.local_networks)
+
+
+class NumberingSettings(DomainModel):
+    """How long extension numbers are."""
+
+    extension_length: int = Field(default=3, ge=2, le=6)
+
+
+class SystemSettings(DomainModel):
+    """Every section of the system settings."""
+
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    numbering: NumberingSettings = Field(default_factory=NumberingSettings)

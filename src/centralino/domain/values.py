@@ -1,0 +1,77 @@
+"""Small constrained value types shared by every tab of an extension."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+__all__ = [
+    "AuthId",
+    "Did",
+    "Email",
+    "ExtensionNumber",
+    "GroupName",
+    "Label",
+    "MacAddress",
+    "Name",
+    "PhoneNumber",
+    "Pin",
+    "SipPassword",
+    "TimeOfDay",
+    "normalize_mac",
+]
+
+ExtensionNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,10}$", strip_whitespace=True)]
+"""An extension number: digits only. Its exact length is a system setting."""
+
+PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{2,20}$", strip_whitespace=True)]
+"""A dialable number: digits with an optional leading ``+`` (E.164 style)."""
+
+Did = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{2,20}$", strip_whitespace=True)]
+"""An inbound direct-dial number from the trunks' DID pool."""
+
+Name = Annotated[str, StringConstraints(max_length=64, strip_whitespace=True)]
+Label = Annotated[str, StringConstraints(max_length=32, strip_whitespace=True)]
+GroupName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$", strip_whitespace=True),
+]
+
+Email = Annotated[
+    str,
+    StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, strip_whitespace=True),
+]
+
+AuthId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{3,63}$")]
+"""A SIP authentication user name: a token safe in any SIP header."""
+
+SipPassword = Annotated[str, StringConstraints(pattern=r"^[!-~]{12,128}$")]
+"""A SIP secret: 12 to 128 printable ASCII characters without spaces."""
+
+Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,10}$")]
+"""A voicemail PIN: 4 to 10 digits."""
+
+TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+"""A wall-clock time ``HH:MM`` (24 h)."""
+
+
+def normalize_mac(value: str) -> str:
+    """Return a MAC address as 12 lower-case hex digits.
+
+    Args:
+        value: a MAC written with or without ``:``, ``-`` or ``.`` separators.
+
+    Returns:
+        The 12 hex digits, lower case.
+
+    Raises:
+        ValueError: when the value is not 12 hex digits.
+    """
+    digits = "".join(ch for ch in value if ch not in ":-. ").lower()
+    if len(digits) != 12 or any(ch not in "0123456789abcdef" for ch in digits):
+        raise ValueError("must be 12 hexadecimal digits, e.g. 80:5e:c0:12:34:56")
+    return digits
+
+
+MacAddress = Annotated[str, AfterValidator(normalize_mac), Field(examples=["805ec0123456"])]

@@ -1,0 +1,53 @@
+"""The voicemail tab (SPEC section 2.2)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Self
+
+from pydantic import Field, StringConstraints, model_validator
+
+from centralino.domain.model import DomainModel, FieldValueError
+from centralino.domain.values import Name, Pin
+
+__all__ = ["EmailMode", "Greeting", "GreetingId", "VoicemailSettings"]
+
+GreetingId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+
+
+class EmailMode(enum.StrEnum):
+    """What the owner gets by email when a message is left."""
+
+    NONE = "none"
+    NOTIFY = "notify"
+    ATTACH = "attach"
+    ATTACH_AND_DELETE = "attach_and_delete"
+
+
+class Greeting(DomainModel):
+    """One recorded greeting of a mailbox (its audio lives in the data directory)."""
+
+    id: GreetingId
+    name: Name
+
+
+class VoicemailSettings(DomainModel):
+    """Voicemail box settings; the PIN is generated when not given."""
+
+    enabled: bool = True
+    pin: Pin | None = None
+    require_pin: bool = True
+    announce_caller_id: bool = True
+    announce_datetime: bool = True
+    email_mode: EmailMode = EmailMode.NOTIFY
+    greetings: list[Greeting] = Field(default_factory=list, max_length=20)
+    active_greeting: GreetingId | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        ids = [greeting.id for greeting in self.greetings]
+        if len(set(ids)) != len(ids):
+            raise FieldValueError("greetings", "each greeting id must be unique")
+        if self.active_greeting is not None and self.active_greeting not in ids:
+            raise FieldValueError("active_greeting", "must be the id of one of the greetings")
+        return self
