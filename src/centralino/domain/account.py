@@ -5,9 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from pydantic import StringConstraints
-
 from centralino.domain.model import DomainModel
+from centralino.domain.text import Matches
 
 __all__ = ["OWNER_USERNAME", "Account", "AccountRole"]
 
@@ -23,6 +22,8 @@ class AccountRole(enum.StrEnum):
 class Account(DomainModel):
     """A console/API login. The password is kept only as an argon2 hash."""
 
-    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+    username: Annotated[
+        str, Matches(r"[A-Za-z0-9._-]{1,64}", "1 to 64 letters, digits, '.', '_' or '-'")
+    ]
     password_hash: str
     role: AccountRole = AccountRole.ADMINISTRATOR

@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from centralino.domain.forwarding import Status
 from centralino.domain.model import DomainModel
+from centralino.domain.text import Matches
 from centralino.domain.values import ExtensionNumber, Label, MacAddress, PhoneNumber
 
 __all__ = [
@@ -40,7 +41,11 @@ class Vendor(enum.StrEnum):
 
 
 ModelName = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,39}$", strip_whitespace=True)
+    str,
+    Matches(
+        r"[A-Za-z0-9][A-Za-z0-9 ._+-]{0,39}",
+        "a model name of letters, digits, spaces and . _ + - (at most 40)",
+    ),
 ]
 
 
@@ -51,7 +56,9 @@ class Device(DomainModel):
     model: ModelName
     mac: MacAddress | None = None
     name: Label = ""
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] = "en"
+    language: Annotated[
+        str, Matches(r"[a-z]{2}(-[A-Z]{2})?", "a language code like 'en' or 'it-IT'")
+    ] = "en"
     time_zone: str | None = None
 
 
@@ -79,7 +86,9 @@ class CustomSpeedDialKey(_Key):
     """Dial any string the phone can dial (feature codes included)."""
 
     kind: Literal["custom_speed_dial"] = "custom_speed_dial"
-    number: Annotated[str, StringConstraints(pattern=r"^[0-9+*#]{1,32}$")]
+    number: Annotated[
+        str, Matches(r"[0-9+*#]{1,32}", "up to 32 dialable characters (digits, +, *, #)")
+    ]
     label: Label = ""
 
 

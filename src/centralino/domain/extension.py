@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.devices import BlfKey, Device
@@ -20,6 +20,7 @@ from centralino.domain.forwarding import ForwardingSettings
 from centralino.domain.model import DomainModel, FieldValueError
 from centralino.domain.options import ClientOptions, Integrations, Options
 from centralino.domain.rights import Administration, GroupRight
+from centralino.domain.text import Matches
 from centralino.domain.values import (
     AuthId,
     Did,
@@ -34,7 +35,7 @@ from centralino.domain.voicemail import VoicemailSettings
 __all__ = ["TABS", "Extension", "ExtensionSpec", "MeetingRoom", "UniqueKey", "UniqueKind"]
 
 MeetingRoom = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{2,39}$", strip_whitespace=True)
+    str, Matches(r"[a-z0-9][a-z0-9-]{2,39}", "3 to 40 lower-case letters, digits or '-'")
 ]
 """A personal meeting room's friendly name, used in its URL."""
 

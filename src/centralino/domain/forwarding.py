@@ -11,11 +11,12 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from centralino.domain.destination import Destination, Voicemail
 from centralino.domain.model import DomainModel, FieldValueError
 from centralino.domain.office_hours import ScheduleName, Weekday
+from centralino.domain.text import Matches
 from centralino.domain.values import TimeOfDay
 
 __all__ = [
@@ -46,7 +47,8 @@ class Status(enum.StrEnum):
 
 
 CallerIdPattern = Annotated[
-    str, StringConstraints(pattern=r"^[0-9+*?#]{1,32}$", strip_whitespace=True)
+    str,
+    Matches(r"[0-9+*?#]{1,32}", "a caller ID or pattern of digits, +, # and the wildcards * and ?"),
 ]
 """A caller ID, exact, or a pattern where ``*`` is any digits and ``?`` one digit."""
 

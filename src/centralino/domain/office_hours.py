@@ -12,9 +12,10 @@ import enum
 import zoneinfo
 from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from centralino.domain.model import DomainModel
+from centralino.domain.text import Matches
 from centralino.domain.values import Name, TimeOfDay
 
 __all__ = [
@@ -31,7 +32,7 @@ GLOBAL_SCHEDULE = "global"
 """The name of the system-wide schedule, which always exists."""
 
 ScheduleName = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", strip_whitespace=True)
+    str, Matches(r"[a-z0-9][a-z0-9_-]{0,31}", "lower-case letters, digits, '_' or '-' (at most 32)")
 ]
 
 

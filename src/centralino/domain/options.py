@@ -8,6 +8,7 @@ from typing import Annotated, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from centralino.domain.model import DomainModel, FieldValueError
+from centralino.domain.text import Matches
 
 __all__ = [
     "CallControl",
@@ -24,10 +25,16 @@ __all__ = [
     "WebhookEvent",
 ]
 
-SipId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9._-]{1,63}$")]
+SipId = Annotated[
+    str,
+    Matches(
+        r"[A-Za-z][A-Za-z0-9._-]{1,63}",
+        "2 to 64 letters, digits, '.', '_' or '-', starting with a letter",
+    ),
+]
 """An alternative SIP user name; it starts with a letter so it never hides a number."""
 
-HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+HttpUrl = Annotated[str, Matches(r"https?://[^\s]{1,2000}", "an http:// or https:// URL")]
 
 
 class Options(DomainModel):
@@ -139,7 +146,15 @@ class Integrations(DomainModel):
     crm_lookup_url: HttpUrl | None = None
     crm_journal_url: HttpUrl | None = None
     webhooks: list[Webhook] = Field(default_factory=list, max_length=20)
-    script: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]{1,200}$")] | None = None
+    script: (
+        Annotated[
+            str,
+            Matches(
+                r"[A-Za-z0-9_./-]{1,200}", "a script path of letters, digits, '_', '.', '/' or '-'"
+            ),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _crm_needs_url(self) -> Self:

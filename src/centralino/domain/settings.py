@@ -8,13 +8,12 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from centralino.domain.model import DomainModel
+from centralino.domain.text import Matches
 from centralino.domain.values import Email
 
 __all__ = ["NetworkSettings", "NumberingSettings", "SmtpSettings", "SystemSettings"]
 
-HostName = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9.:\[\]-]{1,253}$", strip_whitespace=True)
-]
+HostName = Annotated[str, Matches(r"[A-Za-z0-9.:\[\]-]{1,253}", "a host name or IP address")]
 
 
 class SmtpSettings(DomainModel):

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from centralino.domain.text import Matches
+
 __all__ = [
     "AuthId",
     "Did",
@@ -22,37 +24,49 @@ __all__ = [
     "normalize_mac",
 ]
 
-ExtensionNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,10}$", strip_whitespace=True)]
+ExtensionNumber = Annotated[str, Matches(r"[0-9]{2,10}", "2 to 10 digits")]
 """An extension number: digits only. Its exact length is a system setting."""
 
-PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{2,20}$", strip_whitespace=True)]
+PhoneNumber = Annotated[
+    str, Matches(r"\+?[0-9]{2,20}", "a phone number: digits with an optional leading +")
+]
 """A dialable number: digits with an optional leading ``+`` (E.164 style)."""
 
-Did = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{2,20}$", strip_whitespace=True)]
+Did = Annotated[
+    str, Matches(r"\+?[0-9]{2,20}", "a phone number: digits with an optional leading +")
+]
 """An inbound direct-dial number from the trunks' DID pool."""
 
 Name = Annotated[str, StringConstraints(max_length=64, strip_whitespace=True)]
 Label = Annotated[str, StringConstraints(max_length=32, strip_whitespace=True)]
 GroupName = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$", strip_whitespace=True),
+    Matches(
+        r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}", "letters, digits, spaces, '.', '_' or '-' (at most 64)"
+    ),
 ]
 
 Email = Annotated[
     str,
-    StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, strip_whitespace=True),
+    Matches(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{1,180}", "an email address"),
 ]
 
-AuthId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{3,63}$")]
+AuthId = Annotated[
+    str, Matches(r"[A-Za-z0-9][A-Za-z0-9._-]{3,63}", "4 to 64 letters, digits, '.', '_' or '-'")
+]
 """A SIP authentication user name: a token safe in any SIP header."""
 
-SipPassword = Annotated[str, StringConstraints(pattern=r"^[!-~]{12,128}$")]
+SipPassword = Annotated[
+    str, Matches(r"[!-~]{12,128}", "12 to 128 printable characters without spaces")
+]
 """A SIP secret: 12 to 128 printable ASCII characters without spaces."""
 
-Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,10}$")]
+Pin = Annotated[str, Matches(r"[0-9]{4,10}", "4 to 10 digits")]
 """A voicemail PIN: 4 to 10 digits."""
 
-TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+TimeOfDay = Annotated[
+    str, Matches(r"([01][0-9]|2[0-3]):[0-5][0-9]", "a time of day as HH:MM (24 h)")
+]
 """A wall-clock time ``HH:MM`` (24 h)."""
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from centralino.domain.model import DomainModel, FieldValueError
+from centralino.domain.text import Matches
 from centralino.domain.values import Name, Pin
 
 __all__ = ["EmailMode", "Greeting", "GreetingId", "VoicemailSettings"]
 
-GreetingId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+GreetingId = Annotated[
+    str, Matches(r"[a-z0-9][a-z0-9_-]{0,39}", "lower-case letters, digits, '_' or '-' (at most 40)")
+]
 
 
 class EmailMode(enum.StrEnum):
