@@ -21,10 +21,19 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FieldError:
-    """One bad field: its dotted path (``voicemail.pin``) and the reason."""
+    """One bad field: its dotted path (``voicemail.pin``) and the reason.
+
+    ``row`` is set when the field comes from a row of an imported file
+    (1 = the first data row after the header).
+    """
 
     path: str
     reason: str
+    row: int | None = None
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, {self.path}" if self.row is not None else self.path
+        return f"{where}: {self.reason}"
 
 
 class DomainError(Exception):
@@ -36,7 +45,7 @@ class InvalidInput(DomainError):
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{error.path}: {error.reason}" for error in errors))
+        super().__init__("; ".join(str(error) for error in errors))
 
     @classmethod
     def single(cls, path: str, reason: str) -> InvalidInput:
@@ -55,9 +64,10 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     """The change would break a uniqueness rule (number, auth ID, DID...)."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        self.path, self.reason = path, reason
-        super().__init__(f"{path}: {reason}")
+    def __init__(self, path: str, reason: str, row: int | None = None) -> None:
+        self.path, self.reason, self.row = path, reason, row
+        where = f"row {row}, {path}" if row is not None else path
+        super().__init__(f"{where}: {reason}")
 
 
 class Unauthorized(DomainError):

@@ -15,7 +15,8 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from centralino.domain.credentials import CredentialGenerator
-from centralino.domain.devices import BlfKey, Device
+from centralino.domain.destination import Destination, ExtensionDestination, ExtensionVoicemail
+from centralino.domain.devices import BlfKey, BusyLampKey, Device
 from centralino.domain.forwarding import ForwardingSettings
 from centralino.domain.model import DomainModel, FieldValueError
 from centralino.domain.options import ClientOptions, Integrations, Options
@@ -32,7 +33,15 @@ from centralino.domain.values import (
 )
 from centralino.domain.voicemail import VoicemailSettings
 
-__all__ = ["TABS", "Extension", "ExtensionSpec", "MeetingRoom", "UniqueKey", "UniqueKind"]
+__all__ = [
+    "TABS",
+    "Extension",
+    "ExtensionSpec",
+    "MeetingRoom",
+    "Reference",
+    "UniqueKey",
+    "UniqueKind",
+]
 
 MeetingRoom = Annotated[
     str, Matches(r"[a-z0-9][a-z0-9-]{2,39}", "3 to 40 lower-case letters, digits or '-'")
@@ -69,6 +78,23 @@ class UniqueKey:
     kind: UniqueKind
     value: str
     path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reference:
+    """A setting that points at another extension."""
+
+    path: str
+    number: str
+    rings: bool
+    """True when a call is sent to ring that extension (loops matter)."""
+
+
+def _destination_number(path: str, destination: Destination) -> list[Reference]:
+    if isinstance(destination, ExtensionDestination | ExtensionVoicemail):
+        rings = isinstance(destination, ExtensionDestination)
+        return [Reference(path=f"{path}.number", number=destination.number, rings=rings)]
+    return []
 
 
 def _duplicates(values: Iterable[object]) -> list[object]:
@@ -109,6 +135,29 @@ class _ExtensionFields(DomainModel):
                 raise FieldValueError(path, f"{what} {repeated[0]} appears more than once")
         return self
 
+    def references(self) -> list[Reference]:
+        """Every setting that points at an extension number."""
+        found: list[Reference] = []
+        profiles = self.forwarding.profiles
+        for route in ("internal", "external"):
+            routes = getattr(profiles.available, route)
+            for case in ("no_answer", "busy", "not_registered"):
+                found += _destination_number(
+                    f"forwarding.profiles.available.{route}.{case}", getattr(routes, case)
+                )
+            for status in ("away", "dnd", "lunch", "business_trip"):
+                destination = getattr(getattr(profiles, status), route)
+                found += _destination_number(f"forwarding.profiles.{status}.{route}", destination)
+        for index, exception in enumerate(self.forwarding.exceptions):
+            found += _destination_number(
+                f"forwarding.exceptions.{index}.destination", exception.destination
+            )
+        for index, key in enumerate(self.blf_keys):
+            if isinstance(key, BusyLampKey):
+                path = f"blf_keys.{index}.number"
+                found.append(Reference(path=path, number=key.number, rings=False))
+        return found
+
     @property
     def display_name(self) -> str:
         """The name phones show: first and last name, or the number."""
@@ -133,16 +182,15 @@ class ExtensionSpec(_ExtensionFields):
         Returns:
             A complete extension.
         """
-        pin = self.voicemail.pin or (previous.voicemail.pin if previous else None)
         values = self.model_dump(exclude={"auth_id", "auth_password", "voicemail"})
+        auth_id = self.auth_id or (previous and previous.auth_id) or generate.auth_id()
+        password = (
+            self.auth_password or (previous and previous.auth_password) or generate.password()
+        )
+        pin = self.voicemail.pin or (previous and previous.voicemail.pin) or generate.pin()
+        voicemail = self.voicemail.model_copy(update={"pin": pin})
         return Extension.model_validate(
-            values
-            | {
-                "auth_id": self.auth_id or (previous.auth_id if previous else generate.auth_id()),
-                "auth_password": self.auth_password
-                or (previous.auth_password if previous else generate.password()),
-                "voicemail": self.voicemail.model_copy(update={"pin": pin or generate.pin()}),
-            }
+            values | {"auth_id": auth_id, "auth_password": password, "voicemail": voicemail}
         )
 
 
