@@ -28,7 +28,7 @@ from centralino.domain.audit import AuditAction, AuditEntry
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import FieldError, InvalidInput
 from centralino.domain.events import ExtensionCreated
-from centralino.domain.extension import Extension, ExtensionSpec
+from centralino.domain.extension import TABS, Extension, ExtensionSpec
 from centralino.domain.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["COLUMNS", "MAX_ERRORS", "CsvService", "Progress", "export_csv", "parse_csv"]
@@ -51,12 +51,9 @@ def _flatten(document: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[st
 _SAMPLE = dict(
     _flatten(ExtensionSpec(number="100").complete(CredentialGenerator()).model_dump(mode="json"))
 )
-_SECRETS = ("auth_id", "auth_password")
 
-COLUMNS = tuple(
-    sorted(_SAMPLE, key=lambda column: 0 if "." not in column or column in _SECRETS else 1)
-)
-"""Every column: general fields and secrets first, then tab settings in tab order."""
+COLUMNS = tuple(sorted(_SAMPLE, key=lambda column: 1 if column.split(".")[0] in TABS else 0))
+"""Every column: general fields (secrets included) first, then each tab's settings."""
 
 _JSON_COLUMNS = frozenset(c for c, value in _SAMPLE.items() if isinstance(value, list | dict))
 

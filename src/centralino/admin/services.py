@@ -1,0 +1,49 @@
+"""The bundle of management use-cases that every interface is given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from centralino.admin.accounts import AccountService, TokenSigner
+from centralino.admin.audit import AuditService
+from centralino.admin.csv_io import CsvService
+from centralino.admin.extensions import ExtensionService
+from centralino.admin.resources import GroupService, OfficeHoursService, SettingsService
+from centralino.domain.credentials import CredentialGenerator
+from centralino.domain.ports import Clock, EventBus, UnitOfWorkFactory
+
+__all__ = ["ManagementServices"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManagementServices:
+    """Every use-case, built on one unit-of-work factory."""
+
+    extensions: ExtensionService
+    groups: GroupService
+    office_hours: OfficeHoursService
+    settings: SettingsService
+    accounts: AccountService
+    audit: AuditService
+    csv: CsvService
+
+    @classmethod
+    def build(
+        cls,
+        units: UnitOfWorkFactory,
+        events: EventBus,
+        clock: Clock,
+        secret: bytes,
+        generator: CredentialGenerator | None = None,
+    ) -> ManagementServices:
+        """Wire every service to the same storage, event bus and clock."""
+        generate = generator or CredentialGenerator()
+        return cls(
+            extensions=ExtensionService(units, events, clock, generate),
+            groups=GroupService(units, clock),
+            office_hours=OfficeHoursService(units, clock),
+            settings=SettingsService(units, events, clock),
+            accounts=AccountService(units, clock, TokenSigner(secret)),
+            audit=AuditService(units),
+            csv=CsvService(units, events, clock, generate),
+        )
