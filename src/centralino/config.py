@@ -1,0 +1,68 @@
+"""Settings of one Centralino process: typed, built once, passed down.
+
+Sources, strongest first: constructor arguments (the CLI's flags), environment
+variables ``CENTRALINO_*``, the TOML file named by ``CENTRALINO_CONFIG`` (or
+``DATA_DIR/centralino.toml``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Config"]
+
+
+def _toml_file() -> Path:
+    explicit = os.environ.get("CENTRALINO_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("CENTRALINO_DATA_DIR", "data")) / "centralino.toml"
+
+
+class Config(BaseSettings):
+    """Process configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="CENTRALINO_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    """SQLAlchemy URL; default: SQLite in the data directory."""
+    bind: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    sip_port: int = Field(default=5060, ge=1, le=65535)
+    admin_password: SecretStr | None = None
+    """The owner's password on first start; generated and printed when unset."""
+    log_level: str = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_toml_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'centralino.db'}"
+
+    @property
+    def secret_file(self) -> Path:
+        """Where the token-signing secret is kept."""
+        return self.data_dir / "secret.key"
