@@ -1,0 +1,177 @@
+"""The database schema: SQLAlchemy Core tables on one ``MetaData``.
+
+Every resource is stored whole as JSON (``data``), the model's own dump, so a
+new field in the domain needs no migration. Only what the database must
+search, sort or keep unique is copied into columns: the extension's names and
+contact fields, and one ``extension_keys`` row per unique value (auth IDs and
+SIP IDs, DIDs, device MACs, meeting rooms), whose primary key makes the
+database itself refuse a value held twice.
+
+The migrations in ``migrations/versions`` create these same tables explicitly;
+``tests/storage`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "SORTABLE_COLUMNS",
+    "UTC_DATETIME",
+    "JsonDocument",
+    "UtcDateTime",
+    "accounts",
+    "audit",
+    "extension_keys",
+    "extensions",
+    "groups",
+    "metadata",
+    "office_hours",
+    "settings",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names are fixed so that migrations and error messages can name them."""
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """An aware timestamp, stored as UTC and always returned aware in UTC.
+
+    SQLite keeps no offset and hands back naive values: they are UTC by
+    construction, so UTC is attached again on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Convert an aware datetime to UTC; naive datetimes are refused."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        """Return the stored timestamp as an aware UTC datetime."""
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"unexpected timestamp value {value!r}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+UTC_DATETIME = UtcDateTime()
+
+JsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""A JSON document column type: JSONB on PostgreSQL, JSON text elsewhere."""
+
+_Identity = BigInteger().with_variant(Integer(), "sqlite")
+
+extensions = Table(
+    "extensions",
+    metadata,
+    Column("number", String(10), primary_key=True),
+    Column("first_name", String(64), nullable=False, server_default=""),
+    Column("last_name", String(64), nullable=False, server_default=""),
+    Column("email", String(255), nullable=False, server_default=""),
+    Column("mobile", String(32), nullable=False, server_default=""),
+    Column("data", JsonDocument, nullable=False),
+    Column("updated_at", UTC_DATETIME, nullable=False),
+)
+"""Searchable copies of the extension's fields; absent email/mobile are ''."""
+
+SORTABLE_COLUMNS = ("first_name", "last_name", "email")
+"""Extension columns with a case-insensitive sort index ``ix_extensions_<name>_lower``."""
+
+for _name in SORTABLE_COLUMNS:
+    Index(
+        f"ix_extensions_{_name}_lower",
+        func.lower(extensions.c[_name]),
+        extensions.c.number,
+    )
+
+extension_keys = Table(
+    "extension_keys",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column(
+        "number",
+        String(10),
+        ForeignKey("extensions.number", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("data", JsonDocument, nullable=False),
+)
+
+office_hours = Table(
+    "office_hours",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("data", JsonDocument, nullable=False),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("section", String(32), primary_key=True),
+    Column("data", JsonDocument, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(32), nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", _Identity, primary_key=True, autoincrement=True),
+    Column("at", UTC_DATETIME, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("resource", String(32), nullable=False),
+    Column("resource_id", String(255), nullable=False),
+    Column("before", JsonDocument, nullable=True),
+    Column("after", JsonDocument, nullable=True),
+    Index("ix_audit_resource_resource_id", "resource", "resource_id"),
+)
