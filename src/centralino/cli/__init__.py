@@ -1,1 +1,1 @@
-"""Centralino cli package."""
+"""Command-line interface."""

@@ -1,0 +1,120 @@
+"""Composition root: builds every part from the configuration and runs them.
+
+Only the CLI imports this module. ``Runtime`` owns the database and the
+management services; ``serve`` adds the HTTP server (and, as they land, the
+SIP and media engines) and runs them in one asyncio process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+import uvicorn
+
+from centralino.admin.services import ManagementServices
+from centralino.api import create_api
+from centralino.config import Config
+from centralino.domain.bus import LocalEventBus
+from centralino.domain.events import DomainEvent
+from centralino.storage import Database, SqlUnitOfWorkFactory
+
+__all__ = ["Runtime", "SystemClock", "open_runtime", "serve"]
+
+log = structlog.get_logger("centralino")
+
+
+class SystemClock:
+    """The real clock (aware UTC)."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+def load_secret(path: Path) -> bytes:
+    """Read the token-signing secret, creating it (mode 0600) on first start."""
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_bytes(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(secret)
+    return secret
+
+
+def _log_subscriber_error(event: DomainEvent, exc: Exception) -> None:
+    log.error("event subscriber failed", event=type(event).__name__, error=repr(exc))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Runtime:
+    """What every entry point needs: configuration, database, services, events."""
+
+    config: Config
+    database: Database
+    events: LocalEventBus
+    services: ManagementServices
+
+
+@asynccontextmanager
+async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
+    """Open the database (migrating it) and build the management services."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(config.resolved_database_url)
+    try:
+        await database.migrate()
+        events = LocalEventBus(on_error=_log_subscriber_error)
+        services = ManagementServices.build(
+            SqlUnitOfWorkFactory(database), events, SystemClock(), load_secret(config.secret_file)
+        )
+        yield Runtime(config=config, database=database, events=events, services=services)
+    finally:
+        await database.dispose()
+
+
+def _announce(config: Config, password: str | None) -> None:
+    host = "127.0.0.1" if config.bind in ("0.0.0.0", "::") else config.bind
+    url = f"http://{host}:{config.http_port}"
+    print(f"Centralino is running: {url}  (API docs: {url}/api/docs)", flush=True)
+    if password is not None:
+        print(f"Log in as 'admin' with the one-time password: {password}", flush=True)
+        print("Change it with: centralino admin password", flush=True)
+    else:
+        print("Log in as 'admin' (password unchanged since first start).", flush=True)
+
+
+async def run_server(config: Config) -> None:
+    """Run every server of the PBX until cancelled."""
+    async with open_runtime(config) as runtime:
+        given = config.admin_password.get_secret_value() if config.admin_password else None
+        password = await runtime.services.accounts.ensure_owner(given)
+        api = create_api(runtime.services)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                api,
+                host=config.bind,
+                port=config.http_port,
+                log_level=config.log_level,
+                lifespan="on",
+            )
+        )
+        _announce(config, None if given else password)
+        await server.serve()
+
+
+def serve(config: Config) -> None:
+    """Run the PBX in the foreground (uvloop when available)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(run_server(config))
+    else:
+        uvloop.run(run_server(config))
