@@ -1,1 +1,17 @@
-"""Centralino storage package."""
+"""Centralino storage: the domain ports on SQLAlchemy (SQLite or PostgreSQL).
+
+Typical wiring::
+
+    database = Database(url)            # or Database.in_directory(data_dir)
+    await database.migrate()
+    unit_of_work = SqlUnitOfWorkFactory(database)
+    async with unit_of_work() as uow:
+        ...
+        await uow.commit()
+    await database.dispose()
+"""
+
+from centralino.storage.database import Database, sqlite_url
+from centralino.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+
+__all__ = ["Database", "SqlUnitOfWork", "SqlUnitOfWorkFactory", "sqlite_url"]
