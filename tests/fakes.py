@@ -1,0 +1,369 @@
+"""In-memory fakes for every domain port (``centralino.domain.ports``).
+
+``InMemoryStore`` holds the committed state. Each unit of work copies it when
+it begins (models are frozen, so shallow copies of the dicts are enough) and
+writes its copy back only on ``commit``; leaving the context without a commit
+discards every change, like a database transaction rolled back.
+
+``FakeClock`` is a settable, advanceable UTC clock; ``RecordingEventBus``
+keeps every published event for the test to inspect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Self, TypeVar
+
+from centralino.domain.account import Account
+from centralino.domain.audit import AuditEntry
+from centralino.domain.events import DomainEvent
+from centralino.domain.extension import Extension, UniqueKind
+from centralino.domain.group import Group
+from centralino.domain.office_hours import OfficeHours
+from centralino.domain.ports import (
+    AccountRepository,
+    AuditLog,
+    AuditQuery,
+    Clock,
+    EventBus,
+    ExtensionQuery,
+    ExtensionRepository,
+    ExtensionSort,
+    GroupRepository,
+    OfficeHoursRepository,
+    Page,
+    SettingsRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from centralino.domain.settings import SystemSettings
+
+__all__ = [
+    "EPOCH",
+    "FakeClock",
+    "InMemoryAccountRepository",
+    "InMemoryAuditLog",
+    "InMemoryExtensionRepository",
+    "InMemoryGroupRepository",
+    "InMemoryOfficeHoursRepository",
+    "InMemorySettingsRepository",
+    "InMemoryState",
+    "InMemoryStore",
+    "InMemoryUnitOfWork",
+    "InMemoryUnitOfWorkFactory",
+    "RecordingEventBus",
+]
+
+EventT = TypeVar("EventT")
+
+EPOCH = dt.datetime(2024, 3, 4, 10, 0, tzinfo=dt.UTC)
+"""A Monday morning: the fake clock's default time."""
+
+
+@dataclass(slots=True)
+class InMemoryState:
+    """Everything the repositories hold, at one point in time."""
+
+    extensions: dict[str, Extension] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    office_hours: dict[str, OfficeHours] = field(default_factory=dict)
+    settings: SystemSettings = field(default_factory=SystemSettings)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
+
+    def copy(self) -> InMemoryState:
+        """A copy whose containers can change without touching this one."""
+        return InMemoryState(
+            extensions=dict(self.extensions),
+            groups=dict(self.groups),
+            office_hours=dict(self.office_hours),
+            settings=self.settings,
+            accounts=dict(self.accounts),
+            audit=list(self.audit),
+        )
+
+
+class InMemoryExtensionRepository:
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def get(self, number: str) -> Extension | None:
+        return self._state.extensions.get(number)
+
+    async def find_by_sip_user(self, user: str) -> Extension | None:
+        wanted = user.lower()
+        for extension in self._state.extensions.values():
+            if wanted in (name.lower() for name in extension.sip_user_names):
+                return extension
+        return None
+
+    async def search(self, query: ExtensionQuery) -> Page[Extension]:
+        found = [e for e in self._state.extensions.values() if _matches(e, query.search)]
+        found.sort(key=lambda e: (_sort_key(e, query.sort), e.number), reverse=query.descending)
+        return Page(items=found[query.offset : query.offset + query.limit], total=len(found))
+
+    async def all(self) -> Sequence[Extension]:
+        return sorted(self._state.extensions.values(), key=lambda e: e.number)
+
+    async def add(self, extension: Extension) -> None:
+        if extension.number in self._state.extensions:
+            raise KeyError(f"extension {extension.number} exists")
+        self._state.extensions[extension.number] = extension
+
+    async def replace(self, extension: Extension) -> None:
+        if extension.number not in self._state.extensions:
+            raise KeyError(f"no extension {extension.number}")
+        self._state.extensions[extension.number] = extension
+
+    async def delete(self, number: str) -> None:
+        self._state.extensions.pop(number, None)
+
+    async def add_many(self, extensions: Sequence[Extension]) -> None:
+        for extension in extensions:
+            await self.add(extension)
+
+    async def existing_numbers(self, numbers: Collection[str]) -> set[str]:
+        return {number for number in numbers if number in self._state.extensions}
+
+    async def owners(self, kind: UniqueKind, values: Collection[str]) -> dict[str, str]:
+        wanted = set(values)
+        return {
+            key.value: extension.number
+            for extension in self._state.extensions.values()
+            for key in extension.unique_keys()
+            if key.kind is kind and key.value in wanted
+        }
+
+
+def _matches(extension: Extension, search: str | None) -> bool:
+    if not search:
+        return True
+    fields = (
+        extension.number,
+        extension.first_name,
+        extension.last_name,
+        extension.email,
+        extension.mobile,
+    )
+    return any(search.lower() in value.lower() for value in fields if value)
+
+
+def _sort_key(extension: Extension, sort: ExtensionSort) -> str:
+    value: str | None = getattr(extension, sort.value)
+    return (value or "").lower()
+
+
+class InMemoryGroupRepository:
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def get(self, name: str) -> Group | None:
+        return self._state.groups.get(name)
+
+    async def all(self) -> Sequence[Group]:
+        return sorted(self._state.groups.values(), key=lambda group: group.name)
+
+    async def put(self, group: Group) -> None:
+        self._state.groups[group.name] = group
+
+    async def delete(self, name: str) -> None:
+        self._state.groups.pop(name, None)
+
+
+class InMemoryOfficeHoursRepository:
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def get(self, name: str) -> OfficeHours | None:
+        return self._state.office_hours.get(name)
+
+    async def all(self) -> Sequence[OfficeHours]:
+        return sorted(self._state.office_hours.values(), key=lambda schedule: schedule.name)
+
+    async def put(self, schedule: OfficeHours) -> None:
+        self._state.office_hours[schedule.name] = schedule
+
+    async def delete(self, name: str) -> None:
+        self._state.office_hours.pop(name, None)
+
+
+class InMemorySettingsRepository:
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def get(self) -> SystemSettings:
+        return self._state.settings
+
+    async def put(self, settings: SystemSettings) -> None:
+        self._state.settings = settings
+
+
+class InMemoryAccountRepository:
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def get(self, username: str) -> Account | None:
+        return self._state.accounts.get(username)
+
+    async def put(self, account: Account) -> None:
+        self._state.accounts[account.username] = account
+
+
+class InMemoryAuditLog:
+    """Entries get increasing ids; search returns the newest first."""
+
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def append(self, entry: AuditEntry) -> None:
+        next_id = max((e.id or 0 for e in self._state.audit), default=0) + 1
+        self._state.audit.append(entry.model_copy(update={"id": next_id}))
+
+    async def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        for entry in entries:
+            await self.append(entry)
+
+    async def search(self, query: AuditQuery) -> Page[AuditEntry]:
+        found = [
+            entry
+            for entry in reversed(self._state.audit)
+            if query.resource in (None, entry.resource)
+            and query.resource_id in (None, entry.resource_id)
+        ]
+        return Page(items=found[query.offset : query.offset + query.limit], total=len(found))
+
+
+class InMemoryUnitOfWork:
+    """One transaction over an ``InMemoryStore``: copy on begin, write back on commit."""
+
+    extensions: ExtensionRepository
+    groups: GroupRepository
+    office_hours: OfficeHoursRepository
+    settings: SettingsRepository
+    accounts: AccountRepository
+    audit: AuditLog
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._begin()
+
+    def _begin(self) -> None:
+        self._working = self._store.state.copy()
+        self.extensions = InMemoryExtensionRepository(self._working)
+        self.groups = InMemoryGroupRepository(self._working)
+        self.office_hours = InMemoryOfficeHoursRepository(self._working)
+        self.settings = InMemorySettingsRepository(self._working)
+        self.accounts = InMemoryAccountRepository(self._working)
+        self.audit = InMemoryAuditLog(self._working)
+
+    async def commit(self) -> None:
+        self._store.state = self._working.copy()
+        self._store.commits += 1
+
+    async def __aenter__(self) -> Self:
+        self._begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self._store.rollbacks += 1
+        self._begin()  # uncommitted changes are gone
+
+
+class InMemoryStore:
+    """The committed state, and the unit-of-work factory over it.
+
+    Call the store to get a unit of work (it satisfies ``UnitOfWorkFactory``).
+    """
+
+    def __init__(self, state: InMemoryState | None = None) -> None:
+        self.state = state or InMemoryState()
+        self.commits = 0
+        self.rollbacks = 0
+
+    def __call__(self) -> UnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    def snapshot(self) -> InMemoryState:
+        """A copy of the committed state, to compare with a later one."""
+        return self.state.copy()
+
+    def seed(
+        self,
+        *,
+        extensions: Sequence[Extension] = (),
+        groups: Sequence[Group] = (),
+        office_hours: Sequence[OfficeHours] = (),
+        settings: SystemSettings | None = None,
+    ) -> None:
+        """Put values straight into the committed state (test setup)."""
+        self.state.extensions.update({e.number: e for e in extensions})
+        self.state.groups.update({g.name: g for g in groups})
+        self.state.office_hours.update({s.name: s for s in office_hours})
+        if settings is not None:
+            self.state.settings = settings
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: dt.datetime = EPOCH) -> None:
+        self._now = _aware(start)
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def set(self, moment: dt.datetime) -> None:
+        self._now = _aware(moment)
+
+    def advance(self, delta: dt.timedelta | None = None, **parts: float) -> dt.datetime:
+        """Move forward by ``delta`` or by ``timedelta(**parts)``; return the new time."""
+        self._now += delta if delta is not None else dt.timedelta(**parts)
+        return self._now
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise ValueError("the fake clock needs an aware datetime")
+    return moment.astimezone(dt.UTC)
+
+
+class RecordingEventBus:
+    """Keeps every published event, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[DomainEvent] = []
+
+    def publish(self, event: DomainEvent) -> None:
+        self.events.append(event)
+
+    def of_type(self, kind: type[EventT]) -> list[EventT]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+    def clear(self) -> None:
+        self.events.clear()
+
+
+InMemoryUnitOfWorkFactory = InMemoryStore
+"""The factory's other name: calling it opens a unit of work."""
+
+
+if TYPE_CHECKING:
+    _factory: UnitOfWorkFactory = InMemoryStore()
+    _unit: UnitOfWork = InMemoryUnitOfWork(InMemoryStore())
+    _extensions: ExtensionRepository = InMemoryExtensionRepository(InMemoryState())
+    _groups: GroupRepository = InMemoryGroupRepository(InMemoryState())
+    _schedules: OfficeHoursRepository = InMemoryOfficeHoursRepository(InMemoryState())
+    _settings: SettingsRepository = InMemorySettingsRepository(InMemoryState())
+    _accounts: AccountRepository = InMemoryAccountRepository(InMemoryState())
+    _audit: AuditLog = InMemoryAuditLog(InMemoryState())
+    _clock: Clock = FakeClock()
+    _bus: EventBus = RecordingEventBus()
