@@ -8,7 +8,7 @@ stored: complete, with credentials. Both share one declaration of the tabs.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Self
 
@@ -97,9 +97,14 @@ def _destination_number(path: str, destination: Destination) -> list[Reference]:
     return []
 
 
-def _duplicates(values: Iterable[object]) -> list[object]:
+def _repeat_index(values: Sequence[object]) -> int | None:
+    """The index of the first value already seen before it (``None`` ignored)."""
     seen: set[object] = set()
-    return [value for value in values if value in seen or seen.add(value)]  # type: ignore[func-returns-value]
+    for index, value in enumerate(values):
+        if value is not None and value in seen:
+            return index
+        seen.add(value)
+    return None
 
 
 class _ExtensionFields(DomainModel):
@@ -123,16 +128,18 @@ class _ExtensionFields(DomainModel):
 
     @model_validator(mode="after")
     def _unique_items(self) -> Self:
-        checks: list[tuple[tuple[str | int, ...], Iterable[object], str]] = [
-            (("dids",), self.dids, "DID"),
-            (("blf_keys",), (key.position for key in self.blf_keys), "key position"),
-            (("devices",), (d.mac for d in self.devices if d.mac), "MAC address"),
-            (("rights",), (right.group for right in self.rights), "group"),
+        # The error points at the repeated item, e.g. ``blf_keys.1.position``.
+        checks: list[tuple[str, str | None, list[object], str]] = [
+            ("dids", None, list(self.dids), "DID"),
+            ("blf_keys", "position", [key.position for key in self.blf_keys], "key position"),
+            ("devices", "mac", [device.mac for device in self.devices], "MAC address"),
+            ("rights", "group", [right.group for right in self.rights], "group"),
         ]
-        for path, values, what in checks:
-            repeated = _duplicates(values)
-            if repeated:
-                raise FieldValueError(path, f"{what} {repeated[0]} appears more than once")
+        for tab, field, values, what in checks:
+            index = _repeat_index(values)
+            if index is not None:
+                path = (tab, index) if field is None else (tab, index, field)
+                raise FieldValueError(path, f"{what} {values[index]} appears more than once")
         return self
 
     def references(self) -> list[Reference]:
@@ -182,16 +189,20 @@ class ExtensionSpec(_ExtensionFields):
         Returns:
             A complete extension.
         """
-        values = self.model_dump(exclude={"auth_id", "auth_password", "voicemail"})
         auth_id = self.auth_id or (previous and previous.auth_id) or generate.auth_id()
         password = (
             self.auth_password or (previous and previous.auth_password) or generate.password()
         )
         pin = self.voicemail.pin or (previous and previous.voicemail.pin) or generate.pin()
         voicemail = self.voicemail.model_copy(update={"pin": pin})
-        return Extension.model_validate(
-            values | {"auth_id": auth_id, "auth_password": password, "voicemail": voicemail}
+        # Every part is already valid (this spec, the previous extension, or
+        # generated), so the tabs are reused as they are and only the rules of
+        # a complete extension are checked: no second full validation.
+        fields = {name: getattr(self, name) for name in _ExtensionFields.model_fields}
+        extension = Extension.model_construct(
+            **(fields | {"auth_id": auth_id, "auth_password": password, "voicemail": voicemail})
         )
+        return extension.checked()
 
 
 class Extension(_ExtensionFields):
@@ -201,7 +212,8 @@ class Extension(_ExtensionFields):
     auth_password: SipPassword
 
     @model_validator(mode="after")
-    def _has_pin(self) -> Self:
+    def checked(self) -> Self:
+        """Check the rules of a complete extension (also run on validation)."""
         if self.voicemail.pin is None:
             raise FieldValueError(("voicemail", "pin"), "is required")
         sip_id = self.options.sip_id
