@@ -159,7 +159,7 @@ BAD_VALUES = [
     ("email", "a@b", "email", "email address"),
     ("mobile", "call me", "mobile", "phone number"),
     ("outbound_caller_id", "06-1234", "outbound_caller_id", "phone number"),
-    ("dids", ["0612", "0612"], "dids", "0612 appears more than once"),
+    ("dids", ["0612", "0612"], "dids.1", "DID 0612 appears more than once"),
     ("dids", ["abc"], "dids.0", "phone number"),
     ("meeting_room", "Ada Room!", "meeting_room", "lower-case letters"),
     ("meeting_room", "ab", "meeting_room", "3 to 40"),
@@ -244,9 +244,14 @@ BAD_VALUES = [
     ("devices.0.mac", "zz5ec0123456", "devices.0.mac", "12 hexadecimal digits"),
     ("devices.0.vendor", "nokia", "devices.0.vendor", "'yealink'"),
     ("devices.1.language", "Italian", "devices.1.language", "language code"),
-    ("devices.1.mac", "805ec0123456", "devices", "MAC address 805ec0123456 appears more than once"),
+    (
+        "devices.1.mac",
+        "805ec0123456",
+        "devices.1.mac",
+        "MAC address 805ec0123456 appears more than once",
+    ),
     # blf keys
-    ("blf_keys.1.position", 1, "blf_keys", "key position 1 appears more than once"),
+    ("blf_keys.1.position", 1, "blf_keys.1.position", "key position 1 appears more than once"),
     ("blf_keys.0.number", "Bob", "blf_keys.0.number", "digits"),
     ("blf_keys.0.position", 0, "blf_keys.0.position", "greater than or equal to 1"),
     ("blf_keys.3.slot", 100, "blf_keys.3.slot", "less than or equal to 99"),
@@ -258,7 +263,7 @@ BAD_VALUES = [
     # rights
     ("rights.0.role", "boss", "rights.0.role", "'user' or 'manager'"),
     ("rights.0.group", "-bad", "rights.0.group", "letters, digits"),
-    ("rights.1.group", "sales", "rights", "group sales appears more than once"),
+    ("rights.1.group", "sales", "rights.1.group", "group sales appears more than once"),
     ("rights.0.permissions", {"fly": True}, "rights.0.permissions.fly", "Extra inputs"),
     # administration
     (
