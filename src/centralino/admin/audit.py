@@ -10,19 +10,32 @@ from centralino.domain.ports import AuditLog, AuditQuery, Clock, Page, UnitOfWor
 
 __all__ = ["AuditService", "mask_secrets", "record"]
 
-_SECRET_KEYS = frozenset({"auth_password", "pin", "password", "password_hash"})
+_SECRET_PATHS: tuple[tuple[str, ...], ...] = (
+    ("auth_password",),
+    ("voicemail", "pin"),
+    ("smtp", "password"),
+    ("password_hash",),
+)
+"""Where secrets sit in the JSON form of extensions, settings and accounts."""
 MASK = "********"
 
 
-def mask_secrets(document: Any) -> Any:
-    """Return a copy of a JSON document with secret values replaced by a mask."""
-    if isinstance(document, dict):
-        return {
-            key: (MASK if key in _SECRET_KEYS and value is not None else mask_secrets(value))
-            for key, value in document.items()
-        }
-    if isinstance(document, list):
-        return [mask_secrets(item) for item in document]
+def _masked(document: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    head, *rest = path
+    if document.get(head) is None:
+        return document
+    value = _masked(document[head], tuple(rest)) if rest else MASK
+    if isinstance(document[head], dict) or not rest:
+        return document | {head: value}
+    return document
+
+
+def mask_secrets(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return a copy of a JSON document with its secret values masked."""
+    if document is None:
+        return None
+    for path in _SECRET_PATHS:
+        document = _masked(document, path)
     return document
 
 

@@ -212,8 +212,15 @@ class Extension(_ExtensionFields):
     auth_password: SipPassword
 
     @model_validator(mode="after")
+    def _complete_rules(self) -> Self:
+        return self.checked()
+
     def checked(self) -> Self:
-        """Check the rules of a complete extension (also run on validation)."""
+        """Check the rules of a complete extension (also run on validation).
+
+        Raises:
+            FieldValueError: the PIN is missing or the SIP ID repeats the auth ID.
+        """
         if self.voicemail.pin is None:
             raise FieldValueError(("voicemail", "pin"), "is required")
         sip_id = self.options.sip_id
