@@ -148,7 +148,7 @@ class SqlExtensionRepository:
         statement = select(extensions.c.number, extensions.c.data).where(
             extensions.c.number.in_(numbers)
         )
-        data = dict((await self._connection.execute(statement)).tuples().all())
+        data = dict((await self._connection.execute(statement)).all())
         return [Extension.model_validate(data[number]) for number in numbers]
 
     async def all(self) -> Sequence[Extension]:
@@ -184,7 +184,8 @@ class SqlExtensionRepository:
             statement = select(extension_keys.c.value, extension_keys.c.number).where(
                 extension_keys.c.kind == kind.value, extension_keys.c.value.in_(chunk)
             )
-            held.update((await self._connection.execute(statement)).tuples().all())
+            result = await self._connection.execute(statement)
+            held.update(dict(result.all()))
         return held
 
     async def add(self, extension: Extension) -> None:

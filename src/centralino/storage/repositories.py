@@ -135,7 +135,7 @@ class SqlSettingsRepository:
         """Return the stored settings, with defaults for every missing section."""
         result = await self._connection.execute(select(settings.c.section, settings.c.data))
         known = SystemSettings.model_fields
-        sections = {section: data for section, data in result.tuples() if section in known}
+        sections = {section: data for section, data in result if section in known}
         return SystemSettings.model_validate(sections)
 
     async def put(self, system_settings: SystemSettings) -> None:
