@@ -23,7 +23,7 @@ from centralino.admin.audit import mask_secrets
 from centralino.admin.context import Actor
 from centralino.admin.extensions import RESOURCE, rule_context, unique_conflicts
 from centralino.admin.rules import check_extension
-from centralino.admin.validation import parse_model
+from centralino.admin.validation import complete_spec, parse_model
 from centralino.domain.audit import AuditAction, AuditEntry
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import FieldError, InvalidInput
@@ -178,7 +178,7 @@ class CsvService:
         report = progress or (lambda _phase, _done, _total: None)
         specs = parse_csv(text)
         report("validated", len(specs), len(specs))
-        extensions = [spec.complete(self._generate) for spec in specs]
+        extensions = _complete_all(specs, self._generate)
         async with self._units() as uow:
             await self._check(uow, extensions)
             await uow.extensions.add_many(extensions)
@@ -236,3 +236,15 @@ def _repeated_numbers(numbers: Sequence[str]) -> list[FieldError]:
             errors.append(FieldError(path="number", reason=reason, row=row))
         first_row.setdefault(number, row)
     return errors
+
+
+def _complete_all(specs: Sequence[ExtensionSpec], generate: CredentialGenerator) -> list[Extension]:
+    extensions, errors = [], []
+    for row, spec in enumerate(specs, start=1):
+        try:
+            extensions.append(complete_spec(spec, generate))
+        except InvalidInput as exc:
+            errors += [FieldError(path=e.path, reason=e.reason, row=row) for e in exc.errors]
+    if errors:
+        raise InvalidInput(errors[:MAX_ERRORS])
+    return extensions

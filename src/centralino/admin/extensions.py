@@ -15,7 +15,7 @@ from centralino.admin.audit import record
 from centralino.admin.context import Actor
 from centralino.admin.patching import merge_patch
 from centralino.admin.rules import RuleContext, check_extension
-from centralino.admin.validation import parse_model
+from centralino.admin.validation import complete_spec, parse_model
 from centralino.domain.audit import AuditAction
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import Conflict, InvalidInput, NotFound
@@ -248,7 +248,7 @@ class ExtensionService:
         self, uow: UnitOfWork, spec: ExtensionSpec, previous: Extension | None
     ) -> Extension:
         for _ in range(_MAX_ID_ATTEMPTS):
-            extension = spec.complete(self._generate, previous)
+            extension = complete_spec(spec, self._generate, previous)
             errors = check_extension(extension, await rule_context(uow, [extension]))
             if errors:
                 raise InvalidInput(errors)

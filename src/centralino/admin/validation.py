@@ -13,10 +13,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import FieldError, InvalidInput
+from centralino.domain.extension import Extension, ExtensionSpec
 from centralino.domain.model import FieldValueError
 
-__all__ = ["field_errors", "parse_model", "prefix_errors"]
+__all__ = ["complete_spec", "field_errors", "parse_model", "prefix_errors"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _DISCRIMINATORS = ("type", "kind")
@@ -93,3 +95,18 @@ def parse_model(model: type[ModelT], document: Any, prefix: str = "") -> ModelT:
     except ValidationError as exc:
         errors = field_errors(exc, document)
         raise InvalidInput(prefix_errors(prefix, errors) if prefix else errors) from exc
+
+
+def complete_spec(
+    spec: ExtensionSpec, generate: CredentialGenerator, previous: Extension | None = None
+) -> Extension:
+    """Complete a spec into an extension (see ``ExtensionSpec.complete``).
+
+    Raises:
+        InvalidInput: a rule of a complete extension is broken.
+    """
+    try:
+        return spec.complete(generate, previous)
+    except FieldValueError as exc:
+        path = ".".join(str(part) for part in exc.field)
+        raise InvalidInput([FieldError(path=path, reason=exc.reason)]) from exc
