@@ -32,7 +32,9 @@ __all__ = ["app", "main"]
 
 T = TypeVar("T")
 
-app = typer.Typer(help="Centralino: a self-hosted IP PBX.", no_args_is_help=True)
+app = typer.Typer(
+    help="Centralino: a self-hosted IP PBX.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 extensions_app = typer.Typer(help="Manage extensions.", no_args_is_help=True)
 admin_app = typer.Typer(help="Manage console accounts.", no_args_is_help=True)
 app.add_typer(extensions_app, name="extensions")
