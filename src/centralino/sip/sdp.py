@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypeVar
 
 __all__ = [
     "STATIC_PAYLOAD_TYPES",
@@ -573,29 +574,48 @@ class SessionDescription:
 
 # --- parser ------------------------------------------------------------------------
 
+_SESSION_LETTERS = "iuepcbtrzka"
+_MEDIA_LETTERS = "icbka"
+T = TypeVar("T")
+
+
+def _once(current: T | None, new: T, kind: str) -> T:
+    if current is not None:
+        raise InvalidSdpValue(f"a second '{kind}=' line")
+    return new
+
 
 @dataclass(slots=True)
 class _Section:
-    """The mutable lines of one section while it is being read."""
+    """One section's lines, each parsed as it is read so errors name the line."""
 
     letters: str
-    single: dict[str, str] = dataclasses.field(default_factory=dict)
-    repeated: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    header: MediaDescription | None = None
+    texts: dict[str, str] = dataclasses.field(default_factory=dict)
+    lists: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    connection: Connection | None = None
+    bandwidths: list[Bandwidth] = dataclasses.field(default_factory=list)
     timings: list[Timing] = dataclasses.field(default_factory=list)
+    attributes: list[Attribute] = dataclasses.field(default_factory=list)
 
     def add(self, kind: str, value: str) -> None:
         if kind not in self.letters:
             raise InvalidSdpValue(f"'{kind}=' is not allowed here")
-        if kind == "t":
-            self.timings.append(_parse_timing(value))
-        elif kind == "r":
-            self._add_repeat(value)
-        elif kind in "epba":
-            self.repeated.setdefault(kind, []).append(value)
-        elif kind in self.single:
-            raise InvalidSdpValue(f"a second '{kind}=' line")
-        else:
-            self.single[kind] = value
+        match kind:
+            case "t":
+                self.timings.append(_parse_timing(value))
+            case "r":
+                self._add_repeat(value)
+            case "e" | "p":
+                self.lists.setdefault(kind, []).append(value)
+            case "b":
+                self.bandwidths.append(_parse_bandwidth(value))
+            case "a":
+                self._add_attribute(_parse_attribute(value))
+            case "c":
+                self.connection = _once(self.connection, _parse_connection(value), kind)
+            case _:
+                self.texts[kind] = _once(self.texts.get(kind), value, kind)
 
     def _add_repeat(self, value: str) -> None:
         if not self.timings:
@@ -603,19 +623,21 @@ class _Section:
         last = self.timings[-1]
         self.timings[-1] = dataclasses.replace(last, repeats=(*last.repeats, value))
 
-    def connection(self) -> Connection | None:
-        value = self.single.get("c")
-        return None if value is None else _parse_connection(value)
+    def _add_attribute(self, attribute: Attribute) -> None:
+        if attribute.name in _DIRECTIONS and _direction_of(self.attributes) is not None:
+            raise InvalidSdpValue("more than one direction attribute")
+        self.attributes.append(attribute)
 
-    def bandwidths(self) -> tuple[Bandwidth, ...]:
-        return tuple(_parse_bandwidth(value) for value in self.repeated.get("b", []))
-
-    def attributes(self) -> tuple[Attribute, ...]:
-        return tuple(_parse_attribute(value) for value in self.repeated.get("a", []))
-
-
-_SESSION_LETTERS = "iuepcbtrzka"
-_MEDIA_LETTERS = "icbka"
+    def media(self) -> MediaDescription:
+        assert self.header is not None
+        return dataclasses.replace(
+            self.header,
+            information=self.texts.get("i"),
+            connection=self.connection,
+            bandwidths=tuple(self.bandwidths),
+            key=self.texts.get("k"),
+            attributes=tuple(self.attributes),
+        )
 
 
 def _decode(data: str | bytes) -> str:
@@ -641,51 +663,50 @@ def _parse(data: str | bytes) -> SessionDescription:
         raise SdpParseError("an SDP body starts with v=0, o= and s= lines", line_number=1)
     if not heads[2].startswith("s="):
         raise SdpParseError("the third line must be s=", line_number=3, line=heads[2])
-    session = _Section(_SESSION_LETTERS)
-    medias: list[tuple[str, _Section]] = []
-    for number, line in lines[3:]:
+    sections = [_Section(_SESSION_LETTERS)]
+    for number, line in lines[1:]:
         try:
-            _read_line(line, session, medias)
+            _read_line(line, number, sections)
         except InvalidSdpValue as exc:
             raise SdpParseError(str(exc), line_number=number, line=line) from exc
     try:
-        return _build(lines[1][1][2:], lines[2][1][2:], session, medias)
+        return _build(heads[1][2:], heads[2][2:], sections[0], sections[1:])
     except InvalidSdpValue as exc:
         raise SdpParseError(str(exc)) from exc
 
 
-def _read_line(line: str, session: _Section, medias: list[tuple[str, _Section]]) -> None:
+def _read_line(line: str, number: int, sections: list[_Section]) -> None:
     if len(line) < 2 or line[1] != "=" or not "a" <= line[0] <= "z":
         raise InvalidSdpValue("not a <type>=<value> line")
     kind, value = line[0], line[2:]
     _check(_TEXT, value, "line")
-    if kind == "m":
-        medias.append((value, _Section(_MEDIA_LETTERS)))
-    elif medias:
-        medias[-1][1].add(kind, value)
+    if number == 2:
+        _parse_origin(value)  # checked here so its errors name line 2
+    elif number == 3:
+        _check(_TEXT, value, "session name")
+    elif kind == "m":
+        sections.append(_Section(_MEDIA_LETTERS, header=_parse_media(value)))
     else:
-        session.add(kind, value)
+        sections[-1].add(kind, value)
 
 
-def _build(
-    origin: str, name: str, session: _Section, medias: list[tuple[str, _Section]]
-) -> SessionDescription:
+def _build(origin: str, name: str, session: _Section, medias: list[_Section]) -> SessionDescription:
     if not session.timings:
         raise InvalidSdpValue("no t= line")
     return SessionDescription(
         origin=_parse_origin(origin),
         session_name=name,
-        information=session.single.get("i"),
-        uri=session.single.get("u"),
-        emails=tuple(session.repeated.get("e", [])),
-        phones=tuple(session.repeated.get("p", [])),
-        connection=session.connection(),
-        bandwidths=session.bandwidths(),
+        information=session.texts.get("i"),
+        uri=session.texts.get("u"),
+        emails=tuple(session.lists.get("e", [])),
+        phones=tuple(session.lists.get("p", [])),
+        connection=session.connection,
+        bandwidths=tuple(session.bandwidths),
         timings=tuple(session.timings),
-        time_zones=session.single.get("z"),
-        key=session.single.get("k"),
-        attributes=session.attributes(),
-        media=tuple(_parse_media(value, section) for value, section in medias),
+        time_zones=session.texts.get("z"),
+        key=session.texts.get("k"),
+        attributes=tuple(session.attributes),
+        media=tuple(section.media() for section in medias),
     )
 
 
@@ -735,7 +756,7 @@ def _parse_attribute(value: str) -> Attribute:
     return Attribute(name=name, value=rest if colon else None)
 
 
-def _parse_media(value: str, section: _Section) -> MediaDescription:
+def _parse_media(value: str) -> MediaDescription:
     parts = value.split()
     if len(parts) < 3:
         raise InvalidSdpValue(f"m= needs media, port, proto and formats: {value!r}")
@@ -746,11 +767,6 @@ def _parse_media(value: str, section: _Section) -> MediaDescription:
         port_count=_to_int(count, "port count") if count else None,
         proto=parts[2],
         formats=tuple(parts[3:]),
-        information=section.single.get("i"),
-        connection=section.connection(),
-        bandwidths=section.bandwidths(),
-        key=section.single.get("k"),
-        attributes=section.attributes(),
     )
 
 
@@ -830,11 +846,19 @@ def _negotiate_stream(
 
 def _offered_direction(offer: SessionDescription, media: MediaDescription) -> Direction:
     direction = offer.media_direction(media)
-    connection = offer.media_connection(media)
-    if connection is not None and connection.is_null:
+    if _legacy_hold(offer, media):
         # RFC 3264 §8.4: c=0.0.0.0 is the RFC 2543 hold: send nothing to it.
         return Direction.from_flags(sends=direction.sends, receives=False)
     return direction
+
+
+def _legacy_hold(offer: SessionDescription, media: MediaDescription) -> bool:
+    connection = offer.media_connection(media)
+    if connection is None or not connection.is_null:
+        return False
+    # With ICE (RFC 8839 §4.2.1) the c= line is only a placeholder, often 0.0.0.0.
+    ice = _first(media.attributes, "ice-ufrag") or _first(offer.attributes, "ice-ufrag")
+    return ice is None
 
 
 def _answer_direction(offered: Direction, capability: MediaCapabilities) -> Direction:
@@ -1026,8 +1050,7 @@ def _rewrite_media(
     description: SessionDescription, media: MediaDescription, port: int
 ) -> MediaDescription:
     attributes = tuple(attribute for attribute in media.attributes if attribute.name != "rtcp")
-    held = description.media_connection(media)
-    if held is not None and held.is_null:
+    if _legacy_hold(description, media):
         attributes = _with_direction(attributes, _offered_direction(description, media))
     return dataclasses.replace(
         media,
