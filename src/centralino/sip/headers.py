@@ -1,0 +1,403 @@
+"""Header fields: an ordered, case-insensitive, multi-valued collection.
+
+:class:`Headers` keeps every field line as received (original spelling and
+order) because order is meaningful for Via, Route and Record-Route
+(RFC 3261 §7.3.1) and because proxies forward unknown fields untouched.
+Look-ups fold case and map compact forms (``v`` is Via, ``m`` Contact...,
+RFC 3261 §7.3.3) to the full names. The collection is immutable: the
+``with_*`` methods return new collections.
+
+Only fields whose grammar is a comma list are split on commas
+(:data:`LIST_HEADERS`); splitting ``WWW-Authenticate`` or ``Date`` would
+break them. Typed accessors parse on demand and raise
+:class:`~centralino.sip.errors.SipParseError` on a malformed value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .address import NameAddress, format_header_parameters, parse_header_parameters
+from .errors import SipParseError
+from .grammar import TOKEN, WORD, split_outside, strip_lws
+from .parameters import Parameters
+from .uri import host_is_ip
+
+__all__ = [
+    "COMPACT_FORMS",
+    "LIST_HEADERS",
+    "MAGIC_COOKIE",
+    "CSeq",
+    "ContactStar",
+    "Headers",
+    "Via",
+    "canonical_name",
+]
+
+COMPACT_FORMS = {
+    "a": "accept-contact", "b": "referred-by", "c": "content-type", "d": "request-disposition",
+    "e": "content-encoding", "f": "from", "i": "call-id", "j": "reject-contact",
+    "k": "supported", "l": "content-length", "m": "contact", "n": "identity-info",
+    "o": "event", "r": "refer-to", "s": "subject", "t": "to", "u": "allow-events",
+    "v": "via", "x": "session-expires", "y": "identity",
+}  # fmt: skip
+LIST_HEADERS = frozenset(
+    [
+        "via",
+        "contact",
+        "route",
+        "record-route",
+        "path",
+        "service-route",
+        "allow",
+        "supported",
+        "require",
+        "proxy-require",
+        "unsupported",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "content-encoding",
+        "content-language",
+        "allow-events",
+        "in-reply-to",
+        "error-info",
+        "call-info",
+        "alert-info",
+        "warning",
+        "p-asserted-identity",
+        "history-info",
+    ]
+)
+# RFC 3261 §8.1.1.7: branches of compliant elements start with this cookie.
+MAGIC_COOKIE = "z9hG4bK"
+MAX_CSEQ = 2**31 - 1  # RFC 3261 §8.1.1.5
+MAX_DELTA_SECONDS = 2**32 - 1  # RFC 3261 §20.19 / RFC 4475 §3.1.2.4
+_CALL_ID_RE = re.compile(rf"{WORD}(?:@{WORD})?")  # callid, RFC 3261 §25.1
+_DIGITS_RE = re.compile(r"[0-9]{1,10}")
+_CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
+_VIA_RE = re.compile(
+    rf"(?P<protocol>{TOKEN})\s*/\s*(?P<version>{TOKEN})\s*/\s*(?P<transport>{TOKEN})\s+"
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)(?:\s*:\s*(?P<port>[0-9]{1,5}))?"
+    r"(?P<params>\s*;.*)?",
+    re.DOTALL,
+)
+
+
+def canonical_name(name: str) -> str:
+    """Return the lower-case full name of a header field (compact forms expanded)."""
+    folded = name.lower()
+    return COMPACT_FORMS.get(folded, folded)
+
+
+def parse_integer(text: str, name: str, limit: int) -> int:
+    """Parse a ``1*DIGIT`` field value no larger than ``limit``.
+
+    Args:
+        text: the field value.
+        name: the field name, for the error message.
+        limit: the largest legal value.
+
+    Returns:
+        The value.
+
+    Raises:
+        SipParseError: not digits, or larger than ``limit``.
+    """
+    text = strip_lws(text)
+    if _DIGITS_RE.fullmatch(text) is None or int(text) > limit:
+        raise SipParseError(f"bad {name} value {text!r}")
+    return int(text)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Via:
+    """One Via field value (RFC 3261 §20.42, RFC 3581 rport)."""
+
+    transport: str
+    host: str
+    port: int | None = None
+    parameters: Parameters = field(default_factory=Parameters)
+    protocol: str = "SIP/2.0"
+
+    @classmethod
+    def parse(cls, text: str) -> Via:
+        """Parse one via-parm.
+
+        Args:
+            text: one comma-separated element of a Via field.
+
+        Returns:
+            The parsed Via.
+
+        Raises:
+            SipParseError: malformed value or parameter.
+        """
+        match = _VIA_RE.fullmatch(strip_lws(text))
+        if match is None:
+            raise SipParseError(f"malformed Via {text!r}")
+        port = int(match["port"]) if match["port"] else None
+        if port is not None and port > 65535:
+            raise SipParseError(f"Via port out of range in {text!r}")
+        via = cls(
+            protocol=f"{match['protocol']}/{match['version']}".upper(),
+            transport=match["transport"].upper(),
+            host=match["host"],
+            port=port,
+            parameters=parse_header_parameters(match["params"] or ""),
+        )
+        via.check()
+        return via
+
+    def check(self) -> None:
+        """Validate the parameters with a defined grammar.
+
+        Raises:
+            SipParseError: a bad received, rport, ttl or an empty branch.
+        """
+        received = self.parameters.get("received")
+        if "received" in self.parameters and not (received and host_is_ip(received)):
+            raise SipParseError(f"bad Via received {received!r}")
+        rport = self.parameters.get("rport")
+        if rport is not None:
+            parse_integer(rport, "Via rport", 65535)
+        ttl = self.parameters.get("ttl")
+        if "ttl" in self.parameters:
+            parse_integer(ttl or "", "Via ttl", 255)
+        if "branch" in self.parameters and not self.parameters.get("branch"):
+            raise SipParseError("empty Via branch")
+
+    @property
+    def branch(self) -> str | None:
+        """The branch parameter (the transaction identifier, §17)."""
+        return self.parameters.get("branch")
+
+    @property
+    def is_rfc3261_branch(self) -> bool:
+        """True when the branch starts with the magic cookie (§8.1.1.7)."""
+        return (self.branch or "").startswith(MAGIC_COOKIE)
+
+    @property
+    def received(self) -> str | None:
+        """The ``received`` parameter (RFC 3261 §18.2.1)."""
+        return self.parameters.get("received")
+
+    @property
+    def rport(self) -> int | None:
+        """The ``rport`` value filled in by a server (RFC 3581), else None."""
+        value = self.parameters.get("rport")
+        return int(value) if value else None
+
+    @property
+    def wants_rport(self) -> bool:
+        """True when the client asked for symmetric response routing (RFC 3581 §3)."""
+        return "rport" in self.parameters
+
+    @property
+    def sent_by(self) -> str:
+        """The ``sent-by`` text, lower-cased host with an explicit or default port."""
+        port = self.port if self.port is not None else (5061 if self.transport == "TLS" else 5060)
+        return f"{self.host.lower()}:{port}"
+
+    def with_parameter(self, name: str, value: str | None) -> Via:
+        """Return a copy with parameter ``name`` set (e.g. received, rport)."""
+        return Via(
+            protocol=self.protocol,
+            transport=self.transport,
+            host=self.host,
+            port=self.port,
+            parameters=self.parameters.with_value(name, value),
+        )
+
+    def __str__(self) -> str:
+        host = self.host if self.port is None else f"{self.host}:{self.port}"
+        return f"{self.protocol}/{self.transport} {host}{format_header_parameters(self.parameters)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CSeq:
+    """The CSeq field: a sequence number and a method (RFC 3261 §20.16)."""
+
+    number: int
+    method: str
+
+    @classmethod
+    def parse(cls, text: str) -> CSeq:
+        """Parse ``1*DIGIT LWS Method``.
+
+        Raises:
+            SipParseError: malformed, or the number exceeds 2**31 - 1.
+        """
+        match = _CSEQ_RE.fullmatch(strip_lws(text))
+        if match is None or int(match[1]) > MAX_CSEQ:
+            raise SipParseError(f"bad CSeq {text!r}")
+        return cls(number=int(match[1]), method=match[2])
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.method}"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactStar:
+    """The ``Contact: *`` wildcard of a REGISTER removing all bindings (§10.2.2)."""
+
+
+class Headers:
+    """Ordered header fields; look-ups are case-insensitive, compact-form aware."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
+        self._fields: tuple[tuple[str, str], ...] = tuple(fields)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and bool(self.get_all(name))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Headers):
+            return NotImplemented
+        return self._canonical() == other._canonical()
+
+    def __hash__(self) -> int:
+        return hash(self._canonical())
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self._fields)!r})"
+
+    def _canonical(self) -> tuple[tuple[str, str], ...]:
+        return tuple((canonical_name(name), value) for name, value in self._fields)
+
+    def get(self, name: str) -> str | None:
+        """Return the value of the first field called ``name``, or None."""
+        values = self.get_all(name)
+        return values[0] if values else None
+
+    def get_all(self, name: str) -> list[str]:
+        """Return the value of every field line called ``name``, in order."""
+        wanted = canonical_name(name)
+        return [value for key, value in self._fields if canonical_name(key) == wanted]
+
+    def values(self, name: str) -> list[str]:
+        """Return the elements of a list field, comma-split across lines.
+
+        Raises:
+            SipParseError: unbalanced quotes or brackets in a value.
+        """
+        lines = self.get_all(name)
+        if canonical_name(name) not in LIST_HEADERS:
+            return lines
+        out = [strip_lws(p) for line in lines for p in split_outside(line, ",")]
+        return [piece for piece in out if piece]
+
+    def with_appended(self, name: str, value: str) -> Headers:
+        """Return a copy with a field line added at the end."""
+        return Headers((*self._fields, (name, value)))
+
+    def with_prepended(self, name: str, value: str) -> Headers:
+        """Return a copy with a field line put first (e.g. a new top Via)."""
+        return Headers(((name, value), *self._fields))
+
+    def without(self, name: str) -> Headers:
+        """Return a copy without any field called ``name``."""
+        wanted = canonical_name(name)
+        return Headers(item for item in self._fields if canonical_name(item[0]) != wanted)
+
+    def with_replaced(self, name: str, value: str) -> Headers:
+        """Return a copy where ``name`` has exactly one line, at its first position."""
+        wanted = canonical_name(name)
+        out: list[tuple[str, str]] = []
+        placed = False
+        for key, old in self._fields:
+            if canonical_name(key) != wanted:
+                out.append((key, old))
+            elif not placed:
+                out.append((key, value))
+                placed = True
+        if not placed:
+            out.append((name, value))
+        return Headers(out)
+
+    def without_first_value(self, name: str) -> Headers:
+        """Return a copy without the first element of a list field (e.g. top Via)."""
+        wanted = canonical_name(name)
+        for index, (key, value) in enumerate(self._fields):
+            if canonical_name(key) == wanted:
+                rest = [strip_lws(p) for p in split_outside(value, ",")][1:]
+                fields = list(self._fields)
+                fields[index : index + 1] = [(key, ", ".join(rest))] if rest else []
+                return Headers(fields)
+        return self
+
+    # Typed accessors -------------------------------------------------------
+
+    def vias(self) -> list[Via]:
+        """Return every Via, top first (RFC 3261 §20.42)."""
+        return [Via.parse(value) for value in self.values("via")]
+
+    def cseq(self) -> CSeq:
+        """Return the CSeq (raises SipParseError when missing or repeated)."""
+        return CSeq.parse(self.single("cseq"))
+
+    def call_id(self) -> str:
+        """Return the Call-ID (RFC 3261 §20.8)."""
+        value = strip_lws(self.single("call-id"))
+        if _CALL_ID_RE.fullmatch(value) is None:
+            raise SipParseError(f"bad Call-ID {value!r}")
+        return value
+
+    def from_address(self) -> NameAddress:
+        """Return the From field value."""
+        return NameAddress.parse(self.single("from"))
+
+    def to_address(self) -> NameAddress:
+        """Return the To field value."""
+        return NameAddress.parse(self.single("to"))
+
+    def content_length(self) -> int | None:
+        """Return Content-Length, or None when absent."""
+        if "content-length" not in self:
+            return None
+        return parse_integer(self.single("content-length"), "Content-Length", 2**31)
+
+    def max_forwards(self) -> int | None:
+        """Return Max-Forwards (0-255, RFC 3261 §20.22), or None when absent."""
+        if "max-forwards" not in self:
+            return None
+        return parse_integer(self.single("max-forwards"), "Max-Forwards", 255)
+
+    def expires(self) -> int | None:
+        """Return Expires in seconds, or None when absent."""
+        if "expires" not in self:
+            return None
+        return parse_integer(self.single("expires"), "Expires", MAX_DELTA_SECONDS)
+
+    def contacts(self) -> list[NameAddress] | ContactStar:
+        """Return the Contact values, or :class:`ContactStar` for ``*``."""
+        values = self.values("contact")
+        if values == ["*"]:
+            return ContactStar()
+        return [NameAddress.parse(value) for value in values]
+
+    def name_addresses(self, name: str) -> list[NameAddress]:
+        """Return the values of a name-addr list field (Route, Record-Route...)."""
+        return [NameAddress.parse(value) for value in self.values(name)]
+
+    def single(self, name: str) -> str:
+        """Return the only value of a single-valued field.
+
+        Raises:
+            SipParseError: the field is missing or appears more than once.
+        """
+        values = self.get_all(name)
+        if len(values) != 1:
+            state = "missing" if not values else "repeated"
+            raise SipParseError(f"{state} {canonical_name(name)} header")
+        return values[0]
