@@ -274,6 +274,7 @@ def test_lines_out_of_order_are_accepted_and_rewritten_in_order() -> None:
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nr=1d 1h 0\nt=0 0\n", 4, "before any 't='"),
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1 RTP/AVP 0\nu=x\n", 6, "not allowed"),
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 70000 RTP/AVP 0\n", 5, "port"),
+        ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 7/0 RTP/AVP 0\n", 5, "bad port"),
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1 RTP/AVP\n", 5, "at least one format"),
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1\n", 5, "needs media"),
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1 RTP/AVP 128\n", None, "above 127"),
@@ -292,6 +293,12 @@ def test_parse_errors_name_the_line(text: str, line_number: int | None, message:
         SessionDescription.parse(text)
     if line_number is not None:
         assert caught.value.line_number == line_number
+
+
+def test_fmtp_for_a_non_numeric_format_is_ignored() -> None:
+    text = "v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1 RTP/AVP 0\na=fmtp:\u00b2 x\n"
+    (codec,) = SessionDescription.parse(text).media[0].codecs
+    assert codec.parameters is None
 
 
 def test_invalid_utf8_is_a_parse_error() -> None:
@@ -595,3 +602,44 @@ def test_random_input_raises_only_sdp_errors(data: str | bytes) -> None:
 def test_sdp_looking_input_raises_only_sdp_errors(lines: list[str]) -> None:
     with contextlib.suppress(SdpError):
         SessionDescription.parse("v=0\no=- 1 1 IN IP4 h\ns=-\n" + "\n".join(lines))
+
+
+audio_offers = st.builds(
+    MediaDescription,
+    media=st.sampled_from(["audio", "video"]),
+    port=st.integers(0, 65535),
+    proto=st.sampled_from(["RTP/AVP", "RTP/SAVP"]),
+    formats=st.lists(st.sampled_from(["0", "8", "9", "18", "101"]), min_size=1, max_size=5).map(
+        lambda formats: tuple(dict.fromkeys(formats))
+    ),
+    attributes=st.lists(
+        st.sampled_from(
+            [
+                Attribute(name="rtpmap", value="101 telephone-event/8000"),
+                Attribute(name="sendonly"),
+                Attribute(name="rtcp-mux"),
+            ]
+        ),
+        unique=True,
+    ).map(tuple),
+)
+
+
+@settings(max_examples=100)
+@given(st.lists(audio_offers, max_size=3), st.sampled_from(CodecOrder))
+def test_answers_mirror_offers(media: list[MediaDescription], order: CodecOrder) -> None:
+    offer = SessionDescription(
+        origin=ORIGIN, connection=Connection(address="h"), media=tuple(media)
+    )
+    negotiation = negotiate(offer, [dataclasses.replace(AUDIO, order=order)])
+    ports = [1000] * len(media)
+    answer = create_answer(offer, negotiation, origin=ORIGIN, address="192.0.2.1", ports=ports)
+    assert SessionDescription.parse(bytes(answer)) == answer
+    assert [m.media for m in answer.media] == [m.media for m in offer.media]
+    assert sum(stream.accepted for stream in negotiation) <= 1
+    for offered, answered in zip(offer.media, answer.media, strict=True):
+        assert set(answered.formats) <= set(offered.formats)
+        if answered.port != 0:
+            assert answered.codecs[0].encoding_name in {"PCMU", "PCMA"}
+            assert offered.port != 0
+            assert offered.proto == "RTP/AVP"

@@ -536,7 +536,7 @@ def build_challenges(
 ) -> list[DigestChallenge]:
     """Build one challenge per algorithm, to be sent as separate headers.
 
-    RFC 8760 §2.4: a server offering several algorithms sends one header per
+    RFC 8760 §2.3: a server offering several algorithms sends one header per
     algorithm, most preferred first; clients use the first they support.
 
     Args:

@@ -411,7 +411,7 @@ class MediaDescription:
     def __post_init__(self) -> None:
         _check(_TOKEN, self.media, "media type")
         _check(_PROTO, self.proto, "transport protocol")
-        if not 0 <= self.port <= 65535 or (self.port_count or 1) < 1:
+        if not 0 <= self.port <= 65535 or (self.port_count is not None and self.port_count < 1):
             raise InvalidSdpValue(f"bad port {self.port}/{self.port_count}")
         # RFC 3264 §6: even a rejected stream lists a format; port 0 tolerates none.
         if not self.formats and self.port != 0:
@@ -453,7 +453,7 @@ class MediaDescription:
                 specs[payload_type] = spec
             elif attribute.name == "fmtp" and attribute.value:
                 target, _, value = attribute.value.partition(" ")
-                if target.isdigit():
+                if _DIGITS.fullmatch(target):
                     parameters[int(target)] = value
         return tuple(
             _codec(int(media_format), specs[int(media_format)], parameters)
