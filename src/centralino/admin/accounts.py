@@ -59,7 +59,9 @@ class TokenSigner:
             expires = int(expiry)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Unauthorized("malformed token") from exc
-        if not hmac.compare_digest(signature, self._sign(f"{user_part}.{expiry}")):
+        expected = self._sign(f"{user_part}.{expiry}")
+        # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
             raise Unauthorized("invalid token")
         if now.timestamp() >= expires:
             raise Unauthorized("token expired")
