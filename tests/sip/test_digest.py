@@ -245,6 +245,9 @@ def test_tampered_nonce_rejected() -> None:
     nonce = nonces.issue(0.0)
     flipped = ("B" if nonce[3] == "A" else "A").join((nonce[:3], nonce[4:]))
     assert nonces.check(flipped, 1, 0.0) is NonceStatus.INVALID
+    assert nonces.check(nonce[:5] + "!" + nonce[5:], 1, 0.0) is NonceStatus.INVALID
+    assert nonces.check(nonce + "==", 1, 0.0) is NonceStatus.INVALID
+    assert nonces.check(nonce, 1, 0.0) is NonceStatus.VALID
     other = NonceManager(secret=b"another secret, sixteen bytes+")
     assert other.check(nonce, 1, 0.0) is NonceStatus.INVALID
 

@@ -426,7 +426,7 @@ class NonceManager:
         """
         body = int(now * 1000).to_bytes(_TIME_SIZE, "big", signed=True)
         body += secrets.token_bytes(_RANDOM_SIZE)
-        return base64.urlsafe_b64encode(body + self._mac(body)).decode("ascii").rstrip("=")
+        return _encode(body + self._mac(body))
 
     def check(self, nonce: str, nonce_count: int | None, now: float) -> NonceStatus:
         """Judge a nonce and count without remembering anything.
@@ -515,12 +515,17 @@ class NonceManager:
             raw = base64.urlsafe_b64decode(nonce + "=" * (-len(nonce) % 4))
         except (binascii.Error, ValueError):
             return None
-        if len(raw) != _NONCE_SIZE:
+        # Only the canonical spelling: b64decode skips stray characters.
+        if len(raw) != _NONCE_SIZE or _encode(raw) != nonce:
             return None
         body, mac = raw[:-_MAC_SIZE], raw[-_MAC_SIZE:]
         if not hmac.compare_digest(mac, self._mac(body)):
             return None
         return int.from_bytes(body[:_TIME_SIZE], "big", signed=True)
+
+
+def _encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 # --- challenges and verification ---------------------------------------------
@@ -701,7 +706,8 @@ def verify(
 
     Returns:
         The verdict; STALE and REPLAY are only returned when the response was
-        right (RFC 2617 §3.2.1: stale only for a valid digest).
+        right (RFC 2617 §3.2.1: stale only for a valid digest).  ``opaque`` is
+        not checked: our nonces authenticate themselves.
     """
     if not _well_formed(credentials):
         return DigestVerdict.MALFORMED
