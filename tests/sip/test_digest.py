@@ -27,6 +27,7 @@ from centralino.sip.digest import (
     compute_response,
     verify,
 )
+from centralino.sip.errors import SipParseError
 
 # RFC 7616 §3.9.1 (password with a lower-case "of", erratum 4495).
 RFC7616_REALM = "http-auth@example.org"
@@ -429,6 +430,12 @@ def test_credentials_parse_errors(extra: str, message: str) -> None:
     value = "Digest " + ", ".join(f"{key}={item}" for key, item in params.items())
     with pytest.raises(DigestParseError, match=message):
         DigestCredentials.parse(value)
+
+
+def test_parse_errors_are_sip_parse_errors() -> None:
+    with pytest.raises(SipParseError) as caught:
+        DigestCredentials.parse("Digest")
+    assert caught.value.status == 400
 
 
 def test_quote_refuses_line_breaks() -> None:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from centralino.sip.errors import LocalProtocolError, SipParseError
 from centralino.sip.sdp import (
     STATIC_PAYLOAD_TYPES,
     AddressType,
@@ -299,6 +300,14 @@ def test_fmtp_for_a_non_numeric_format_is_ignored() -> None:
     text = "v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1 RTP/AVP 0\na=fmtp:\u00b2 x\n"
     (codec,) = SessionDescription.parse(text).media[0].codecs
     assert codec.parameters is None
+
+
+def test_errors_join_the_sip_error_tree() -> None:
+    with pytest.raises(SipParseError) as caught:
+        SessionDescription.parse("v=0\n")
+    assert caught.value.status == 400
+    with pytest.raises(LocalProtocolError):
+        Origin(session_id="x", session_version=0, address="h")
 
 
 def test_invalid_utf8_is_a_parse_error() -> None:

@@ -44,6 +44,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from .errors import SipError, SipParseError
+
 __all__ = [
     "DigestAlgorithm",
     "DigestChallenge",
@@ -64,12 +66,12 @@ __all__ = [
 ]
 
 
-class DigestError(Exception):
+class DigestError(SipError):
     """Base of every digest error."""
 
 
-class DigestParseError(DigestError):
-    """A header value is not a well-formed Digest challenge or credentials."""
+class DigestParseError(DigestError, SipParseError):
+    """A header value is not a well-formed Digest challenge or credentials (400)."""
 
 
 class DigestAlgorithm(Enum):

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
+from .errors import LocalProtocolError, SipError, SipParseError
+
 __all__ = [
     "STATIC_PAYLOAD_TYPES",
     "AddressType",
@@ -66,11 +68,11 @@ __all__ = [
 ]
 
 
-class SdpError(Exception):
+class SdpError(SipError):
     """Base of every SDP error."""
 
 
-class SdpParseError(SdpError):
+class SdpParseError(SdpError, SipParseError):
     """The peer's SDP is malformed; ``line_number`` is 1-based, or None."""
 
     def __init__(self, reason: str, *, line_number: int | None = None, line: str = "") -> None:
@@ -80,7 +82,7 @@ class SdpParseError(SdpError):
         self.line = line
 
 
-class InvalidSdpValue(SdpError, ValueError):
+class InvalidSdpValue(SdpError, LocalProtocolError, ValueError):
     """A model was built with a value that cannot be written as SDP."""
 
 
