@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
@@ -38,8 +37,6 @@ async def test_migrate_from_empty_twice_is_idempotent(database_url: str) -> None
     assert tables == set(metadata.tables) | {"alembic_version"}
 
 
-# SQLite cannot reflect the case-insensitive sort indexes, so they go unchecked there.
-@pytest.mark.filterwarnings("ignore:.*expression-based index")
 async def test_migrations_create_exactly_the_declared_tables(database: Database) -> None:
     async with database.engine.connect() as connection:
         differences = await connection.run_sync(_schema_differences)

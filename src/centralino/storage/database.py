@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from centralino.storage.documents import serialize_json
+
 __all__ = ["DATABASE_FILE", "MIGRATIONS_DIRECTORY", "Database", "alembic_config", "sqlite_url"]
 
 DATABASE_FILE = "centralino.db"
@@ -72,7 +74,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self._url = make_url(url)
-        self._engine = create_async_engine(self._url, echo=echo)
+        self._engine = create_async_engine(self._url, echo=echo, json_serializer=serialize_json)
         if self.is_sqlite:
             event.listen(self._engine.sync_engine, "connect", _set_sqlite_pragmas)
 

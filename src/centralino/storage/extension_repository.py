@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from centralino.domain.errors import Conflict, NotFound
 from centralino.domain.extension import Extension, UniqueKey, UniqueKind
 from centralino.domain.ports import ExtensionQuery, ExtensionSort, Page
-from centralino.storage.tables import extension_keys, extensions
+from centralino.storage.documents import as_document
+from centralino.storage.tables import SEARCHED_COLUMNS, extension_keys, extensions
 
 __all__ = ["CHUNK_SIZE", "SqlExtensionRepository"]
 
@@ -61,7 +62,7 @@ def _row(extension: Extension, now: dt.datetime) -> dict[str, Any]:
         "last_name": extension.last_name,
         "email": extension.email or "",
         "mobile": extension.mobile or "",
-        "data": extension.model_dump(mode="json"),
+        "data": as_document(extension),
         "updated_at": now,
     }
 
@@ -73,20 +74,19 @@ def _key_rows(extension: Extension) -> list[dict[str, str]]:
     ]
 
 
-def _search_filter(text: str | None) -> ColumnElement[bool] | None:
+def _search_filter(text: str | None, dialect: str) -> ColumnElement[bool] | None:
     needle = (text or "").strip()
     if not needle:
         return None
     full_name = extensions.c.first_name + " " + extensions.c.last_name
-    columns = (
-        extensions.c.number,
-        extensions.c.first_name,
-        extensions.c.last_name,
-        extensions.c.email,
-        extensions.c.mobile,
-        full_name,
-    )
-    return or_(*(column.icontains(needle, autoescape=True) for column in columns))
+    columns = [extensions.c[name] for name in SEARCHED_COLUMNS] + [full_name]
+    if dialect == "sqlite":
+        # SQLite's LIKE already ignores case (ASCII, like its lower()); three
+        # times faster than lower(column) LIKE lower(text).
+        return or_(*(column.contains(needle, autoescape=True) for column in columns))
+    # On PostgreSQL lower(column) LIKE is a third faster than ILIKE.
+    lowered = needle.lower()
+    return or_(*(func.lower(column).contains(lowered, autoescape=True) for column in columns))
 
 
 def _conflict(batch: Sequence[Extension], index: int, path: str, reason: str) -> Conflict:
@@ -129,7 +129,7 @@ class SqlExtensionRepository:
         The search text matches, case-insensitively and anywhere inside, the
         number, first name, last name, "first last", email and mobile.
         """
-        condition = _search_filter(query.search)
+        condition = _search_filter(query.search, self._connection.dialect.name)
         counting = select(func.count()).select_from(extensions)
         paging = select(extensions.c.number)
         if condition is not None:

@@ -21,6 +21,7 @@ from centralino.domain.group import Group
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.ports import AuditQuery, Page
 from centralino.domain.settings import SystemSettings
+from centralino.storage.documents import as_document
 from centralino.storage.extension_repository import SqlExtensionRepository
 from centralino.storage.tables import accounts, audit, groups, office_hours, settings
 
@@ -66,7 +67,7 @@ class SqlGroupRepository:
 
     async def put(self, group: Group) -> None:
         """Create or overwrite a group."""
-        row = {"name": group.name, "data": group.model_dump(mode="json")}
+        row = {"name": group.name, "data": as_document(group)}
         await _upsert(self._connection, groups, row)
 
     async def delete(self, name: str) -> None:
@@ -104,7 +105,7 @@ class SqlOfficeHoursRepository:
 
     async def put(self, schedule: OfficeHours) -> None:
         """Create or overwrite a schedule."""
-        row = {"name": schedule.name, "data": schedule.model_dump(mode="json")}
+        row = {"name": schedule.name, "data": as_document(schedule)}
         await _upsert(self._connection, office_hours, row)
 
     async def delete(self, name: str) -> None:
@@ -140,7 +141,8 @@ class SqlSettingsRepository:
 
     async def put(self, system_settings: SystemSettings) -> None:
         """Store every section of ``system_settings``."""
-        for section, data in system_settings.model_dump(mode="json").items():
+        for section in SystemSettings.model_fields:
+            data = as_document(getattr(system_settings, section))
             await _upsert(self._connection, settings, {"section": section, "data": data})
 
 

@@ -29,13 +29,12 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
-    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
 __all__ = [
     "NAMING_CONVENTION",
-    "SORTABLE_COLUMNS",
+    "SEARCHED_COLUMNS",
     "UTC_DATETIME",
     "JsonDocument",
     "UtcDateTime",
@@ -109,15 +108,13 @@ extensions = Table(
 )
 """Searchable copies of the extension's fields; absent email/mobile are ''."""
 
-SORTABLE_COLUMNS = ("first_name", "last_name", "email")
-"""Extension columns with a case-insensitive sort index ``ix_extensions_<name>_lower``."""
+SEARCHED_COLUMNS = ("number", "first_name", "last_name", "email", "mobile")
+"""Columns the extension search looks into, in the order of ``ix_extensions_search``."""
 
-for _name in SORTABLE_COLUMNS:
-    Index(
-        f"ix_extensions_{_name}_lower",
-        func.lower(extensions.c[_name]),
-        extensions.c.number,
-    )
+# Covers search and sort: SQLite scans this small index instead of the JSON-laden
+# rows, then sorts the matches. At 10,000 extensions that beats per-column sort
+# indexes, which make the planner walk the table row by row for rare matches.
+Index("ix_extensions_search", *(extensions.c[name] for name in SEARCHED_COLUMNS))
 
 extension_keys = Table(
     "extension_keys",

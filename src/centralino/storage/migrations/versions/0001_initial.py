@@ -36,12 +36,11 @@ def _create_extensions() -> None:
         sa.Column("updated_at", _TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("number", name="pk_extensions"),
     )
-    for column in ("first_name", "last_name", "email"):
-        op.create_index(
-            f"ix_extensions_{column}_lower",
-            "extensions",
-            [sa.text(f"lower({column})"), "number"],
-        )
+    op.create_index(
+        "ix_extensions_search",
+        "extensions",
+        ["number", "first_name", "last_name", "email", "mobile"],
+    )
     op.create_table(
         "extension_keys",
         sa.Column("kind", sa.String(16), nullable=False),
