@@ -162,18 +162,29 @@ async def test_database_refuses_a_held_value(database: Database) -> None:
             await connection.execute(insert(extension_keys).values(row | {"number": "102"}))
 
 
-async def test_racing_writers_get_a_conflict(unit_of_work: SqlUnitOfWorkFactory) -> None:
+@pytest.mark.parametrize(
+    ("number", "dids", "path"),
+    [("102", ["+390211"], "dids.0"), ("101", ["+390222"], "number")],
+)
+async def test_racing_writers_get_a_conflict(
+    unit_of_work: SqlUnitOfWorkFactory, number: str, dids: list[str], path: str
+) -> None:
     """The second of two concurrent writers is stopped by the database itself."""
     async with unit_of_work() as first, unit_of_work() as second:
         await first.extensions.add(make_extension("101", dids=["+390211"]))
-        racing = asyncio.create_task(second.extensions.add(make_extension("102", dids=["+390211"])))
+        racing = asyncio.create_task(
+            second.extensions.add(make_extension(number, seed=5, dids=dids))
+        )
         await asyncio.sleep(0.2)  # the second writer now waits on the first
         await first.commit()
         with pytest.raises(Conflict) as raised:
             await racing
-    assert raised.value.path == "dids.0"
+    assert raised.value.path == path
     async with unit_of_work() as uow:
         assert await uow.extensions.existing_numbers(["101", "102"]) == {"101"}
+        assert await uow.extensions.owners(UniqueKind.DID, ["+390211", "+390222"]) == {
+            "+390211": "101"
+        }
 
 
 async def test_leaving_without_commit_rolls_back(unit_of_work: SqlUnitOfWorkFactory) -> None:

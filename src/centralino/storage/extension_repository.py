@@ -41,6 +41,7 @@ _PG_KEY_DETAIL = re.compile(
     r"Key \(kind, value\)=\((?P<kind>[^,]+), (?P<value>.*)\) already exists"
 )
 _PG_NUMBER_DETAIL = re.compile(r"Key \(number\)=\((?P<number>.*)\) already exists")
+_SQLITE_NUMBER_TAKEN = "UNIQUE constraint failed: extensions.number"
 
 _SORT_COLUMNS = {
     ExtensionSort.NUMBER: extensions.c.number,
@@ -284,21 +285,30 @@ class SqlExtensionRepository:
     async def _translate(self, error: IntegrityError, batch: Sequence[Extension]) -> Conflict:
         detail = _postgresql_detail(error)
         if (match := _PG_NUMBER_DETAIL.search(detail)) is not None:
-            numbers = [extension.number for extension in batch]
-            number = match["number"]
-            index = numbers.index(number) if number in numbers else 0
-            return _conflict(batch, index, "number", f"extension {number} already exists")
+            return _number_taken(batch, match["number"])
         if (match := _PG_KEY_DETAIL.search(detail)) is not None:
             for index, _, key in _keys_of(batch):
                 if (key.kind.value, key.value) == (match["kind"], match["value"]):
                     reason = f"{key.value} is already used by another extension"
                     return _conflict(batch, index, key.path, reason)
+        if _SQLITE_NUMBER_TAKEN in str(error.orig):
+            return _number_taken(batch, None)
         if self._connection.dialect.name == "sqlite":
             # SQLite undid only the failed statement: the holder can be looked up.
             found = await self._held_key(batch)
             if found is not None:
                 return found
-        return Conflict("number", f"a unique value is already used by another extension: {error}")
+        return Conflict("", f"a unique value is already used by another extension ({error.orig})")
+
+
+def _number_taken(batch: Sequence[Extension], number: str | None) -> Conflict:
+    numbers = [extension.number for extension in batch]
+    if number is None and len(batch) == 1:
+        number = numbers[0]
+    if number is None:
+        return Conflict("number", "an extension number is already taken")
+    index = numbers.index(number) if number in numbers else 0
+    return _conflict(batch, index, "number", f"extension {number} already exists")
 
 
 def _postgresql_detail(error: IntegrityError) -> str:
