@@ -93,7 +93,7 @@ def _row_document(row: Mapping[str, str], number: int) -> dict[str, Any]:
         text = (cell or "").strip()
         if not text:
             continue
-        if column in _JSON_COLUMNS or text[0] in "[{":
+        if column in _JSON_COLUMNS:
             try:
                 value: Any = json.loads(text)
             except json.JSONDecodeError as exc:
