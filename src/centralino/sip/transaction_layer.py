@@ -1,0 +1,284 @@
+"""The transaction layer: matches messages to transactions (RFC 3261 §17).
+
+Theory of operation
+-------------------
+:class:`TransactionLayer` owns every live :class:`Transaction` and follows
+the DESIGN §4 calling convention: feed it parsed messages with
+:meth:`~TransactionLayer.receive_message`, give it commands
+(:meth:`~TransactionLayer.send_request`, :meth:`~TransactionLayer.respond`),
+call :meth:`~TransactionLayer.handle_timer` at :meth:`~TransactionLayer.get_timer`,
+and drain :meth:`~TransactionLayer.next_event` and
+:meth:`~TransactionLayer.messages_to_send` after each call.
+
+Matching:
+
+* a response goes to the client transaction with the same top-Via branch
+  and CSeq method (§17.1.3); with no match it is reported as a stray
+  :class:`ResponseReceived` with ``transaction=None``;
+* a request goes to the server transaction with the same branch, sent-by
+  and method, where ACK counts as INVITE (§17.2.3), so the ACK of a non-2xx
+  reaches its INVITE transaction and retransmissions are absorbed there;
+  CANCEL has its own transaction (its method differs) and
+  :meth:`~TransactionLayer.find_invite` finds the INVITE it cancels (§9.2);
+* a branch without the ``z9hG4bK`` cookie comes from an RFC 2543 element;
+  it is matched on Call-ID, From tag, CSeq number and top Via instead (a
+  simplification of §17.2.3's RFC 2543 rules that ignores the To tag);
+* an ACK that matches nothing is the ACK of a 2xx: it belongs to the
+  dialog and is reported with ``transaction=None`` (§13.3.1.4, §17.1.1.3).
+"""
+
+from __future__ import annotations
+
+from .codes import Method, StatusCode
+from .errors import LocalProtocolError, SipParseError
+from .events import (
+    Address,
+    OutgoingMessage,
+    RequestReceived,
+    ResponseReceived,
+    TransactionEvent,
+    TransactionKey,
+)
+from .message import Request, Response, make_response
+from .transaction import TimerSettings, Transaction
+from .transaction_tables import TransactionKind
+
+__all__ = ["TransactionLayer", "client_key", "server_key"]
+
+
+def client_key(message: Request | Response) -> TransactionKey:
+    """Return the client-transaction key of a request we send or its response.
+
+    Raises:
+        SipParseError: no Via or no CSeq.
+    """
+    vias = message.headers.vias()
+    if not vias or not vias[0].branch:
+        raise SipParseError("client transactions need a Via branch")
+    return TransactionKey(branch=vias[0].branch, method=message.headers.cseq().method)
+
+
+def server_key(request: Request) -> TransactionKey:
+    """Return the server-transaction key of a received request (§17.2.3).
+
+    Raises:
+        SipParseError: the request has no Via.
+    """
+    headers = request.headers
+    top = headers.vias()[0]
+    method = Method.INVITE if request.method == Method.ACK else request.method
+    if top.is_rfc3261_branch and top.branch != "z9hG4bK":
+        return TransactionKey(
+            branch=top.branch or "", method=method, sent_by=top.sent_by, server=True
+        )
+    # RFC 2543 peer: no unique branch, so build one from the dialog fields.
+    legacy = "|".join(
+        (headers.call_id(), headers.from_address().tag or "", str(headers.cseq().number), str(top))
+    )
+    return TransactionKey(branch=legacy, method=method, sent_by=top.sent_by, server=True)
+
+
+class TransactionLayer:
+    """All transactions of one SIP element, with matching and dispatch."""
+
+    def __init__(self, settings: TimerSettings | None = None, *, send_trying: bool = True) -> None:
+        """Create an empty layer.
+
+        Args:
+            settings: timer values (T1, T2, T4, D); RFC defaults when None.
+            send_trying: answer each new INVITE with 100 Trying at once
+                (RFC 3261 §17.2.1 lets the transaction do it for the TU).
+        """
+        self._settings = settings or TimerSettings()
+        self._send_trying = send_trying
+        self._transactions: dict[TransactionKey, Transaction] = {}
+        self._events: list[TransactionEvent] = []
+        self._outgoing: list[OutgoingMessage] = []
+
+    # Inputs ---------------------------------------------------------------
+
+    def receive_message(
+        self,
+        message: Request | Response,
+        now: float,
+        *,
+        source: Address | None = None,
+        reliable: bool = False,
+    ) -> None:
+        """Feed a parsed message from the transport.
+
+        Args:
+            message: the validated message.
+            now: the current time, seconds.
+            source: the peer address (responses to a new request go there).
+            reliable: whether it came over a reliable transport.
+        """
+        if isinstance(message, Response):
+            self._receive_response(message, now)
+        else:
+            self._receive_request(message, now, source, reliable)
+
+    def send_request(
+        self,
+        request: Request,
+        now: float,
+        *,
+        destination: Address | None = None,
+        reliable: bool = False,
+    ) -> TransactionKey:
+        """Start a client transaction and send ``request``.
+
+        Args:
+            request: the request, whose top Via carries a fresh branch.
+            now: the current time, seconds.
+            destination: the next hop.
+            reliable: whether that hop is over a reliable transport.
+
+        Returns:
+            The key that events about this transaction will carry.
+
+        Raises:
+            LocalProtocolError: an ACK (never a transaction) or a reused branch.
+        """
+        if request.method == Method.ACK:
+            raise LocalProtocolError("ACK is not sent in a transaction; use send_stateless")
+        key = client_key(request)
+        if key in self._transactions:
+            raise LocalProtocolError(f"branch {key.branch} already used")
+        kind = (
+            TransactionKind.INVITE_CLIENT
+            if request.method == Method.INVITE
+            else TransactionKind.NON_INVITE_CLIENT
+        )
+        self._start(kind, key, request, now, reliable, destination)
+        return key
+
+    def send_stateless(self, message: Request | Response, *, destination: Address | None) -> None:
+        """Queue a message outside any transaction (ACK for 2xx, stateless replies)."""
+        self._outgoing.append(OutgoingMessage(message=message, destination=destination))
+
+    def respond(self, key: TransactionKey, response: Response, now: float) -> None:
+        """Send ``response`` through the server transaction ``key``.
+
+        Raises:
+            LocalProtocolError: unknown transaction, or its state forbids it.
+        """
+        transaction = self._transactions.get(key)
+        if transaction is None:
+            raise LocalProtocolError(f"no transaction {key}")
+        transaction.respond(response, now)
+        self._collect(transaction)
+
+    def transport_error(self, key: TransactionKey, now: float) -> None:
+        """Tell transaction ``key`` that the transport failed to send."""
+        transaction = self._transactions.get(key)
+        if transaction is not None:
+            transaction.transport_failed(now)
+            self._collect(transaction)
+
+    def handle_timer(self, now: float) -> None:
+        """Fire every due timer of every transaction."""
+        for transaction in list(self._transactions.values()):
+            deadline = transaction.get_timer()
+            if deadline is not None and deadline <= now:
+                transaction.handle_timer(now)
+                self._collect(transaction)
+
+    # Outputs --------------------------------------------------------------
+
+    def get_timer(self) -> float | None:
+        """Return the earliest deadline of all transactions, or None."""
+        deadlines = (t.get_timer() for t in self._transactions.values())
+        return min((d for d in deadlines if d is not None), default=None)
+
+    def next_event(self) -> TransactionEvent | None:
+        """Return the next event for the transaction user, or None."""
+        return self._events.pop(0) if self._events else None
+
+    def messages_to_send(self) -> list[OutgoingMessage]:
+        """Return (and forget) the messages to hand to the transport."""
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def get(self, key: TransactionKey) -> Transaction | None:
+        """Return the live transaction ``key``, if any."""
+        return self._transactions.get(key)
+
+    def find_invite(self, cancel: Request) -> TransactionKey | None:
+        """Return the INVITE server transaction a CANCEL targets (§9.2), if live."""
+        key = server_key(cancel)
+        invite = TransactionKey(
+            branch=key.branch, method=Method.INVITE, sent_by=key.sent_by, server=True
+        )
+        return invite if invite in self._transactions else None
+
+    def __len__(self) -> int:
+        return len(self._transactions)
+
+    # Internals ------------------------------------------------------------
+
+    def _receive_response(self, response: Response, now: float) -> None:
+        transaction = self._transactions.get(client_key(response))
+        if transaction is None:
+            self._events.append(ResponseReceived(transaction=None, response=response))
+            return
+        transaction.receive_response(response, now)
+        self._collect(transaction)
+
+    def _receive_request(
+        self, request: Request, now: float, source: Address | None, reliable: bool
+    ) -> None:
+        key = server_key(request)
+        transaction = self._transactions.get(key)
+        if transaction is not None:
+            transaction.receive_request(request, now)
+            self._collect(transaction)
+        elif request.method == Method.ACK:
+            self._events.append(RequestReceived(transaction=None, request=request, source=source))
+        else:
+            self._open_server(key, request, now, source, reliable)
+
+    def _open_server(
+        self,
+        key: TransactionKey,
+        request: Request,
+        now: float,
+        source: Address | None,
+        reliable: bool,
+    ) -> None:
+        is_invite = request.method == Method.INVITE
+        kind = TransactionKind.INVITE_SERVER if is_invite else TransactionKind.NON_INVITE_SERVER
+        transaction = self._start(kind, key, request, now, reliable, source)
+        self._events.append(RequestReceived(transaction=key, request=request, source=source))
+        if is_invite and self._send_trying:
+            transaction.respond(make_response(request, StatusCode.TRYING), now)
+            self._collect(transaction)
+
+    def _start(
+        self,
+        kind: TransactionKind,
+        key: TransactionKey,
+        request: Request,
+        now: float,
+        reliable: bool,
+        destination: Address | None,
+    ) -> Transaction:
+        transaction = Transaction(
+            kind=kind,
+            key=key,
+            request=request,
+            now=now,
+            reliable=reliable,
+            settings=self._settings,
+            destination=destination,
+        )
+        self._transactions[key] = transaction
+        self._collect(transaction)
+        return transaction
+
+    def _collect(self, transaction: Transaction) -> None:
+        self._outgoing += transaction.messages_to_send()
+        while (event := transaction.next_event()) is not None:
+            self._events.append(event)
+        if transaction.terminated:
+            self._transactions.pop(transaction.key, None)
