@@ -184,6 +184,7 @@ def _ring_group(frame: _Frame) -> Step | None:
         return SkipExtension(number=frame.number, reason=SkipReason.BUSY)
     text = f"ring-group call, status {name} accepts it: extension {frame.number} rings"
     frame.note(Rule.RING_GROUP, True, f"{text}; its own forwarding does not apply")
+    _note_mobile(frame, profile.ring_mobile)
     return _ring(frame, profile.ring_mobile, _ring_group_continuations(frame.number))
 
 
@@ -269,6 +270,7 @@ def _available(frame: _Frame) -> Step:
         return _destination(frame, routes.busy)
     seconds = profile.no_answer_seconds
     frame.note(Rule.STATUS, True, f"status Available: extension {number} rings for {seconds} s")
+    _note_mobile(frame, profile.ring_mobile)
     outcomes = (
         (f"if extension {number} does not answer within {seconds} s", routes.no_answer),
         (f"if extension {number} answers busy", routes.busy),
@@ -285,9 +287,6 @@ def _continuation(frame: _Frame, label: str, target: dest.Destination) -> Step:
 
 def _ring(frame: _Frame, ring_mobile: bool, then: tuple[Step, Step, Step]) -> RingExtension:
     mobile = frame.callee.extension.mobile if ring_mobile else None
-    if ring_mobile:
-        said = f"mobile {mobile} rings at the same time" if mobile else "no mobile is set to ring"
-        frame.note(Rule.STATUS, mobile is not None, f"ring the mobile is on: {said}")
     seconds = frame.callee.extension.forwarding.profiles.available.no_answer_seconds
     no_answer, busy, not_registered = then
     return RingExtension(
@@ -298,6 +297,13 @@ def _ring(frame: _Frame, ring_mobile: bool, then: tuple[Step, Step, Step]) -> Ri
         on_busy=busy,
         on_not_registered=not_registered,
     )
+
+
+def _note_mobile(frame: _Frame, ring_mobile: bool) -> None:
+    if ring_mobile:
+        mobile = frame.callee.extension.mobile
+        said = f"mobile {mobile} rings at the same time" if mobile else "no mobile is set to ring"
+        frame.note(Rule.STATUS, mobile is not None, f"ring the mobile is on: {said}")
 
 
 _STAGES: tuple[Callable[[_Frame], Step | None], ...] = (

@@ -1,9 +1,11 @@
 """The small rules of routing, each with the words that explain it.
 
 Caller-ID patterns: a pattern is matched against the whole caller ID; ``*``
-stands for any number of digits (none included), ``?`` for exactly one digit,
-every other character (digits, ``+``, ``#``) for itself. No normalisation is
-done: ``+3906*`` does not match ``003906...``; write one exception per form.
+stands for any run of characters, none included (in practice digits, but
+also a leading ``+``, so ``*`` alone is every caller, anonymous ones too),
+``?`` for exactly one digit, every other character (digits, ``+``, ``#``)
+for itself. No normalisation is done: ``+3906*`` does not match
+``003906...``; write one exception per form the trunk presents.
 
 Time windows are judged in the time zone of the callee's schedule:
 ``office_hours`` holds while the schedule is OPEN; ``outside_office_hours``
@@ -57,7 +59,7 @@ STATUS_NAMES = {
 }
 """The display name of each presence status."""
 
-_WILDCARDS = {"*": "[0-9]*", "?": "[0-9]"}
+_WILDCARDS = {"*": ".*", "?": "[0-9]"}
 
 
 @lru_cache(maxsize=1024)
