@@ -15,7 +15,7 @@ from centralino.domain.audit import AuditAction
 from centralino.domain.errors import Conflict, InvalidInput
 from centralino.domain.events import ExtensionCreated
 from centralino.domain.extension import Extension
-from tests.fakes import InMemoryStore, RecordingEventBus
+from tests.fakes import FakeClock, InMemoryStore, RecordingEventBus
 
 pytestmark = pytest.mark.usefixtures("groups")
 
@@ -105,16 +105,10 @@ async def test_export_import_into_an_empty_system_gives_equal_extensions(
     text = await services.csv.export()
     empty = InMemoryStore()
     empty.seed(groups=list(store.state.groups.values()))
-    other = ManagementServices.build(empty, RecordingEventBus(), services_clock(), b"k")
+    other = ManagementServices.build(empty, RecordingEventBus(), FakeClock(), b"k")
     imported = await other.csv.import_csv(actor, text)
     assert sorted(imported, key=lambda e: e.number) == sorted(created, key=lambda e: e.number)
     assert await other.csv.export() == text
-
-
-def services_clock() -> Any:
-    from tests.fakes import FakeClock
-
-    return FakeClock()
 
 
 def test_columns_are_the_spec_vocabulary() -> None:
