@@ -10,9 +10,11 @@ therefore applies :func:`automatic_status` at start-up and at each
 :func:`next_change` does not step minute by minute: the office state can
 only change where the local wall clock crosses a period or break boundary,
 a midnight (holidays, weekdays) or jumps (a daylight-saving transition).
-Those instants are listed for each local day; on each interval between two
-of them the state is constant, so the first listed instant whose state
-differs from the current one is the answer.
+Those instants are listed for each local day, in UTC (local times compare
+by wall clock, fold ignored, so they would merge the two passes of a
+repeated hour); on each interval between two of them the state is constant,
+so the first listed instant whose state differs from the current one is the
+answer.
 """
 
 from __future__ import annotations
@@ -70,9 +72,11 @@ def next_change(
 
     Returns:
         The first moment after ``now`` whose state differs from the state at
-        ``now`` (aware, in the schedule's zone), or None when the state stays
-        the same for the whole horizon (look again later).
+        ``now``, in UTC (unambiguous: a local time in a repeated hour never
+        compares equal across zones), or None when the state stays the same
+        for the whole horizon (look again then).
     """
+    now = now.astimezone(dt.UTC)
     current = schedule.state_at(now)
     for moment in sorted(set(_boundaries(schedule, now, horizon))):
         if now < moment <= now + horizon and schedule.state_at(moment) is not current:
@@ -95,7 +99,7 @@ def _boundaries(
         for clock in clocks | {dt.time(0, 0)}:
             for fold in (0, 1):
                 local = dt.datetime.combine(day, clock, tzinfo=zone).replace(fold=fold)
-                yield local.astimezone(dt.UTC).astimezone(zone)
+                yield local.astimezone(dt.UTC)
         yield from _transitions(day, zone)
 
 
@@ -117,4 +121,4 @@ def _transitions(day: dt.date, zone: zoneinfo.ZoneInfo) -> Iterator[dt.datetime]
             low = middle
         else:
             high = middle
-    yield high.astimezone(zone)
+    yield high
