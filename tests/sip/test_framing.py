@@ -5,9 +5,11 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from centralino.sip.codes import StatusCode
-from centralino.sip.errors import SipParseError
+from centralino.sip.errors import SipError, SipParseError
 from centralino.sip.framing import (
     FramingEvent,
     KeepAlivePing,
@@ -149,3 +151,35 @@ def test_close_mid_message_is_an_error_and_clean_close_an_event() -> None:
     clean.receive_data(b"")
     assert [type(e) for e in _drain(clean)] == [MessageReceived, StreamClosed]
     assert clean.next_event() is None
+
+
+@given(st.lists(st.sampled_from(STREAMABLE), min_size=1, max_size=4), st.data())
+@settings(max_examples=60, deadline=None)
+def test_random_chunking_gives_the_same_messages(
+    paths: list[pathlib.Path], data: st.DataObject
+) -> None:
+    stream = b"".join(path.read_bytes() for path in paths)
+    whole = StreamFramer()
+    whole.receive_data(stream)
+    expected = _drain(whole)
+    framer = StreamFramer()
+    events: list[FramingEvent] = []
+    position = 0
+    while position < len(stream):
+        size = data.draw(st.integers(1, 400))
+        framer.receive_data(stream[position : position + size])
+        events += _drain(framer)
+        position += size
+    assert events == expected
+
+
+@given(st.binary(max_size=400))
+@settings(max_examples=200, deadline=None)
+def test_random_stream_bytes_raise_only_sip_errors(data: bytes) -> None:
+    framer = StreamFramer(max_head_size=200, max_body_size=100)
+    try:
+        framer.receive_data(data)
+        framer.receive_data(b"")
+        _drain(framer)
+    except SipError:
+        pass

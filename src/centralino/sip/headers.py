@@ -43,34 +43,12 @@ COMPACT_FORMS = {
     "o": "event", "r": "refer-to", "s": "subject", "t": "to", "u": "allow-events",
     "v": "via", "x": "session-expires", "y": "identity",
 }  # fmt: skip
-LIST_HEADERS = frozenset(
-    [
-        "via",
-        "contact",
-        "route",
-        "record-route",
-        "path",
-        "service-route",
-        "allow",
-        "supported",
-        "require",
-        "proxy-require",
-        "unsupported",
-        "accept",
-        "accept-encoding",
-        "accept-language",
-        "content-encoding",
-        "content-language",
-        "allow-events",
-        "in-reply-to",
-        "error-info",
-        "call-info",
-        "alert-info",
-        "warning",
-        "p-asserted-identity",
-        "history-info",
-    ]
-)
+LIST_HEADERS = frozenset({
+    "via", "contact", "route", "record-route", "path", "service-route", "allow", "supported",
+    "require", "proxy-require", "unsupported", "accept", "accept-encoding", "accept-language",
+    "content-encoding", "content-language", "allow-events", "in-reply-to", "error-info",
+    "call-info", "alert-info", "warning", "p-asserted-identity", "history-info",
+})  # fmt: skip
 # RFC 3261 §8.1.1.7: branches of compliant elements start with this cookie.
 MAGIC_COOKIE = "z9hG4bK"
 MAX_CSEQ = 2**31 - 1  # RFC 3261 §8.1.1.5
