@@ -68,7 +68,7 @@ def test_ack_for_2xx_reuses_invite_cseq() -> None:
 def test_early_dialog_is_confirmed_and_route_set_recomputed() -> None:
     invite = _invite()
     dialog = Dialog.from_uac(invite, _answer(invite, 180, "<sip:early.example.com;lr>"))
-    assert dialog.state is DialogState.EARLY
+    assert dialog.state.name == "EARLY"
     dialog.receive_response(_answer(invite, 200, "<sip:final.example.com;lr>"))
     assert dialog.state is DialogState.CONFIRMED
     assert [r.uri.host for r in dialog.route_set] == ["final.example.com"]
