@@ -117,6 +117,14 @@ def parse_csv(text: str) -> list[ExtensionSpec]:
     Raises:
         InvalidInput: naming each bad row and column (up to ``MAX_ERRORS``).
     """
+    try:
+        return _parse_rows(text)
+    except csv.Error as exc:
+        reason = f"not a readable CSV file: {exc}"
+        raise InvalidInput([FieldError(path="(file)", reason=reason, row=0)]) from exc
+
+
+def _parse_rows(text: str) -> list[ExtensionSpec]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = list(reader.fieldnames or [])
     unknown = [column for column in header if column not in COLUMNS]
