@@ -82,6 +82,14 @@ def _require_postgres_binaries() -> None:
     pytest.skip(reason)
 
 
+def _run_or_fail(command: list[str], log: Path | None = None) -> None:
+    """Run a server command; on failure, fail with its output and the server log."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        server_log = log.read_text(errors="replace") if log and log.exists() else ""
+        pytest.fail(f"{command[-1]} failed:\n{done.stdout}{done.stderr}{server_log}")
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL 15 server for the whole session, in a temporary directory."""
@@ -91,23 +99,27 @@ def postgres_server() -> Iterator[PostgresServer]:
     if os.geteuid() == 0:
         shutil.chown(directory, user=POSTGRES_USER, group=POSTGRES_USER)
     data, log, port = directory / "db", directory / "log", _free_port()
-    initdb = [str(POSTGRES_BIN / "initdb"), "-D", str(data), "-U", POSTGRES_USER]
-    subprocess.run(
-        _as_postgres(*initdb, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 {_POSTGRES_TEST_OPTIONS}"
     pg_ctl = [str(POSTGRES_BIN / "pg_ctl"), "-D", str(data)]
-    subprocess.run(
-        _as_postgres(*pg_ctl, "-o", options, "-l", str(log), "-w", "start"),
-        check=True,
-        capture_output=True,
-    )
+    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 {_POSTGRES_TEST_OPTIONS}"
     try:
+        _run_or_fail(
+            _as_postgres(
+                str(POSTGRES_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                POSTGRES_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            )
+        )
+        _run_or_fail(_as_postgres(*pg_ctl, "-o", options, "-l", str(log), "-w", "start"), log)
         yield PostgresServer(port=port, socket_dir=directory)
     finally:
-        subprocess.run(_as_postgres(*pg_ctl, "-m", "fast", "-w", "stop"), capture_output=True)
+        if (data / "postmaster.pid").exists():
+            subprocess.run(_as_postgres(*pg_ctl, "-m", "fast", "-w", "stop"), capture_output=True)
         shutil.rmtree(directory, ignore_errors=True)
 
 
