@@ -7,7 +7,9 @@ tried in order; the first that returns a step decides (SPEC §2.3):
 2. *ring group*: a call from a ring group never follows the member's own
    forwarding: the member rings when its status accepts ring-group calls and
    a phone is free, otherwise it is skipped; every outcome hands the call
-   back to the ring group (:class:`SkipExtension`).
+   back to the ring group (:class:`SkipExtension`). The member rings for its
+   Available ``no_answer_seconds``; the ring group's own timer may stop it
+   sooner.
 3. *exceptions*: in their order, the first whose caller ID and time window
    both match sends the call to its destination.
 4. *status profile*: Available checks registration (no phone -> the
@@ -28,6 +30,11 @@ that would revisit an extension of the chain, go deeper than
 ``max_forwards``, or exceed the per-call budget of nested plans is a loop:
 the call goes to the voicemail of the extension whose rule closed it (when
 that box is on), else ends with 482 Loop Detected.
+
+Nested plans use the live state known when the call arrives. The call engine
+may plan a continuation again when it fires (``plan_call`` for the target
+with a fresh state) and should do so for a no-answer forward, which comes
+seconds later.
 """
 
 from __future__ import annotations
