@@ -551,3 +551,11 @@ def test_render_explains_trace_and_steps() -> None:
         "            if not reachable:",
         "              → voicemail of extension 103",
     ]
+
+
+def test_re_planning_a_forward_keeps_the_chain_for_loop_protection() -> None:
+    target = callee(extension("102", forwarding=status("dnd", external=to_extension("101"))))
+    directory = {"101": callee(), "102": target}
+    result = plan_call(call(called="102"), target, lookup_in(directory), forwarded_from=("101",))
+    assert result.first == SendToVoicemail(box_number="102")
+    assert result.trace[-1].rule is Rule.LOOP

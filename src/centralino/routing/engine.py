@@ -33,8 +33,8 @@ that box is on), else ends with 482 Loop Detected.
 
 Nested plans use the live state known when the call arrives. The call engine
 may plan a continuation again when it fires (``plan_call`` for the target
-with a fresh state) and should do so for a no-answer forward, which comes
-seconds later.
+with a fresh state and ``forwarded_from`` = the chain so far) and should do
+so for a no-answer forward, which comes seconds later.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ def plan_call(
     callee: Callee,
     lookup: ExtensionLookup,
     *,
+    forwarded_from: tuple[str, ...] = (),
     max_forwards: int = MAX_FORWARDS,
     max_plans: int = MAX_PLANS,
 ) -> RoutingPlan:
@@ -93,6 +94,8 @@ def plan_call(
         call: the call (caller, origin, DID, ring group, moment).
         callee: the called extension, its live state and its schedule.
         lookup: finds any other extension a rule forwards to.
+        forwarded_from: when re-planning a forward, the chain of extensions the
+            call has already been forwarded through (loop protection).
         max_forwards: the longest chain of forwards before it counts as a loop.
         max_plans: the most nested extension plans one call may build.
 
@@ -105,7 +108,7 @@ def plan_call(
     if call.called != callee.number:
         raise ValueError(f"call to {call.called} planned with extension {callee.number}")
     planner = _Planner(call=call, lookup=lookup, max_forwards=max_forwards, budget=max_plans)
-    return planner.plan(callee, chain=(callee.number,))
+    return planner.plan(callee, chain=(*forwarded_from, callee.number))
 
 
 @dataclass(slots=True, kw_only=True)
