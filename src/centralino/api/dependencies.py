@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, cast
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import TypeAdapter, ValidationError
 
@@ -175,21 +175,21 @@ _GROUP = TypeAdapter[str](GroupName)
 _SCHEDULE = TypeAdapter[str](ScheduleName)
 
 
-def extension_number(number: str) -> str:
+def extension_number(number: Annotated[str, Path(examples=["101"])]) -> str:
     """The ``{number}`` path parameter; a malformed one is simply not found."""
     if not _valid(_NUMBER, number):
         raise NotFound("extension", number)
     return number
 
 
-def group_name(name: str) -> str:
+def group_name(name: Annotated[str, Path(examples=["Sales"])]) -> str:
     """The ``{name}`` path parameter of a group; a malformed one is not found."""
     if not _valid(_GROUP, name):
         raise NotFound("group", name)
     return name
 
 
-def schedule_name(name: str) -> str:
+def schedule_name(name: Annotated[str, Path(examples=["global"])]) -> str:
     """The ``{name}`` path parameter of office hours; a malformed one is not found."""
     if not _valid(_SCHEDULE, name):
         raise NotFound("office_hours", name)

@@ -70,10 +70,12 @@ def _item(error: FieldError) -> ErrorItem:
     return ErrorItem(path=error.path, reason=error.reason, row=error.row)
 
 
-def _dotted(location: Sequence[Any]) -> str:
+def _dotted(location: Sequence[Any], kind: str) -> str:
     parts = list(location)
     if parts and parts[0] in _LOCATIONS:
         parts = parts[1:]
+    if kind == "json_invalid":
+        return "(body)"  # pydantic puts the character offset where a field would be
     return ".".join(str(part) for part in parts) or "(body)"
 
 
@@ -85,7 +87,10 @@ async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
 async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     items = [
-        ErrorItem(path=_dotted(error.get("loc", ())), reason=str(error.get("msg", "invalid")))
+        ErrorItem(
+            path=_dotted(error.get("loc", ()), str(error.get("type", ""))),
+            reason=str(error.get("msg", "invalid")),
+        )
         for error in exc.errors()
     ]
     return _answer(422, items or [ErrorItem(path="(body)", reason="invalid request")])
@@ -113,6 +118,10 @@ async def _forbidden(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     reason = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == HTTPStatus.BAD_REQUEST:
+        # Starlette's "malformed body" (e.g. a multipart form without a boundary):
+        # the same answer as any other body that cannot be read.
+        return _answer(422, [ErrorItem(path="(body)", reason=reason)])
     return _answer(exc.status_code, [ErrorItem(path="(request)", reason=reason)], exc.headers)
 
 
