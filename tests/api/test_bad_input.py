@@ -19,7 +19,7 @@ BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"forwarding": {"exceptions": [{"caller_id": "123", "destination": {"type": "bogus"}}]}},
-        "forwarding.exceptions.0.destination",
+        "forwarding.exceptions.0.destination.type",
     ),
     (
         {
@@ -34,7 +34,8 @@ BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ({"forwarding": {"office_hours": "nosuch"}}, "forwarding.office_hours"),
     ({"devices": [{"vendor": "yealink", "model": "T46U", "mac": "zz"}]}, "devices.0.mac"),
     ({"devices": [{"vendor": "nokia", "model": "3310"}]}, "devices.0.vendor"),
-    ({"blf_keys": [{"position": 1, "kind": "bogus"}]}, "blf_keys.0"),
+    ({"blf_keys": [{"position": 1, "kind": "bogus"}]}, "blf_keys.0.kind"),
+    ({"blf_keys": [{"position": 1}]}, "blf_keys.0.kind"),
     ({"blf_keys": [{"position": 1, "kind": "blf", "number": "999"}]}, "blf_keys.0.number"),
     ({"blf_keys": [{"position": 0, "kind": "shared_parking", "slot": 1}]}, "blf_keys.0.position"),
     ({"options": {"sip_id": "1abc"}}, "options.sip_id"),

@@ -210,8 +210,8 @@ BAD_VALUES = [
     (
         "forwarding.exceptions.0.destination",
         {"type": "teleport"},
-        "forwarding.exceptions.0.destination",
-        "teleport",
+        "forwarding.exceptions.0.destination.type",
+        "must be one of: voicemail, extension_voicemail, mobile, extension, number, end_call",
     ),
     (
         "forwarding.exceptions.0.destination",
@@ -256,7 +256,8 @@ BAD_VALUES = [
     ("blf_keys.0.position", 0, "blf_keys.0.position", "greater than or equal to 1"),
     ("blf_keys.3.slot", 100, "blf_keys.3.slot", "less than or equal to 99"),
     ("blf_keys.5.status", "sleeping", "blf_keys.5.status", "'available'"),
-    ("blf_keys.0.kind", "lamp", "blf_keys.0", "'lamp'"),
+    ("blf_keys.0.kind", "lamp", "blf_keys.0.kind", "must be one of: blf, speed_dial, "),
+    ("blf_keys.0.kind", 5, "blf_keys.0.kind", "must be one of: blf, speed_dial, "),
     # options
     ("options.sip_id", "1abc", "options.sip_id", "starting with a letter"),
     ("options.lan_only", "sometimes", "options.lan_only", "boolean"),
@@ -356,3 +357,75 @@ def test_prefix_points_at_the_tab() -> None:
 def test_invalid_input_message_lists_path_and_reason() -> None:
     with pytest.raises(InvalidInput, match=r"voicemail\.pin: must be 4 to 10 digits"):
         parse_model(ExtensionSpec, with_change("voicemail.pin", "x"))
+
+
+BLF_KINDS = "blf, speed_dial, custom_speed_dial, shared_parking, agent_login, change_status"
+DESTINATION_TYPES = "voicemail, extension_voicemail, mobile, extension, number, end_call"
+WINDOW_TYPES = "always, office_hours, outside_office_hours, specific"
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "reason"),
+    [
+        (
+            {"number": "100", "blf_keys": [{"position": 1, "kind": "lamp"}]},
+            "blf_keys.0.kind",
+            f"must be one of: {BLF_KINDS}",
+        ),
+        (
+            {"number": "100", "blf_keys": [{"position": 1, "number": "101"}]},
+            "blf_keys.0.kind",
+            f"is required and must be one of: {BLF_KINDS}",
+        ),
+        (
+            {
+                "number": "100",
+                "forwarding": {"exceptions": [{"caller_id": "1", "destination": {"type": "fax"}}]},
+            },
+            "forwarding.exceptions.0.destination.type",
+            f"must be one of: {DESTINATION_TYPES}",
+        ),
+        (
+            {
+                "number": "100",
+                "forwarding": {"exceptions": [{"caller_id": "1", "destination": {}}]},
+            },
+            "forwarding.exceptions.0.destination.type",
+            f"is required and must be one of: {DESTINATION_TYPES}",
+        ),
+        (
+            {
+                "number": "100",
+                "forwarding": {
+                    "exceptions": [
+                        {"caller_id": "1", "window": {"days": ["mon"]}, "destination": {}}
+                    ]
+                },
+            },
+            "forwarding.exceptions.0.window.type",
+            f"is required and must be one of: {WINDOW_TYPES}",
+        ),
+        (
+            {
+                "number": "100",
+                "forwarding": {"profiles": {"dnd": {"internal": {"type": None}}}},
+            },
+            "forwarding.profiles.dnd.internal.type",
+            f"must be one of: {DESTINATION_TYPES}",
+        ),
+    ],
+)
+def test_a_bad_or_missing_discriminator_names_itself_and_the_choices(
+    document: dict[str, Any], path: str, reason: str
+) -> None:
+    errors = errors_of(document)
+    assert (path, reason) in errors, errors
+    assert all(not p.endswith((".0", ".destination", ".window")) for p, _ in errors), errors
+
+
+def test_a_missing_discriminator_in_one_tab_names_the_choices() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_model(ForwardingSettings, {"profiles": {"dnd": {"internal": {}}}}, "forwarding")
+    [error] = caught.value.errors
+    assert error.path == "forwarding.profiles.dnd.internal.type"
+    assert error.reason == f"is required and must be one of: {DESTINATION_TYPES}"

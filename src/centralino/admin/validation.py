@@ -2,7 +2,8 @@
 
 Paths are dotted and follow the input document (``blf_keys.1.number``), so an
 administrator can find the field: pydantic's tags of discriminated unions are
-dropped, and a cross-field rule (``FieldValueError``) points at its field.
+dropped, a cross-field rule (``FieldValueError``) points at its field, and an
+unknown or missing discriminator (``blf_keys.0.kind``) names the allowed values.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ __all__ = ["complete_spec", "field_errors", "parse_model", "prefix_errors"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _DISCRIMINATORS = ("type", "kind")
+_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
+_NO_TAG = "\x00"
 
 
 def _is_tag(node: Any, part: str | int, following: Sequence[str | int]) -> bool:
@@ -55,12 +58,69 @@ def _reason(error: ErrorDetails) -> str:
     return message.removeprefix("Value error, ")
 
 
-def field_errors(exc: ValidationError, document: Any) -> list[FieldError]:
+def _unquote(text: str) -> str:
+    return text.strip().strip("'\"")
+
+
+def _expected_tags(
+    error: ErrorDetails, model: type[BaseModel] | None, document: Any
+) -> list[str] | None:
+    """The allowed tags of the union that failed.
+
+    ``union_tag_not_found`` does not carry them: validate again with an
+    impossible tag at the same place and read them from that error.
+    """
+    context = error.get("ctx") or {}
+    if "expected_tags" in context:
+        return [_unquote(tag) for tag in str(context["expected_tags"]).split(",")]
+    if model is None:
+        return None
+    probe = _with_tag(document, error["loc"], _unquote(str(context.get("discriminator", ""))))
+    try:
+        model.model_validate(probe)
+    except ValidationError as exc:
+        for other in exc.errors():
+            if other["type"] == "union_tag_invalid" and other["loc"] == error["loc"]:
+                return _expected_tags(other, None, probe)
+    return None
+
+
+def _with_tag(document: Any, location: Sequence[str | int], discriminator: str) -> Any:
+    """A copy of ``document`` with ``discriminator`` set to an impossible tag at ``location``."""
+    if not location:
+        return {**document, discriminator: _NO_TAG} if isinstance(document, Mapping) else document
+    part, rest = location[0], location[1:]
+    if isinstance(document, Mapping) and part in document:
+        return {**document, part: _with_tag(document[part], rest, discriminator)}
+    if isinstance(document, list) and isinstance(part, int) and 0 <= part < len(document):
+        copy = list(document)
+        copy[part] = _with_tag(document[part], rest, discriminator)
+        return copy
+    return document
+
+
+def _tag_error(
+    error: ErrorDetails, path: list[str | int], model: type[BaseModel] | None, document: Any
+) -> FieldError:
+    """An unknown or missing discriminator, at the discriminator's own path."""
+    discriminator = _unquote(str((error.get("ctx") or {}).get("discriminator", "")))
+    tags = _expected_tags(error, model, document)
+    allowed = f"must be one of: {', '.join(tags)}" if tags else "is not a known value"
+    reason = f"is required and {allowed}" if error["type"] == "union_tag_not_found" else allowed
+    dotted = ".".join(str(part) for part in [*path, discriminator] if part != "")
+    return FieldError(path=dotted, reason=reason)
+
+
+def field_errors(
+    exc: ValidationError, document: Any, model: type[BaseModel] | None = None
+) -> list[FieldError]:
     """Translate a pydantic error into dotted-path field errors.
 
     Args:
         exc: the validation failure.
         document: the input that was validated (used to tell fields from tags).
+        model: the model that was validated, to name the allowed values of a
+            missing discriminator.
 
     Returns:
         One field error per problem, in pydantic's order.
@@ -68,6 +128,9 @@ def field_errors(exc: ValidationError, document: Any) -> list[FieldError]:
     errors = []
     for error in exc.errors():
         path = _document_path(error["loc"], document)
+        if error["type"] in _TAG_ERRORS:
+            errors.append(_tag_error(error, path, model, document))
+            continue
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldValueError):
             path += list(cause.field)
@@ -93,7 +156,7 @@ def parse_model(model: type[ModelT], document: Any, prefix: str = "") -> ModelT:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        errors = field_errors(exc, document)
+        errors = field_errors(exc, document, model)
         raise InvalidInput(prefix_errors(prefix, errors) if prefix else errors) from exc
 
 
