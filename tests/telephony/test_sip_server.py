@@ -54,7 +54,8 @@ async def test_options_over_udp_gets_200_with_rport(server: SipServer) -> None:
     assert response.status == 200
     via = response.headers.vias()[0]
     assert via.received == "127.0.0.1"
-    assert via.rport is not None and via.rport != 1  # the real source port, not the claimed one
+    assert via.rport is not None
+    assert via.rport != 1
 
 
 async def test_malformed_request_gets_400_and_server_keeps_working(server: SipServer) -> None:
@@ -66,13 +67,15 @@ async def test_malformed_request_gets_400_and_server_keeps_working(server: SipSe
     assert answer.startswith(b"SIP/2.0 400 ")  # its CSeq is echoed as is: not parseable
     good = OPTIONS.format(transport="UDP", port=1, branch="good").encode()
     after = parse_message(await _udp_exchange(port, good))
-    assert isinstance(after, Response) and after.status == 200
+    assert isinstance(after, Response)
+    assert after.status == 200
 
 
 async def test_unknown_method_gets_501(server: SipServer) -> None:
     data = OPTIONS.format(transport="UDP", port=1, branch="x501").replace("OPTIONS", "FOOBAR")
     response = parse_message(await _udp_exchange(server.local_port(), data.encode()))
-    assert isinstance(response, Response) and response.status == 501
+    assert isinstance(response, Response)
+    assert response.status == 501
 
 
 async def test_options_over_tcp_answered_on_the_same_connection(server: SipServer) -> None:
@@ -89,6 +92,7 @@ async def test_options_over_tcp_answered_on_the_same_connection(server: SipServe
         assert pong == b"\r\n"
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
         response = parse_message(head)
-        assert isinstance(response, Response) and response.status == 200
+        assert isinstance(response, Response)
+        assert response.status == 200
     finally:
         writer.close()
