@@ -20,8 +20,10 @@ def _regex(pattern: str) -> st.SearchStrategy[str]:
 
 numbers = _regex(r"[0-9]{2,10}")
 phones = _regex(r"\+?[0-9]{2,20}")
-names = st.text(max_size=20) | st.text(min_size=60, max_size=64)
-labels = st.text(max_size=32)
+# Human-readable text: anything but control characters (and lone surrogates).
+_printable = st.characters(exclude_categories=("Cc", "Cs"))
+names = st.text(_printable, max_size=20) | st.text(_printable, min_size=60, max_size=64)
+labels = st.text(_printable, max_size=32)
 emails = _regex(r"[a-z0-9._]{1,20}@[a-z0-9-]{1,20}\.[a-z]{2,6}")
 auth_ids = _regex(r"[A-Za-z0-9][A-Za-z0-9._-]{3,20}")
 passwords = _regex(r"[!-~]{12,30}")

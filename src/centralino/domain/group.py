@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import StringConstraints
-
 from centralino.domain.model import DomainModel
-from centralino.domain.values import GroupName
+from centralino.domain.values import Description, GroupName
 
 __all__ = ["Group"]
 
@@ -16,4 +12,4 @@ class Group(DomainModel):
     """A department; membership and roles live in each extension's rights."""
 
     name: GroupName
-    description: Annotated[str, StringConstraints(max_length=200)] = ""
+    description: Description = ""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import unicodedata
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from centralino.domain.text import Matches
 
 __all__ = [
     "AuthId",
+    "Description",
     "Did",
     "Email",
     "ExtensionNumber",
@@ -22,6 +25,7 @@ __all__ = [
     "SipPassword",
     "TimeOfDay",
     "normalize_mac",
+    "reject_control_characters",
 ]
 
 ExtensionNumber = Annotated[str, Matches(r"[0-9]{2,10}", "2 to 10 digits")]
@@ -37,8 +41,38 @@ Did = Annotated[
 ]
 """An inbound direct-dial number from the trunks' DID pool."""
 
-Name = Annotated[str, StringConstraints(max_length=64, strip_whitespace=True)]
-Label = Annotated[str, StringConstraints(max_length=32, strip_whitespace=True)]
+
+def reject_control_characters(value: Any) -> Any:
+    """Refuse text holding a C0 or C1 control character (tab and newline too).
+
+    Human-readable text is shown on phone screens, in the console and in CSV
+    cells, where a control character is invisible or breaks the line.
+
+    Args:
+        value: the input, before any other validation.
+
+    Returns:
+        The input unchanged.
+
+    Raises:
+        PydanticCustomError: ``control_characters`` when a string holds one.
+    """
+    if isinstance(value, str) and any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise PydanticCustomError("control_characters", "must not contain control characters")
+    return value
+
+
+_PlainText = BeforeValidator(reject_control_characters)
+
+Name = Annotated[str, StringConstraints(max_length=64, strip_whitespace=True), _PlainText]
+"""A person's or a greeting's name: up to 64 characters, no control characters."""
+
+Label = Annotated[str, StringConstraints(max_length=32, strip_whitespace=True), _PlainText]
+"""A short label (a phone key, a device): up to 32 characters, no control characters."""
+
+Description = Annotated[str, StringConstraints(max_length=200), _PlainText]
+"""A free description (of a group): up to 200 characters, no control characters."""
+
 GroupName = Annotated[
     str,
     Matches(
