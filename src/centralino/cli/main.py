@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -41,7 +43,7 @@ app.add_typer(extensions_app, name="extensions")
 app.add_typer(admin_app, name="admin")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path, typer.Option("--data-dir", envvar="CENTRALINO_DATA_DIR", help="Data directory.")
@@ -49,7 +51,33 @@ DataDir = Annotated[
 
 
 def _actor() -> Actor:
-    return Actor(username=f"cli:{getpass.getuser()}", role=AccountRole.OWNER)
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (containers)
+        user = "unknown"
+    return Actor(username=f"cli:{user}", role=AccountRole.OWNER)
+
+
+def _fail(message: object, code: int) -> typer.Exit:
+    err.print(f"[red]error:[/red] {escape(str(message))}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _exit_codes() -> Iterator[None]:
+    """Turn domain errors into a message on stderr and the documented exit code."""
+    try:
+        yield
+    except InvalidInput as exc:
+        for error in exc.errors[:-1]:
+            err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        raise _fail(exc.errors[-1] if exc.errors else exc, 2) from exc
+    except NotFound as exc:
+        raise _fail(exc, 3) from exc
+    except Conflict as exc:
+        raise _fail(exc, 4) from exc
+    except DomainError as exc:
+        raise _fail(exc, 1) from exc
 
 
 def _run(data_dir: Path, action: Callable[[ManagementServices], Awaitable[T]]) -> T:
@@ -59,25 +87,29 @@ def _run(data_dir: Path, action: Callable[[ManagementServices], Awaitable[T]]) -
         async with open_runtime(Config(data_dir=data_dir)) as runtime:
             return await action(runtime.services)
 
-    try:
+    with _exit_codes():
         return asyncio.run(run())
-    except InvalidInput as exc:
-        for error in exc.errors:
-            err.print(f"[red]error:[/red] {error}", highlight=False)
-        raise typer.Exit(2) from exc
-    except NotFound as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(3) from exc
-    except Conflict as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(4) from exc
-    except DomainError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
 
 
 def _print_json(document: Any) -> None:
     out.print_json(json.dumps(document))
+
+
+def _value(raw: str) -> Any:
+    """A value as the CSV format reads it: text, or JSON for lists and objects.
+
+    Numbers and booleans stay text (``voicemail.pin=0123`` keeps its zero) and
+    the model converts them where a field wants a number or a boolean; ``null``
+    clears a field (back to its default).
+    """
+    if raw == "null":
+        return None
+    if raw[:1] in ("[", "{", '"'):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
 
 
 def _parse_assignments(assignments: list[str]) -> dict[str, Any]:
@@ -87,16 +119,18 @@ def _parse_assignments(assignments: list[str]) -> dict[str, Any]:
         path, separator, raw = assignment.partition("=")
         if not separator or not path:
             raise InvalidInput.single(assignment, "must be written FIELD=VALUE")
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
+        value = _value(raw)
         *parents, leaf = path.split(".")
         node = patch
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
     return patch
+
+
+def _patch_from(assignments: list[str]) -> dict[str, Any]:
+    with _exit_codes():
+        return _parse_assignments(assignments)
 
 
 @app.command()
@@ -109,7 +143,8 @@ def serve(
     """Run the PBX: HTTP (API and console) on one process."""
     from centralino.app import serve as run
 
-    run(Config(data_dir=data_dir, http_port=http_port, sip_port=sip_port, bind=bind))
+    with _exit_codes():
+        run(Config(data_dir=data_dir, http_port=http_port, sip_port=sip_port, bind=bind))
 
 
 @extensions_app.command("add")
@@ -119,7 +154,7 @@ def add(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Create an extension, e.g. `add 101 first_name=Ada email=ada@example.com`."""
-    document = {"number": number, **_parse_assignments(assignments or [])}
+    document = {"number": number, **_patch_from(assignments or [])}
     created = _run(data_dir, lambda s: s.extensions.create(_actor(), document))
     _print_json(created.model_dump(mode="json"))
 
@@ -142,8 +177,8 @@ def list_extensions(
     for extension in page.items:
         table.add_row(
             extension.number,
-            extension.display_name,
-            extension.email or "",
+            escape(extension.display_name),
+            escape(extension.email or ""),
             extension.forwarding.status.value,
             extension.auth_id,
         )
@@ -165,11 +200,7 @@ def set_fields(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Change settings, e.g. `set 101 voicemail.pin=4321 options.disabled=true`."""
-    try:
-        patch = _parse_assignments(assignments)
-    except InvalidInput as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+    patch = _patch_from(assignments)
     changed = _run(data_dir, lambda s: s.extensions.patch(_actor(), number, patch))
     _print_json(changed.model_dump(mode="json"))
 
@@ -187,8 +218,7 @@ def import_file(path: Path, data_dir: DataDir = Path("data")) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"[red]error:[/red] cannot read {path}: {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+        raise _fail(f"cannot read {path}: {exc}", 2) from exc
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -215,7 +245,7 @@ def export_file(
         typer.echo(text, nl=False)
     else:
         path.write_text(text, encoding="utf-8")
-        err.print(f"wrote {path}")
+        err.print(f"wrote {escape(str(path))}", highlight=False)
 
 
 @admin_app.command("password")
@@ -226,9 +256,19 @@ def password(
     ] = "",
     data_dir: DataDir = Path("data"),
 ) -> None:
-    """Set a console account's password (prompted when not given)."""
-    _run(data_dir, lambda s: s.accounts.set_password(_actor(), username, new_password))
-    out.print(f"password of {username!r} changed")
+    """Set a console account's password (prompted when not given).
+
+    Before the first start the owner ``admin`` does not exist yet: it is
+    created with this password (and ``serve`` then prints no one-time one).
+    """
+
+    async def change(services: ManagementServices) -> None:
+        if username == OWNER_USERNAME:
+            await services.accounts.ensure_owner(new_password)
+        await services.accounts.set_password(_actor(), username, new_password)
+
+    _run(data_dir, change)
+    out.print(f"password of {username!r} changed", markup=False, highlight=False)
 
 
 def main() -> None:
