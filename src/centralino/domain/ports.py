@@ -19,6 +19,7 @@ from centralino.domain.audit import AuditEntry
 from centralino.domain.events import DomainEvent
 from centralino.domain.extension import Extension, UniqueKind
 from centralino.domain.group import Group
+from centralino.domain.location import LiveView, LocationStore
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.settings import SystemSettings
 
@@ -34,6 +35,8 @@ __all__ = [
     "ExtensionRepository",
     "ExtensionSort",
     "GroupRepository",
+    "LiveView",
+    "LocationStore",
     "OfficeHoursRepository",
     "Page",
     "SettingsRepository",

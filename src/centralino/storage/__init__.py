@@ -12,6 +12,7 @@ Typical wiring::
 """
 
 from centralino.storage.database import Database, sqlite_url
+from centralino.storage.location_store import SqlLocationStore
 from centralino.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 
-__all__ = ["Database", "SqlUnitOfWork", "SqlUnitOfWorkFactory", "sqlite_url"]
+__all__ = ["Database", "SqlLocationStore", "SqlUnitOfWork", "SqlUnitOfWorkFactory", "sqlite_url"]

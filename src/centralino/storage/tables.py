@@ -28,6 +28,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -46,6 +47,7 @@ __all__ = [
     "metadata",
     "office_hours",
     "settings",
+    "sip_bindings",
 ]
 
 NAMING_CONVENTION = {
@@ -172,3 +174,20 @@ audit = Table(
     Column("after", JsonDocument, nullable=True),
     Index("ix_audit_resource_resource_id", "resource", "resource_id"),
 )
+
+sip_bindings = Table(
+    "sip_bindings",
+    metadata,
+    Column("number", String(10), primary_key=True),
+    Column("contact", Text, primary_key=True),
+    Column("transport", String(8), nullable=False),
+    Column("host", String(64), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("expires_at", UTC_DATETIME, nullable=False),
+    Column("registered_at", UTC_DATETIME, nullable=False),
+    Column("call_id", Text, nullable=False),
+    Column("cseq", BigInteger, nullable=False),
+    Column("user_agent", String(255), nullable=False, server_default=""),
+    Column("auth_user", String(64), nullable=False, server_default=""),
+)
+"""The registrar's bindings (no foreign key: the registrar ends them itself)."""

@@ -1,0 +1,204 @@
+"""Digest authentication of requests from extensions (REGISTER, INVITE...).
+
+Theory of operation. :meth:`Authenticator.challenge_or_identify` either
+returns the authenticated :class:`Extension` or answers the request itself
+and returns None. In order:
+
+1. a source address blocked by the :class:`Throttle` is refused with 403 at
+   once, without any digest work;
+2. without credentials for our realm the request is challenged: 401 with
+   ``WWW-Authenticate`` (registrar) or 407 with ``Proxy-Authenticate``
+   (``proxy=True``, for INVITE and other requests to the PBX as a proxy);
+3. the credentials' user name is looked up among auth IDs and SIP IDs; an
+   unknown name gets the same plain 403 as a wrong password, so the answers
+   never reveal which names exist;
+4. :func:`~centralino.sip.digest.verify` decides: a stale or replayed nonce
+   (right password) is re-challenged with ``stale=true``, a nonce that is not
+   ours is re-challenged, a wrong response is 403, malformed credentials 400;
+5. only then (the caller proved the password) are the extension's
+   restrictions told: 403 "Extension disabled", 403 "Outside the local
+   network" for ``lan_only`` extensions reached from elsewhere.
+
+Every 403 for a wrong password, an unknown user or malformed credentials
+counts as a failure of the source address; a block is logged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from centralino.domain.extension import Extension
+from centralino.sip.codes import StatusCode
+from centralino.sip.digest import (
+    DigestAlgorithm,
+    DigestCredentials,
+    DigestError,
+    DigestSecret,
+    DigestVerdict,
+    NonceManager,
+    build_challenges,
+    verify,
+)
+from centralino.telephony.directory import Directory
+from centralino.telephony.sip_server import IncomingRequest
+from centralino.telephony.throttle import Throttle
+
+__all__ = ["DEFAULT_ALGORITHMS", "Authenticator", "Identity", "Refusal"]
+
+log = structlog.get_logger("centralino.security")
+
+DEFAULT_ALGORITHMS: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5, DigestAlgorithm.SHA256)
+"""Offered algorithms, one challenge each (RFC 8760 §2.3). MD5 first: most
+phones and SIPp only read the first challenge; SHA-256 clients find theirs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who sent an authenticated request: the extension and the user name used."""
+
+    extension: Extension
+    auth_user: str
+
+
+class Refusal:
+    """Reason phrases of the 403 answers."""
+
+    FORBIDDEN = "Forbidden"
+    BLOCKED = "Forbidden"  # a blocked scanner learns nothing either
+    DISABLED = "Extension disabled"
+    OUTSIDE_LAN = "Outside the local network"
+
+
+class Authenticator:
+    """Challenges requests and identifies the extension that sent them."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        nonces: NonceManager,
+        realm: str,
+        clock: Callable[[], float] = time.time,
+        *,
+        throttle: Throttle | None = None,
+        algorithms: Sequence[DigestAlgorithm] = DEFAULT_ALGORITHMS,
+    ) -> None:
+        self.directory = directory
+        self.nonces = nonces
+        self.realm = realm
+        self.throttle = throttle or Throttle()
+        self._clock = clock
+        self._algorithms = tuple(algorithms)
+
+    def challenge_or_identify(self, incoming: IncomingRequest, *, proxy: bool) -> Extension | None:
+        """Authenticate ``incoming``, or answer it (challenge, 400 or 403).
+
+        Args:
+            incoming: the request, not yet answered.
+            proxy: True to use 407/Proxy-Authorization (INVITE...), False for
+                401/Authorization (REGISTER).
+
+        Returns:
+            The authenticated extension, or None when the request was answered.
+        """
+        identity = self.authenticate(incoming, proxy=proxy)
+        return None if identity is None else identity.extension
+
+    def authenticate(self, incoming: IncomingRequest, *, proxy: bool) -> Identity | None:
+        """Like :meth:`challenge_or_identify`, also telling the user name used."""
+        now = self._clock()
+        address = incoming.peer.host
+        if self.throttle.is_blocked(address, now):
+            incoming.respond(StatusCode.FORBIDDEN, Refusal.BLOCKED)
+            return None
+        credentials = self._credentials(incoming, proxy)
+        if credentials is None:
+            self.challenge(incoming, proxy=proxy)
+            return None
+        if isinstance(credentials, DigestError):
+            self._fail(incoming, now, StatusCode.BAD_REQUEST, "Malformed credentials")
+            return None
+        return self._identify(incoming, credentials, now, proxy)
+
+    def challenge(self, incoming: IncomingRequest, *, proxy: bool, stale: bool = False) -> None:
+        """Answer 401 (or 407) with one fresh challenge per algorithm."""
+        nonce = self.nonces.issue(self._clock())
+        challenges = build_challenges(
+            realm=self.realm, nonce=nonce, algorithms=self._algorithms, stale=stale
+        )
+        name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
+        status = StatusCode.PROXY_AUTHENTICATION_REQUIRED if proxy else StatusCode.UNAUTHORIZED
+        incoming.respond(status, headers=[(name, str(challenge)) for challenge in challenges])
+
+    def _credentials(
+        self, incoming: IncomingRequest, proxy: bool
+    ) -> DigestCredentials | DigestError | None:
+        name = "proxy-authorization" if proxy else "authorization"
+        error: DigestError | None = None
+        for value in incoming.request.headers.get_all(name):
+            try:
+                credentials = DigestCredentials.parse(value)
+            except DigestError as exc:
+                error = exc
+                continue
+            if credentials.realm == self.realm:
+                return credentials
+        return error  # credentials for other realms only: challenge for ours
+
+    def _identify(
+        self,
+        incoming: IncomingRequest,
+        credentials: DigestCredentials,
+        now: float,
+        proxy: bool,
+    ) -> Identity | None:
+        extension = self.directory.by_sip_user(credentials.username)
+        if extension is None:
+            if self.directory.settling:
+                self.challenge(incoming, proxy=proxy)  # maybe just renamed: retry
+            else:
+                self._fail(incoming, now, StatusCode.FORBIDDEN, Refusal.FORBIDDEN)
+            return None
+        verdict = verify(
+            credentials,
+            method=incoming.request.method,
+            realm=self.realm,
+            secret=DigestSecret(password=extension.auth_password),
+            nonces=self.nonces,
+            now=now,
+            body=incoming.request.body,
+        )
+        if verdict is DigestVerdict.OK:
+            admitted = self._admit(incoming, extension)
+            return None if admitted is None else Identity(admitted, credentials.username)
+        if verdict.response_status == StatusCode.UNAUTHORIZED:
+            self.challenge(incoming, proxy=proxy, stale=verdict.stale)
+        elif verdict is DigestVerdict.MALFORMED:
+            self._fail(incoming, now, StatusCode.BAD_REQUEST, "Malformed credentials")
+        else:
+            self._fail(incoming, now, StatusCode.FORBIDDEN, Refusal.FORBIDDEN)
+        return None
+
+    def _admit(self, incoming: IncomingRequest, extension: Extension) -> Extension | None:
+        if extension.options.disabled:
+            incoming.respond(StatusCode.FORBIDDEN, Refusal.DISABLED)
+            return None
+        if extension.options.lan_only and not self.directory.is_local(incoming.peer.host):
+            incoming.respond(StatusCode.FORBIDDEN, Refusal.OUTSIDE_LAN)
+            return None
+        return extension
+
+    def _fail(self, incoming: IncomingRequest, now: float, status: int, reason: str) -> None:
+        incoming.respond(status, reason)
+        address = incoming.peer.host
+        block = self.throttle.record_failure(address, now)
+        if block is not None:
+            log.warning(
+                "address blocked after failed authentications",
+                address=address,
+                failures=block.failures,
+                seconds=self.throttle.block_for,
+            )

@@ -1,0 +1,186 @@
+"""The call engine's read cache of extensions and system settings.
+
+Theory of operation. The SIP hot path (every REGISTER, every INVITE) needs an
+extension by number or by SIP user name without a database round trip, so the
+directory loads every extension and the settings once at start, through the
+domain ``UnitOfWorkFactory``, and keeps them in dictionaries.
+
+It stays current by listening to domain events on the bus (the management
+side never sends "reload" commands): an extension event *invalidates* that
+extension at once (synchronously, so a phone cannot authenticate with
+credentials that were just changed) and schedules an asynchronous reload of
+it; ``SettingsChanged`` reloads the settings. While a reload is pending,
+:attr:`Directory.settling` is true: the authenticator then re-challenges an
+unknown user instead of refusing it.
+
+Listeners registered with :meth:`Directory.on_change` hear ``(number, before,
+after)`` once the reload is done (``after`` is None when deleted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Callable, Coroutine, Iterable
+
+import structlog
+
+from centralino.domain.bus import LocalEventBus
+from centralino.domain.events import (
+    CredentialsChanged,
+    DomainEvent,
+    ExtensionChanged,
+    ExtensionCreated,
+    ExtensionDeleted,
+    SettingsChanged,
+)
+from centralino.domain.extension import Extension
+from centralino.domain.ports import UnitOfWorkFactory
+from centralino.domain.settings import SystemSettings
+
+__all__ = ["ChangeListener", "Directory"]
+
+log = structlog.get_logger("centralino.telephony")
+
+ChangeListener = Callable[[str, Extension | None, Extension | None], None]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Directory:
+    """Extensions by number and by SIP user name, plus the system settings."""
+
+    def __init__(self, units: UnitOfWorkFactory) -> None:
+        self._units = units
+        self._by_number: dict[str, Extension] = {}
+        self._by_user: dict[str, Extension] = {}
+        self._settings = SystemSettings()
+        self._networks: tuple[Network, ...] = ()
+        self._listeners: list[ChangeListener] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._apply_settings(self._settings)
+
+    # Life cycle -------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Read every extension and the settings (call once, at start)."""
+        async with self._units() as uow:
+            extensions = await uow.extensions.all()
+            settings = await uow.settings.get()
+        self._by_number.clear()
+        self._by_user.clear()
+        for extension in extensions:
+            self._put(extension)
+        self._apply_settings(settings)
+
+    def subscribe(self, bus: LocalEventBus) -> None:
+        """Follow the domain events published on ``bus``."""
+        self._unsubscribe = bus.subscribe(self.handle_event)
+
+    async def close(self) -> None:
+        """Stop following events and wait for pending reloads."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call ``listener(number, before, after)`` after each extension reload."""
+        self._listeners.append(listener)
+
+    # Look-ups -----------------------------------------------------------------
+
+    def by_number(self, number: str) -> Extension | None:
+        """The extension with this number, if any."""
+        return self._by_number.get(number)
+
+    def by_sip_user(self, user: str) -> Extension | None:
+        """The extension whose auth ID or SIP ID is ``user`` (any case)."""
+        return self._by_user.get(user.lower())
+
+    def extensions(self) -> Iterable[Extension]:
+        """Every cached extension."""
+        return self._by_number.values()
+
+    @property
+    def settings(self) -> SystemSettings:
+        """The current system settings."""
+        return self._settings
+
+    @property
+    def settling(self) -> bool:
+        """True while a reload triggered by an event is still running."""
+        return bool(self._tasks)
+
+    def is_local(self, address: str) -> bool:
+        """Whether ``address`` lies in the configured local networks."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+    # Events -------------------------------------------------------------------
+
+    def handle_event(self, event: DomainEvent) -> None:
+        """React to one domain event (invalidate now, reload in the background)."""
+        match event:
+            case (
+                ExtensionCreated(number=number)
+                | ExtensionChanged(number=number)
+                | CredentialsChanged(number=number)
+                | ExtensionDeleted(number=number)
+            ):
+                self._invalidate(number)
+                self._spawn(self._reload_extension(number))
+            case SettingsChanged():
+                self._spawn(self._reload_settings())
+            case _:
+                pass
+
+    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reload_extension(self, number: str) -> None:
+        before = self._by_number.get(number)
+        async with self._units() as uow:
+            after = await uow.extensions.get(number)
+        self._invalidate(number)
+        self._by_number.pop(number, None)
+        if after is not None:
+            self._put(after)
+        for listener in list(self._listeners):
+            try:
+                listener(number, before, after)
+            except Exception:
+                log.exception("directory listener failed", number=number)
+
+    async def _reload_settings(self) -> None:
+        async with self._units() as uow:
+            settings = await uow.settings.get()
+        self._apply_settings(settings)
+
+    # Internals ----------------------------------------------------------------
+
+    def _put(self, extension: Extension) -> None:
+        self._by_number[extension.number] = extension
+        for name in extension.sip_user_names:
+            self._by_user[name.lower()] = extension
+
+    def _invalidate(self, number: str) -> None:
+        # Keep the number entry (so ``before`` is known) but drop every user
+        # name pointing at it: no authentication with stale credentials.
+        held = self._by_number.get(number)
+        for name in held.sip_user_names if held is not None else ():
+            if (
+                current := self._by_user.get(name.lower())
+            ) is not None and current.number == number:
+                del self._by_user[name.lower()]
+
+    def _apply_settings(self, settings: SystemSettings) -> None:
+        self._settings = settings
+        networks = settings.network.local_networks
+        self._networks = tuple(ipaddress.ip_network(net, strict=False) for net in networks)

@@ -1,0 +1,171 @@
+"""The call engine, assembled: SIP transports, directory, authenticator, registrar.
+
+Theory of operation. :class:`Telephony` is built from plain settings
+(:class:`TelephonySettings`) and the domain ports it needs (the unit-of-work
+factory for the directory, the location store, the event bus, the clock).
+:meth:`Telephony.start` loads the directory and the stored bindings, follows
+the domain events, binds UDP and TCP on the same port and routes REGISTER and
+OPTIONS; :meth:`Telephony.stop` undoes it all in reverse order and writes the
+last binding changes.
+
+Calls (the B2BUA) plug in through :meth:`Telephony.install`: a factory given
+the running engine returns its handlers by method (INVITE, ACK, BYE,
+CANCEL...), which are routed on the SIP server. It uses
+``telephony.authenticator`` (``challenge_or_identify(incoming, proxy=True)``)
+and ``telephony.registrar.contacts(number)``.
+
+The management side sees the engine through :meth:`Telephony.live_view`, a
+``LiveView`` (registrations and blocked addresses).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from centralino.domain.bus import LocalEventBus
+from centralino.domain.location import Binding, BlockedAddress, LiveView, LocationStore
+from centralino.domain.ports import Clock, UnitOfWorkFactory
+from centralino.net import open_tcp, open_udp
+from centralino.net.transport import TransportKind
+from centralino.sip.digest import NonceManager
+from centralino.telephony.auth import Authenticator
+from centralino.telephony.bindings import ExpiryPolicy
+from centralino.telephony.directory import Directory
+from centralino.telephony.notifier import CheckSyncNotifier
+from centralino.telephony.registrar import Registrar
+from centralino.telephony.sip_server import RequestHandler, SipServer
+from centralino.telephony.throttle import Throttle
+
+__all__ = ["HandlerFactory", "Telephony", "TelephonySettings", "advertised_host_for"]
+
+HandlerFactory = Callable[["Telephony"], Mapping[str, RequestHandler]]
+"""Given the engine, the request handlers to route, by method."""
+
+
+def advertised_host_for(bind: str, sip_host: str | None) -> str:
+    """The host put in our Via/Contact: ``sip_host``, else the bind address,
+    else (bound to every interface) 127.0.0.1."""
+    if sip_host:
+        return sip_host
+    return "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TelephonySettings:
+    """What the engine needs from the process configuration."""
+
+    bind: str = "0.0.0.0"
+    port: int = 5060
+    advertised_host: str = "127.0.0.1"
+    realm: str = "centralino"
+    expiry: ExpiryPolicy = field(default_factory=ExpiryPolicy)
+    nonce_lifetime: float = 300.0
+    nonce_entries: int = 100_000
+    throttle_failures: int = 10
+    throttle_window: float = 60.0
+    throttle_block: float = 300.0
+
+
+class Telephony:
+    """The running call engine."""
+
+    def __init__(
+        self,
+        settings: TelephonySettings,
+        *,
+        units: UnitOfWorkFactory,
+        store: LocationStore,
+        events: LocalEventBus,
+        clock: Clock,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.events = events
+        self.clock = clock
+        self.sip = SipServer(advertised_host=settings.advertised_host)
+        self.directory = Directory(units)
+        nonces = NonceManager(
+            secret=secrets.token_bytes(32),
+            lifetime=settings.nonce_lifetime,
+            max_entries=settings.nonce_entries,
+        )
+        throttle = Throttle(
+            max_failures=settings.throttle_failures,
+            window=settings.throttle_window,
+            block_for=settings.throttle_block,
+        )
+        self.authenticator = Authenticator(
+            self.directory, nonces, settings.realm, wall_clock, throttle=throttle
+        )
+        self.registrar = Registrar(
+            authenticator=self.authenticator,
+            directory=self.directory,
+            store=store,
+            clock=clock,
+            notifier=CheckSyncNotifier(self.sip),
+            policy=settings.expiry,
+        )
+        self._wall_clock = wall_clock
+        self._started = False
+
+    async def start(self) -> None:
+        """Load state, follow domain events, open the SIP transports."""
+        await self.directory.load()
+        self.directory.subscribe(self.events)
+        await self.registrar.start(self.events)
+        host, port = self.settings.bind, self.settings.port
+        udp = await open_udp(host, port, self.sip.receive)
+        self.sip.add_transport(udp)
+        self.sip.add_transport(await open_tcp(host, udp.local_address[1], self.sip.receive))
+        self.sip.route("REGISTER", self.registrar.handle_register)
+        self.sip.route("OPTIONS", self.registrar.handle_options)
+        self._started = True
+
+    async def stop(self) -> None:
+        """Close transports, stop background work, save the bindings."""
+        if self._started:
+            self.sip.close()
+        await self.registrar.stop()
+        await self.directory.close()
+        self._started = False
+
+    # calls ------------------------------------------------------------------------
+    # The B2BUA registers its handlers here (INVITE, ACK, BYE, CANCEL, ...).
+
+    def install(self, factory: HandlerFactory) -> None:
+        """Route the handlers that ``factory(self)`` returns, by method."""
+        for method, handler in factory(self).items():
+            self.sip.route(method, handler)
+
+    # ------------------------------------------------------------------------------
+
+    def port(self, kind: TransportKind = TransportKind.UDP) -> int:
+        """The port a transport listens on (after :meth:`start`)."""
+        return self.sip.local_port(kind)
+
+    def live_view(self) -> LiveView:
+        """The engine as the management side sees it."""
+        return _EngineView(self)
+
+
+class _EngineView:
+    def __init__(self, engine: Telephony) -> None:
+        self._engine = engine
+
+    def registrations(self, number: str | None = None) -> Sequence[Binding]:
+        return self._engine.registrar.registrations(number)
+
+    def blocked_addresses(self) -> Sequence[BlockedAddress]:
+        now = self._engine._wall_clock()
+        return [
+            BlockedAddress(
+                address=block.address,
+                failures=block.failures,
+                blocked_until=dt.datetime.fromtimestamp(block.until, dt.UTC),
+            )
+            for block in self._engine.authenticator.throttle.blocked(now)
+        ]
