@@ -11,8 +11,8 @@ import asyncio
 import datetime as dt
 import os
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Generator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,13 +91,30 @@ def _announce(config: Config, password: str | None) -> None:
         print("Log in as 'admin' (password unchanged since first start).", flush=True)
 
 
+class _HttpServer(uvicorn.Server):
+    """uvicorn's server whose stop signal (SIGINT, SIGTERM) ends it cleanly.
+
+    uvicorn raises the signal again once it has shut down, which kills the
+    process (or interrupts it) before the runtime closes the database; here a
+    requested stop returns normally, the runtime closes, and the exit code is 0.
+    """
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
+
+
 async def run_server(config: Config) -> None:
     """Run every server of the PBX until cancelled."""
     async with open_runtime(config) as runtime:
         given = config.admin_password.get_secret_value() if config.admin_password else None
         password = await runtime.services.accounts.ensure_owner(given)
         api = create_api(runtime.services)
-        server = uvicorn.Server(
+        server = _HttpServer(
             uvicorn.Config(
                 api,
                 host=config.bind,
