@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from centralino.domain.calls import CallEndReason, CallState
 from centralino.domain.forwarding import Status
 
 __all__ = [
+    "CallStateChanged",
     "CredentialsChanged",
     "DomainEvent",
     "ExtensionChanged",
@@ -57,6 +59,22 @@ class SettingsChanged:
     sections: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallStateChanged:
+    """A call between extensions started ringing, was answered or ended.
+
+    ``reason`` (and ``status``, the SIP status the caller got, when one
+    ended it) is set only with ``state`` ENDED.
+    """
+
+    call_id: str
+    caller: str
+    callee: str
+    state: CallState
+    reason: CallEndReason | None = None
+    status: int | None = None
+
+
 DomainEvent = (
     ExtensionCreated
     | ExtensionChanged
@@ -64,4 +82,5 @@ DomainEvent = (
     | CredentialsChanged
     | StatusChanged
     | SettingsChanged
+    | CallStateChanged
 )

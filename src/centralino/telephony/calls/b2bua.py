@@ -1,0 +1,152 @@
+"""The B2BUA's request handlers: new calls, CANCEL, and in-dialog requests.
+
+Theory of operation. :class:`B2bua` is what the SIP server routes INVITE,
+ACK, BYE, CANCEL, INFO and UPDATE to. A new INVITE (no To tag) is checked in
+this order, and the first failure answers it:
+
+1. Max-Forwards exhausted -> 483;
+2. the caller is authenticated with a 407 digest challenge, exactly like a
+   REGISTER: no unauthenticated INVITE ever reaches a callee (the
+   authenticator answers 407/403 itself);
+3. the caller's extension is disabled -> 403;
+4. the Request-URI user is an extension number or SIP ID, else 404; then
+   :func:`~.admission.admit` (403 disabled, 480 nothing registered, 486
+   busy).
+
+An admitted call becomes a :class:`~.call.Call`, which forks to every
+registered contact. Requests with a To tag belong to a call and go to
+:mod:`.in_dialog`; a CANCEL finds the ringing call by the INVITE
+transaction it names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+
+from centralino.domain.extension import Extension
+from centralino.sip.codes import Method, StatusCode
+from centralino.sip.message import Request
+from centralino.telephony.calls.admission import Refusal, admit
+from centralino.telephony.calls.call import Call, CallServices
+from centralino.telephony.calls.in_dialog import handle_ack, handle_bye, relay_request
+from centralino.telephony.calls.ports import (
+    Authenticator,
+    Cancellable,
+    ExtensionDirectory,
+    Locations,
+)
+from centralino.telephony.calls.registry import InviteKey
+from centralino.telephony.sip_server import IncomingRequest, RequestHandler
+
+__all__ = ["RELAYED_METHODS", "B2bua", "loop_scheduler"]
+
+log = structlog.get_logger("centralino.calls")
+
+RELAYED_METHODS = (Method.INFO, Method.UPDATE)
+"""In-dialog methods relayed as they are, besides re-INVITE."""
+
+
+def loop_scheduler(delay: float, callback: Callable[[], None]) -> Cancellable:
+    """Run ``callback`` after ``delay`` seconds on the running event loop."""
+    return asyncio.get_running_loop().call_later(delay, _guarded, callback)
+
+
+def _guarded(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:
+        log.exception("call timer failed")
+
+
+class B2bua:
+    """Calls between extensions: the handlers and what they need."""
+
+    def __init__(
+        self,
+        services: CallServices,
+        *,
+        authenticator: Authenticator,
+        directory: ExtensionDirectory,
+        locations: Locations,
+    ) -> None:
+        self.services = services
+        self.registry = services.registry
+        self._authenticator = authenticator
+        self._directory = directory
+        self._locations = locations
+
+    def handlers(self) -> dict[str, RequestHandler]:
+        """Method -> handler, for ``SipServer.route``."""
+        table: dict[str, RequestHandler] = {
+            Method.INVITE: self.on_invite,
+            Method.ACK: self.on_ack,
+            Method.BYE: self.on_bye,
+            Method.CANCEL: self.on_cancel,
+        }
+        for method in RELAYED_METHODS:
+            table[method] = self.on_in_dialog
+        return table
+
+    def on_invite(self, incoming: IncomingRequest) -> None:
+        """A new call, or a re-INVITE inside one."""
+        request = incoming.request
+        if request.headers.to_address().tag is not None:
+            relay_request(self.registry, incoming)
+            return
+        hops = request.headers.max_forwards()
+        if hops is not None and hops <= 0:
+            incoming.respond(StatusCode.TOO_MANY_HOPS)
+            return
+        caller = self._authenticator.challenge_or_identify(incoming, proxy=True)
+        if caller is None:
+            return
+        self._place(incoming, caller)
+
+    def _place(self, incoming: IncomingRequest, caller: Extension) -> None:
+        callee = self._callee(incoming.request)
+        if caller.options.disabled:
+            refusal: Refusal | None = Refusal.CALLER_DISABLED
+            bindings = []
+        else:
+            bindings = list(self._locations.contacts(callee.number)) if callee else []
+            in_progress = self.registry.calls_in_progress(callee.number) if callee else 0
+            refusal = admit(callee, contacts=len(bindings), calls_in_progress=in_progress)
+        if refusal is not None or callee is None:
+            refusal = refusal or Refusal.UNKNOWN_NUMBER
+            log.info("call refused", caller=caller.number, status=refusal.status)
+            incoming.respond(refusal.status, refusal.reason)
+            return
+        call = Call(self.services, caller=caller, callee=callee, incoming=incoming)
+        log.info("call", call=call.id, caller=caller.number, callee=callee.number)
+        call.start(bindings)
+
+    def _callee(self, request: Request) -> Extension | None:
+        user = request.uri.user
+        if not user:
+            return None
+        return self._directory.by_number(user) or self._directory.by_sip_user(user)
+
+    def on_ack(self, incoming: IncomingRequest) -> None:
+        """The ACK of a 2xx we relayed (never answered)."""
+        handle_ack(self.registry, incoming.request)
+
+    def on_bye(self, incoming: IncomingRequest) -> None:
+        """Either party hangs up."""
+        handle_bye(self.registry, incoming)
+
+    def on_in_dialog(self, incoming: IncomingRequest) -> None:
+        """INFO, UPDATE...: relayed to the other party."""
+        relay_request(self.registry, incoming)
+
+    def on_cancel(self, incoming: IncomingRequest) -> None:
+        """The caller gives up: 200 to the CANCEL, 487 to its INVITE (§9.2)."""
+        key = incoming.transaction
+        call = self.registry.by_invite(InviteKey(key.branch, key.sent_by)) if key else None
+        if call is None:
+            incoming.respond(StatusCode.CALL_TRANSACTION_DOES_NOT_EXIST)
+            return
+        incoming.respond(StatusCode.OK)
+        call.cancel()

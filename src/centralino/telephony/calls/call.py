@@ -1,0 +1,367 @@
+"""A call between two extensions: the caller's leg, the forks, and its state.
+
+Theory of operation. A :class:`Call` is made once the caller is
+authenticated and admitted. :meth:`Call.start` forks the INVITE to every
+registered contact of the callee (one :class:`CalleeLeg` each) and arms the
+ring timer. Each fork's responses come back to :meth:`Call._on_outcome`:
+
+* a 1xx is relayed to the caller (with its SDP, early media) while ringing;
+* the first 2xx wins: the other forks are cancelled, the 2xx is relayed to
+  the caller and retransmitted until the caller's ACK, which is relayed to
+  the winner (end-to-end ACK, so a delayed offer's answer reaches it); a
+  later 2xx of another fork is acknowledged and hung up at once;
+* a final error ends the fork; when every fork has failed the caller gets
+  the best error (:mod:`.forking`), a 6xx at once.
+
+The caller's CANCEL (or the ring timer) cancels every fork and answers 487
+(or 408). After the answer, in-dialog requests are handled by
+:mod:`.in_dialog`. Whatever the path, :meth:`Call.end` runs once: timers
+stopped, the SDP policy released, the registry cleaned, ENDED published.
+
+The phases and their moves, as a table (anything else is ignored):
+
+============  =====================================  ============
+from          event                                  to
+============  =====================================  ============
+RINGING       a fork answers                         ANSWERED
+RINGING       CANCEL, ring timeout, all forks fail   ENDED
+ANSWERED      the caller's ACK                       CONNECTED
+ANSWERED      no ACK within 64*T1, BYE               ENDED
+CONNECTED     BYE from either side                   ENDED
+============  =====================================  ============
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from centralino.domain.calls import CallEndReason, CallState, LiveCall
+from centralino.domain.events import CallStateChanged
+from centralino.domain.extension import Extension
+from centralino.domain.location import Binding
+from centralino.domain.ports import Clock, EventBus
+from centralino.net.transport import Peer, TransportKind
+from centralino.sip.address import NameAddress
+from centralino.sip.codes import StatusCode
+from centralino.sip.headers import Via
+from centralino.sip.message import Request, Response
+from centralino.sip.uri import Uri
+from centralino.telephony.calls.forking import ForkFailure, best_failure
+from centralino.telephony.calls.legs import AwaitedAck, CalleeLeg, CallerLeg, Leg, LegState
+from centralino.telephony.calls.media import Direction, SdpPolicy
+from centralino.telephony.calls.messages import contact_of, extension_address, outbound_invite
+from centralino.telephony.calls.ports import Cancellable, Scheduler, Signaling
+from centralino.telephony.calls.registry import CallRegistry, DialogKey, InviteKey, Side
+from centralino.telephony.calls.retransmit import Retransmitter
+from centralino.telephony.sip_server import ClientOutcome, IncomingRequest, new_tag
+
+__all__ = ["ANSWERED_ELSEWHERE", "Call", "CallPhase", "CallServices"]
+
+log = structlog.get_logger("centralino.calls")
+
+ANSWERED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"'
+"""RFC 3326 Reason of the CANCEL sent to forks that lost: no missed-call entry."""
+
+
+class CallPhase(enum.Enum):
+    """Where a call stands (see the table in the module docstring)."""
+
+    RINGING = enum.auto()
+    ANSWERED = enum.auto()
+    CONNECTED = enum.auto()
+    ENDED = enum.auto()
+
+
+_PUBLIC_STATE = {
+    CallPhase.RINGING: CallState.RINGING,
+    CallPhase.ANSWERED: CallState.ANSWERED,
+    CallPhase.CONNECTED: CallState.ANSWERED,
+    CallPhase.ENDED: CallState.ENDED,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallServices:
+    """What every call uses: signalling, timers, media policy, registry, events."""
+
+    signaling: Signaling
+    schedule: Scheduler
+    sdp: SdpPolicy
+    registry: CallRegistry
+    events: EventBus
+    clock: Clock
+    ring_timeout: float = 60.0
+
+
+class Call:
+    """One call: the caller's leg, the callee's forks, the phase."""
+
+    def __init__(
+        self,
+        services: CallServices,
+        *,
+        caller: Extension,
+        callee: Extension,
+        incoming: IncomingRequest,
+    ) -> None:
+        self.services = services
+        self.id = uuid.uuid4().hex
+        self.caller = caller
+        self.callee = callee
+        self.parties = (caller.number, callee.number)
+        self.phase = CallPhase.RINGING
+        self.started_at = services.clock.now()
+        self.answered_at: dt.datetime | None = None
+        contact = self._contact(incoming.peer.kind, callee.number)
+        self.caller_leg = CallerLeg(incoming=incoming, tag=new_tag(), contact=contact)
+        self.forks: list[CalleeLeg] = []
+        self.failures: list[ForkFailure] = []
+        self.winner: CalleeLeg | None = None
+        self.reinvite_pending = False
+        self._ring_timer: Cancellable | None = None
+        self._invite_key = _invite_key(incoming)
+
+    # Views --------------------------------------------------------------------
+
+    def snapshot(self) -> LiveCall:
+        """The call as the management side sees it."""
+        return LiveCall(
+            id=self.id,
+            caller=self.caller.number,
+            callee=self.callee.number,
+            state=_PUBLIC_STATE[self.phase],
+            started_at=self.started_at,
+            answered_at=self.answered_at,
+        )
+
+    def leg(self, side: Side) -> Leg | None:
+        """The leg facing ``side`` (the callee's: the one that answered)."""
+        return self.caller_leg if side is Side.CALLER else self.winner
+
+    def other(self, side: Side) -> Leg | None:
+        """The leg facing the other party."""
+        return self.leg(Side.CALLEE if side is Side.CALLER else Side.CALLER)
+
+    # Setup --------------------------------------------------------------------
+
+    def start(self, bindings: Sequence[Binding]) -> None:
+        """Register the call, fork to every binding, arm the ring timer."""
+        registry = self.services.registry
+        registry.add(self, self._invite_key)
+        a_leg = self.caller_leg
+        registry.index(self, DialogKey(a_leg.invite.headers.call_id(), a_leg.tag), Side.CALLER)
+        self._publish()
+        self._ring_timer = self.services.schedule(self.services.ring_timeout, self._no_answer)
+        for binding in bindings:
+            self._fork(binding)
+
+    def _fork(self, binding: Binding) -> None:
+        signaling = self.services.signaling
+        peer = Peer(TransportKind(binding.transport), binding.host, binding.port)
+        host = signaling.advertised_host
+        invite = self.caller_leg.invite
+        request = outbound_invite(
+            invite,
+            target=Uri.parse(binding.contact),
+            via=Via.parse(signaling.via(peer.kind)),
+            from_address=extension_address(self.caller, host).with_tag(new_tag()),
+            to_address=extension_address(self.callee, host),
+            call_id=f"{uuid.uuid4().hex}@{host}",
+            contact=self._contact(peer.kind, self.caller.number),
+            body=self.services.sdp.relay(self.id, Direction.TO_CALLEE, invite.body),
+        )
+        leg = CalleeLeg(invite=request, peer=peer, contact=self._contact(peer.kind, "pbx"))
+        self.forks.append(leg)
+        self.services.registry.index(self, DialogKey(leg.call_id, leg.tag), Side.CALLEE)
+        leg.start(signaling, lambda outcome: self._on_outcome(leg, outcome))
+
+    def _contact(self, kind: TransportKind, user: str) -> NameAddress:
+        signaling = self.services.signaling
+        return contact_of(signaling.advertised_host, signaling.local_port(kind), kind, user)
+
+    # Fork responses -------------------------------------------------------------
+
+    def _on_outcome(self, leg: CalleeLeg, outcome: ClientOutcome) -> None:
+        response = outcome.response
+        if response is None:
+            status = StatusCode.REQUEST_TIMEOUT if outcome.timed_out else 503
+            self._fork_failed(leg, ForkFailure(status=status))
+        elif response.is_provisional:
+            self._on_provisional(leg, response)
+        elif response.is_success:
+            self._on_success(leg, response)
+        else:
+            failure = ForkFailure(status=response.status, reason=response.reason)
+            self._fork_failed(leg, failure)
+
+    def _on_provisional(self, leg: CalleeLeg, response: Response) -> None:
+        leg.provisional(self.services.signaling, response)
+        if self.phase is CallPhase.RINGING and response.status > StatusCode.TRYING:
+            self.caller_leg.relay(response, self._to_caller(response.body))
+
+    def _on_success(self, leg: CalleeLeg, response: Response) -> None:
+        if leg is self.winner:
+            leg.resend_ack(self.services.signaling)  # the phone resent its 2xx
+        elif self.phase is CallPhase.RINGING:
+            self._answer(leg, response)
+        else:
+            self._hang_up_late(leg, response)
+
+    def _answer(self, leg: CalleeLeg, response: Response) -> None:
+        self.winner = leg
+        leg.answered(response)
+        self._stop_ringing(ANSWERED_ELSEWHERE)
+        self.phase = CallPhase.ANSWERED
+        self.answered_at = self.services.clock.now()
+        relayed = self.caller_leg.relay(response, self._to_caller(response.body))
+        self.services.registry.forget_invite(self, self._invite_key)
+        self.expect_ack(self.caller_leg, self.caller_leg.incoming, relayed, self._caller_acked)
+        self._publish()
+
+    def _hang_up_late(self, leg: CalleeLeg, response: Response) -> None:
+        """A second fork answered (or one answered after the end): ACK, then BYE."""
+        leg.answered(response)
+        leg.acknowledge(self.services.signaling, leg.invite)
+        leg.send_in_dialog(self.services.signaling, "BYE")
+        leg.failed()
+
+    def _fork_failed(self, leg: CalleeLeg, failure: ForkFailure) -> None:
+        leg.failed()
+        if self.phase is not CallPhase.RINGING:
+            return
+        self.failures.append(failure)
+        if failure.status >= StatusCode.BUSY_EVERYWHERE:
+            self._stop_ringing()  # a 6xx speaks for every phone (RFC 3261 §16.7)
+            chosen = failure
+        elif any(_ringing(fork) for fork in self.forks):
+            return
+        else:
+            chosen = best_failure(self.failures)
+        self._refuse(chosen.status, chosen.reason or None, CallEndReason.REJECTED)
+
+    # Caller side of the setup -----------------------------------------------------
+
+    def cancel(self) -> None:
+        """The caller sent CANCEL (or BYE) while ringing."""
+        if self.phase is CallPhase.RINGING:
+            self._stop_ringing()
+            self._refuse(StatusCode.REQUEST_TERMINATED, None, CallEndReason.CANCELLED)
+
+    def _no_answer(self) -> None:
+        self._ring_timer = None
+        if self.phase is CallPhase.RINGING:
+            self._stop_ringing()
+            self._refuse(StatusCode.REQUEST_TIMEOUT, "No Answer", CallEndReason.NO_ANSWER)
+
+    def _refuse(self, status: int, reason: str | None, why: CallEndReason) -> None:
+        self.caller_leg.reject(status, reason)
+        self.end(why, status)
+
+    def _stop_ringing(self, reason: str | None = None) -> None:
+        if self._ring_timer is not None:
+            self._ring_timer.cancel()
+            self._ring_timer = None
+        for fork in self.forks:
+            if fork is not self.winner:
+                fork.cancel(self.services.signaling, reason)
+
+    def _caller_acked(self, ack: Request) -> None:
+        if self.winner is None or self.phase is not CallPhase.ANSWERED:
+            return
+        self.phase = CallPhase.CONNECTED
+        body = self.services.sdp.relay(self.id, Direction.TO_CALLEE, ack.body)
+        self.winner.acknowledge(self.services.signaling, self.winner.invite, body)
+
+    # Shared with in-dialog handling --------------------------------------------------
+
+    def expect_ack(
+        self,
+        leg: Leg,
+        incoming: IncomingRequest,
+        response: Response,
+        then: Callable[[Request], None],
+    ) -> None:
+        """We sent 2xx ``response`` to ``incoming`` on ``leg``: resend it until its ACK.
+
+        Args:
+            leg: the leg the INVITE came in on.
+            incoming: the INVITE (its server transaction carries the resends).
+            response: our 2xx.
+            then: what to do with the ACK when it comes.
+        """
+        retransmitter = Retransmitter(
+            self.services.schedule,
+            lambda: incoming.send_response(response),
+            lambda: self._ack_missing(leg),
+            reliable=leg.peer.kind.reliable,
+        )
+        cseq = response.headers.cseq().number
+        leg.await_ack(AwaitedAck(cseq=cseq, then=then, retransmitter=retransmitter))
+
+    def _ack_missing(self, leg: Leg) -> None:
+        log.info("no ACK for our 2xx: ending the call", call=self.id)
+        self.hang_up(Side.CALLER if leg is self.caller_leg else Side.CALLEE, failed=True)
+
+    def hang_up(self, side: Side, *, failed: bool = False) -> None:
+        """``side`` hung up (BYE): hang up the other side and end the call."""
+        if self.phase is CallPhase.RINGING:
+            self.cancel()
+            return
+        if self.phase is CallPhase.ENDED:
+            return
+        signaling = self.services.signaling
+        if self.winner is not None and self.winner.ack is None:
+            self.winner.acknowledge(signaling, self.winner.invite)
+        for leg in (self.caller_leg, self.winner):
+            if leg is not None and (failed or leg is not self.leg(side)):
+                leg.send_in_dialog(signaling, "BYE")
+        reason = (
+            CallEndReason.CALLER_HUNG_UP if side is Side.CALLER else CallEndReason.CALLEE_HUNG_UP
+        )
+        self.end(CallEndReason.FAILED if failed else reason)
+
+    def _to_caller(self, body: bytes) -> bytes:
+        return self.services.sdp.relay(self.id, Direction.TO_CALLER, body)
+
+    # The end -------------------------------------------------------------------
+
+    def end(self, reason: CallEndReason, status: int | None = None) -> None:
+        """End the call once: timers off, media released, registry cleaned, event out."""
+        if self.phase is CallPhase.ENDED:
+            return
+        self.phase = CallPhase.ENDED
+        if self._ring_timer is not None:
+            self._ring_timer.cancel()
+            self._ring_timer = None
+        for leg in (self.caller_leg, *self.forks):
+            leg.stop()
+        self.services.sdp.release(self.id)
+        self.services.registry.remove(self)
+        self._publish(reason, status)
+        log.info("call ended", call=self.id, reason=reason.value, status=status)
+
+    def _publish(self, reason: CallEndReason | None = None, status: int | None = None) -> None:
+        event = CallStateChanged(
+            call_id=self.id,
+            caller=self.caller.number,
+            callee=self.callee.number,
+            state=_PUBLIC_STATE[self.phase],
+            reason=reason,
+            status=status,
+        )
+        self.services.events.publish(event)
+
+
+def _ringing(fork: CalleeLeg) -> bool:
+    return fork.state in (LegState.CALLING, LegState.EARLY)
+
+
+def _invite_key(incoming: IncomingRequest) -> InviteKey:
+    key = incoming.transaction
+    return InviteKey(key.branch if key else "", key.sent_by if key else "")

@@ -1,0 +1,92 @@
+"""What the call engine needs from its neighbours, as small Protocols.
+
+Theory of operation. The B2BUA is written against these Protocols, not
+against the concrete registrar, authenticator, directory or SIP server, so
+its tests use in-memory stand-ins and the composition root (``telephony
+.engine``) plugs the real objects in: their method names match these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from centralino.domain.extension import Extension
+from centralino.domain.location import Binding
+from centralino.net.transport import Peer, TransportKind
+from centralino.sip.events import TransactionKey
+from centralino.sip.message import Request
+from centralino.telephony.sip_server import IncomingRequest, ResponseCallback
+
+__all__ = [
+    "Authenticator",
+    "Cancellable",
+    "ExtensionDirectory",
+    "Locations",
+    "Scheduler",
+    "Signaling",
+]
+
+
+class Authenticator(Protocol):
+    """Digest authentication of requests from extensions."""
+
+    def challenge_or_identify(self, incoming: IncomingRequest, *, proxy: bool) -> Extension | None:
+        """The authenticated extension, or None after answering 407/403 itself."""
+        ...
+
+
+class ExtensionDirectory(Protocol):
+    """Extensions by number and by SIP user name (a cache)."""
+
+    def by_number(self, number: str) -> Extension | None:
+        """The extension with this number, if any."""
+        ...
+
+    def by_sip_user(self, user: str) -> Extension | None:
+        """The extension whose auth ID or SIP ID is ``user``."""
+        ...
+
+
+class Locations(Protocol):
+    """Where each extension's phones are registered."""
+
+    def contacts(self, number: str) -> Sequence[Binding]:
+        """The live bindings of extension ``number``."""
+        ...
+
+
+class Signaling(Protocol):
+    """The part of the SIP server a call uses to send messages."""
+
+    advertised_host: str
+
+    def send_request(
+        self, request: Request, peer: Peer, on_outcome: ResponseCallback | None = None
+    ) -> TransactionKey:
+        """Start a client transaction towards ``peer``."""
+        ...
+
+    def send_stateless(self, message: Request, peer: Peer) -> None:
+        """Send outside any transaction (the ACK of a 2xx)."""
+        ...
+
+    def via(self, kind: TransportKind, branch: str | None = None) -> str:
+        """A Via value with a fresh branch."""
+        ...
+
+    def local_port(self, kind: TransportKind = TransportKind.UDP) -> int:
+        """The port a transport listens on."""
+        ...
+
+
+class Cancellable(Protocol):
+    """A scheduled callback that can be called off."""
+
+    def cancel(self) -> None:
+        """Call it off (harmless when it already ran)."""
+        ...
+
+
+Scheduler = Callable[[float, Callable[[], None]], Cancellable]
+"""Run a callback after a delay in seconds (``loop.call_later`` fits)."""
