@@ -13,20 +13,22 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import structlog
 import uvicorn
 
+from centralino.admin.live import LiveService
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
 from centralino.config import Config
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import DomainEvent
-from centralino.storage import Database, SqlUnitOfWorkFactory
+from centralino.storage import Database, SqlLocationStore, SqlUnitOfWorkFactory
+from centralino.telephony.engine import Telephony, TelephonySettings
 
-__all__ = ["Runtime", "SystemClock", "open_runtime", "serve"]
+__all__ = ["Runtime", "SystemClock", "build_telephony", "open_runtime", "serve"]
 
 log = structlog.get_logger("centralino")
 
@@ -80,10 +82,30 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
         await database.dispose()
 
 
+def build_telephony(runtime: Runtime) -> Telephony:
+    """The SIP engine on the runtime's database, event bus and configuration."""
+    config = runtime.config
+    settings = TelephonySettings(
+        bind=config.bind,
+        port=config.sip_port,
+        advertised_host=config.advertised_sip_host,
+        realm=config.sip_realm,
+    )
+    return Telephony(
+        settings,
+        units=SqlUnitOfWorkFactory(runtime.database),
+        store=SqlLocationStore(runtime.database),
+        events=runtime.events,
+        clock=SystemClock(),
+    )
+
+
 def _announce(config: Config, password: str | None) -> None:
     host = "127.0.0.1" if config.bind in ("0.0.0.0", "::") else config.bind
     url = f"http://{host}:{config.http_port}"
     print(f"Centralino is running: {url}  (API docs: {url}/api/docs)", flush=True)
+    sip = f"{config.advertised_sip_host}:{config.sip_port}"
+    print(f"SIP: sip:{sip} (UDP and TCP, bound to {config.bind})", flush=True)
     if password is not None:
         print(f"Log in as 'admin' with the one-time password: {password}", flush=True)
         print("Change it with: centralino admin password", flush=True)
@@ -113,18 +135,24 @@ async def run_server(config: Config) -> None:
     async with open_runtime(config) as runtime:
         given = config.admin_password.get_secret_value() if config.admin_password else None
         password = await runtime.services.accounts.ensure_owner(given)
-        api = create_api(runtime.services)
-        server = _HttpServer(
-            uvicorn.Config(
-                api,
-                host=config.bind,
-                port=config.http_port,
-                log_level=config.log_level,
-                lifespan="on",
+        telephony = build_telephony(runtime)
+        await telephony.start()
+        try:
+            live = LiveService(telephony.live_view())
+            api = create_api(replace(runtime.services, live=live))
+            server = _HttpServer(
+                uvicorn.Config(
+                    api,
+                    host=config.bind,
+                    port=config.http_port,
+                    log_level=config.log_level,
+                    lifespan="on",
+                )
             )
-        )
-        _announce(config, None if given else password)
-        await server.serve()
+            _announce(config, None if given else password)
+            await server.serve()
+        finally:
+            await telephony.stop()
 
 
 def serve(config: Config) -> None:

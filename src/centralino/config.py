@@ -39,6 +39,12 @@ class Config(BaseSettings):
     bind: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=1, le=65535)
     sip_port: int = Field(default=5060, ge=1, le=65535)
+    sip_host: str | None = None
+    """The host the PBX puts in its SIP Via and Contact headers (what phones
+    send requests to). Default: the bind address, or 127.0.0.1 when bound to
+    every interface (set it to the LAN address or name in production)."""
+    sip_realm: str = "centralino"
+    """The digest authentication realm of SIP challenges."""
     admin_password: SecretStr | None = None
     """The owner's password on first start; generated and printed when unset."""
     log_level: str = "info"
@@ -61,6 +67,13 @@ class Config(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'centralino.db'}"
+
+    @property
+    def advertised_sip_host(self) -> str:
+        """``sip_host``, else the bind address, else 127.0.0.1 (bound to all)."""
+        if self.sip_host:
+            return self.sip_host
+        return "127.0.0.1" if self.bind in ("0.0.0.0", "::", "") else self.bind
 
     @property
     def secret_file(self) -> Path:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from centralino.admin.accounts import AccountService, TokenSigner
 from centralino.admin.audit import AuditService
 from centralino.admin.csv_io import CsvService
 from centralino.admin.extensions import ExtensionService
+from centralino.admin.live import LiveService
 from centralino.admin.resources import GroupService, OfficeHoursService, SettingsService
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.ports import Clock, EventBus, UnitOfWorkFactory
@@ -26,6 +27,8 @@ class ManagementServices:
     accounts: AccountService
     audit: AuditService
     csv: CsvService
+    live: LiveService = field(default_factory=LiveService)
+    """The running call engine's live state (empty when none runs)."""
 
     @classmethod
     def build(

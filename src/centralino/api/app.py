@@ -23,6 +23,7 @@ from centralino.api.routes import (
     office_hours,
     settings,
 )
+from centralino.api.routes_live import router as live_router
 from centralino.api.schemas import add_request_schemas
 
 __all__ = ["API_PREFIX", "OPENAPI_URL", "CentralinoApi", "create_api"]
@@ -39,6 +40,7 @@ _PROTECTED = (
     office_hours.router,
     settings.router,
     audit.router,
+    live_router,
 )
 
 

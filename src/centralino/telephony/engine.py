@@ -40,18 +40,10 @@ from centralino.telephony.registrar import Registrar
 from centralino.telephony.sip_server import RequestHandler, SipServer
 from centralino.telephony.throttle import Throttle
 
-__all__ = ["HandlerFactory", "Telephony", "TelephonySettings", "advertised_host_for"]
+__all__ = ["HandlerFactory", "Telephony", "TelephonySettings"]
 
 HandlerFactory = Callable[["Telephony"], Mapping[str, RequestHandler]]
 """Given the engine, the request handlers to route, by method."""
-
-
-def advertised_host_for(bind: str, sip_host: str | None) -> str:
-    """The host put in our Via/Contact: ``sip_host``, else the bind address,
-    else (bound to every interface) 127.0.0.1."""
-    if sip_host:
-        return sip_host
-    return "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

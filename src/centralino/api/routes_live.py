@@ -1,0 +1,80 @@
+"""Live state of the call engine: registrations and blocked addresses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from centralino.api.dependencies import Services
+from centralino.domain.location import Binding, BlockedAddress
+
+__all__ = ["BlockedAddressOut", "RegistrationOut", "router"]
+
+router = APIRouter(tags=["live"])
+
+
+class RegistrationOut(BaseModel):
+    """One registered contact of an extension."""
+
+    number: str
+    contact: str
+    transport: str
+    host: str
+    port: int
+    expires_at: dt.datetime
+    expires_in: int
+    registered_at: dt.datetime
+    user_agent: str
+    auth_user: str
+
+    @classmethod
+    def of(cls, binding: Binding, now: dt.datetime) -> RegistrationOut:
+        """The API form of a binding at ``now``."""
+        return cls(
+            number=binding.number,
+            contact=binding.contact,
+            transport=binding.transport,
+            host=binding.host,
+            port=binding.port,
+            expires_at=binding.expires_at,
+            expires_in=binding.remaining(now),
+            registered_at=binding.registered_at,
+            user_agent=binding.user_agent,
+            auth_user=binding.auth_user,
+        )
+
+
+class BlockedAddressOut(BaseModel):
+    """A source address blocked after repeated failed authentications."""
+
+    address: str
+    failures: int
+    blocked_until: dt.datetime
+
+    @classmethod
+    def of(cls, blocked: BlockedAddress) -> BlockedAddressOut:
+        """The API form of a block."""
+        return cls(
+            address=blocked.address,
+            failures=blocked.failures,
+            blocked_until=blocked.blocked_until,
+        )
+
+
+@router.get("/registrations", response_model=list[RegistrationOut])
+async def list_registrations(
+    services: Services,
+    number: Annotated[str | None, Query(max_length=10)] = None,
+) -> list[RegistrationOut]:
+    """Current SIP registrations, of one extension (``?number=``) or all."""
+    now = dt.datetime.now(dt.UTC)
+    return [RegistrationOut.of(b, now) for b in services.live.registrations(number)]
+
+
+@router.get("/security/blocked", response_model=list[BlockedAddressOut])
+async def list_blocked(services: Services) -> list[BlockedAddressOut]:
+    """Addresses blocked for a while after too many failed SIP authentications."""
+    return [BlockedAddressOut.of(b) for b in services.live.blocked_addresses()]
