@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from centralino.domain.bus import LocalEventBus
-from centralino.domain.location import Binding
+from centralino.domain.location import Binding, LocationStore
+from centralino.domain.ports import UnitOfWorkFactory
 from centralino.sip.digest import DigestClient, choose_challenge
 from centralino.sip.message import Request, Response, parse_message
 from centralino.telephony.engine import Telephony, TelephonySettings
-from tests.fakes import FakeClock, InMemoryStore
+from tests.fakes import FakeClock
 
 __all__ = ["InMemoryLocationStore", "Phone", "RegisterResult", "start_telephony"]
 
@@ -136,10 +137,10 @@ class Phone:
 
 
 async def start_telephony(
-    store: InMemoryStore,
+    store: UnitOfWorkFactory,
     clock: FakeClock,
     *,
-    location: InMemoryLocationStore | None = None,
+    location: LocationStore | None = None,
     bus: LocalEventBus | None = None,
     settings: TelephonySettings | None = None,
 ) -> Telephony:

@@ -89,7 +89,7 @@ class Authenticator:
         self.directory = directory
         self.nonces = nonces
         self.realm = realm
-        self.throttle = throttle or Throttle()
+        self.throttle = throttle if throttle is not None else Throttle()
         self._clock = clock
         self._algorithms = tuple(algorithms)
 

@@ -126,7 +126,7 @@ class SipServer:
         clock: Callable[[], float] = time.monotonic,
         advertised_host: str = "127.0.0.1",
     ) -> None:
-        self._layer = layer or TransactionLayer()
+        self._layer = layer if layer is not None else TransactionLayer()
         self._clock = clock
         self.advertised_host = advertised_host
         self._transports: dict[TransportKind, Transport] = {}

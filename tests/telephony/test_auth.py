@@ -1,0 +1,263 @@
+"""The authenticator's answers for every digest verdict and restriction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from centralino.domain.extension import Extension
+from centralino.domain.settings import NetworkSettings, SystemSettings
+from centralino.net.transport import Peer, TransportKind
+from centralino.sip.digest import (
+    DigestAlgorithm,
+    DigestChallenge,
+    DigestClient,
+    NonceManager,
+    choose_challenge,
+)
+from centralino.sip.events import TransactionKey
+from centralino.sip.message import Request, Response
+from centralino.telephony.auth import Authenticator
+from centralino.telephony.directory import Directory
+from centralino.telephony.sip_server import IncomingRequest
+from centralino.telephony.throttle import Throttle
+from tests.fakes import InMemoryStore
+
+PASSWORD = "Secret-password-101"
+REALM = "centralino"
+LAN = "192.168.1.20"
+WAN = "203.0.113.9"
+
+
+@dataclass
+class _Server:
+    """Records responses instead of sending them."""
+
+    sent: list[Response] = field(default_factory=list)
+
+    def respond(self, key: TransactionKey, response: Response) -> None:
+        self.sent.append(response)
+
+
+@dataclass
+class _Clock:
+    now: float = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _extension(number: str, **options: object) -> Extension:
+    return Extension.model_validate(
+        {
+            "number": number,
+            "auth_id": f"user{number}",
+            "auth_password": PASSWORD,
+            "voicemail": {"pin": "135790"},
+            "options": {"sip_id": f"alias{number}", **options},
+        }
+    )
+
+
+@pytest.fixture
+async def authenticator() -> Authenticator:
+    store = InMemoryStore()
+    network = NetworkSettings(local_networks=["192.168.0.0/16"])
+    store.seed(
+        extensions=[
+            _extension("101"),
+            _extension("102", disabled=True),
+            _extension("103", lan_only=True),
+        ],
+        settings=SystemSettings(network=network),
+    )
+    directory = Directory(store)
+    await directory.load()
+    nonces = NonceManager(secret=b"0123456789abcdef0123", lifetime=300)
+    throttle = Throttle(max_failures=3, window=60, block_for=300)
+    return Authenticator(directory, nonces, REALM, _Clock(), throttle=throttle)
+
+
+def _request(method: str = "REGISTER", authorization: str | None = None, proxy: bool = False):
+    lines = [
+        f"{method} sip:pbx.test SIP/2.0",
+        "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKabc",
+        "From: <sip:101@pbx.test>;tag=1",
+        "To: <sip:101@pbx.test>",
+        "Call-ID: c1@test",
+        f"CSeq: 1 {method}",
+        "Max-Forwards: 70",
+    ]
+    if authorization:
+        lines.append(f"{'Proxy-Authorization' if proxy else 'Authorization'}: {authorization}")
+    text = "\r\n".join([*lines, "Content-Length: 0", "", ""])
+    return Request.parse(text.encode())
+
+
+def _incoming(request: Request, host: str = LAN) -> tuple[IncomingRequest, _Server]:
+    server = _Server()
+    key = TransactionKey(branch="z9hG4bKabc", method=request.method, sent_by="x", server=True)
+    incoming = IncomingRequest(
+        request=request,
+        peer=Peer(TransportKind.UDP, host, 5060),
+        transaction=key,
+        server=server,  # type: ignore[arg-type]
+    )
+    return incoming, server
+
+
+def _challenge(auth: Authenticator, *, proxy: bool = False, host: str = LAN) -> DigestChallenge:
+    incoming, server = _incoming(_request(), host)
+    assert auth.challenge_or_identify(incoming, proxy=proxy) is None
+    header = "proxy-authenticate" if proxy else "www-authenticate"
+    challenge = choose_challenge(server.sent[0].headers.get_all(header))
+    assert challenge is not None
+    return challenge
+
+
+def _attempt(
+    auth: Authenticator,
+    user: str,
+    password: str = PASSWORD,
+    *,
+    host: str = LAN,
+    challenge: DigestChallenge | None = None,
+    method: str = "REGISTER",
+    proxy: bool = False,
+) -> tuple[Extension | None, Response | None]:
+    challenge = challenge or _challenge(auth, proxy=proxy, host=host)
+    client = DigestClient(username=user, password=password)
+    credentials = client.authorize(challenge, method=method, uri="sip:pbx.test")
+    incoming, server = _incoming(_request(method, str(credentials), proxy), host)
+    found = auth.challenge_or_identify(incoming, proxy=proxy)
+    return found, (server.sent[0] if server.sent else None)
+
+
+def test_no_credentials_is_401_with_md5_and_sha256(authenticator: Authenticator) -> None:
+    incoming, server = _incoming(_request())
+    assert authenticator.challenge_or_identify(incoming, proxy=False) is None
+    [response] = server.sent
+    assert response.status == 401
+    offered = [DigestChallenge.parse(v) for v in response.headers.get_all("www-authenticate")]
+    assert [c.algorithm for c in offered] == [DigestAlgorithm.MD5, DigestAlgorithm.SHA256]
+
+
+def test_proxy_mode_is_407(authenticator: Authenticator) -> None:
+    incoming, server = _incoming(_request("INVITE"))
+    assert authenticator.challenge_or_identify(incoming, proxy=True) is None
+    assert server.sent[0].status == 407
+    assert server.sent[0].headers.get("proxy-authenticate") is not None
+
+
+@pytest.mark.parametrize("user", ["user101", "USER101", "alias101"])
+def test_right_password_identifies_the_extension(authenticator: Authenticator, user: str) -> None:
+    found, response = _attempt(authenticator, user)
+    assert response is None
+    assert found is not None
+    assert found.number == "101"
+
+
+def test_invite_with_proxy_authorization(authenticator: Authenticator) -> None:
+    found, _ = _attempt(authenticator, "user101", method="INVITE", proxy=True)
+    assert found is not None
+
+
+def test_sha256_challenge_works(authenticator: Authenticator) -> None:
+    incoming, server = _incoming(_request())
+    authenticator.challenge_or_identify(incoming, proxy=False)
+    values = server.sent[0].headers.get_all("www-authenticate")
+    sha = DigestChallenge.parse(values[1])
+    found, _ = _attempt(authenticator, "user101", challenge=sha)
+    assert found is not None
+
+
+@pytest.mark.parametrize("user", ["user101", "nobody"])
+def test_wrong_password_and_unknown_user_get_the_same_403(
+    authenticator: Authenticator, user: str
+) -> None:
+    found, response = _attempt(authenticator, user, "Wrong-password-000")
+    assert found is None
+    assert response is not None
+    assert (response.status, response.reason) == (403, "Forbidden")
+
+
+def test_stale_nonce_is_rechallenged_with_stale_true(authenticator: Authenticator) -> None:
+    challenge = _challenge(authenticator)
+    authenticator._clock.now += 301  # type: ignore[attr-defined]
+    found, response = _attempt(authenticator, "user101", challenge=challenge)
+    assert found is None
+    assert response is not None
+    assert response.status == 401
+    assert DigestChallenge.parse(response.headers.get_all("www-authenticate")[0]).stale
+
+
+def test_replayed_credentials_are_rechallenged(authenticator: Authenticator) -> None:
+    challenge = _challenge(authenticator)
+    client = DigestClient(username="user101", password=PASSWORD)
+    credentials = str(client.authorize(challenge, method="REGISTER", uri="sip:pbx.test"))
+    first, _ = _incoming(_request(authorization=credentials))
+    assert authenticator.challenge_or_identify(first, proxy=False) is not None
+    again, server = _incoming(_request(authorization=credentials))
+    assert authenticator.challenge_or_identify(again, proxy=False) is None
+    assert server.sent[0].status == 401
+
+
+def test_malformed_credentials_are_400(authenticator: Authenticator) -> None:
+    incoming, server = _incoming(_request(authorization='Digest username="x", realm='))
+    assert authenticator.challenge_or_identify(incoming, proxy=False) is None
+    assert server.sent[0].status == 400
+
+
+def test_credentials_for_another_realm_are_challenged(authenticator: Authenticator) -> None:
+    other = (
+        'Digest username="user101", realm="elsewhere", nonce="n", uri="sip:x", '
+        'response="0123456789abcdef0123456789abcdef"'
+    )
+    incoming, server = _incoming(_request(authorization=other))
+    authenticator.challenge_or_identify(incoming, proxy=False)
+    assert server.sent[0].status == 401
+
+
+def test_disabled_extension_is_told_only_with_the_right_password(
+    authenticator: Authenticator,
+) -> None:
+    _, right = _attempt(authenticator, "user102")
+    _, wrong = _attempt(authenticator, "user102", "Wrong-password-000")
+    assert right is not None
+    assert wrong is not None
+    assert (right.status, right.reason) == (403, "Extension disabled")
+    assert (wrong.status, wrong.reason) == (403, "Forbidden")
+
+
+def test_lan_only_extension_from_outside_is_403(authenticator: Authenticator) -> None:
+    _, outside = _attempt(authenticator, "user103", host=WAN)
+    inside, _ = _attempt(authenticator, "user103", host=LAN)
+    assert outside is not None
+    assert (outside.status, outside.reason) == (403, "Outside the local network")
+    assert inside is not None
+
+
+def test_repeated_failures_block_the_address_without_digest_work(
+    authenticator: Authenticator,
+) -> None:
+    for _ in range(3):
+        _attempt(authenticator, "user101", "Wrong-password-000", host=WAN)
+    incoming, server = _incoming(_request(), WAN)
+    assert authenticator.challenge_or_identify(incoming, proxy=False) is None
+    assert server.sent[0].status == 403  # not even a challenge
+    assert [b.address for b in authenticator.throttle.blocked(authenticator._clock())] == [WAN]  # type: ignore[attr-defined]
+    found, _ = _attempt(authenticator, "user101", host=LAN)
+    assert found is not None  # other addresses are not affected
+
+
+def test_unknown_user_while_directory_settles_is_rechallenged(
+    authenticator: Authenticator,
+) -> None:
+    from centralino.domain.events import ExtensionChanged
+
+    authenticator.directory.handle_event(ExtensionChanged(number="101", tabs=("general",)))
+    assert authenticator.directory.settling
+    _, response = _attempt(authenticator, "user101")
+    assert response is not None
+    assert response.status == 401
