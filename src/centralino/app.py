@@ -19,6 +19,7 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from centralino.admin.calls import CallsService
 from centralino.admin.live import LiveService
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
@@ -139,7 +140,8 @@ async def run_server(config: Config) -> None:
         await telephony.start()
         try:
             live = LiveService(telephony.live_view())
-            api = create_api(replace(runtime.services, live=live))
+            calls = CallsService(telephony.live_calls())
+            api = create_api(replace(runtime.services, live=live, calls=calls))
             server = _HttpServer(
                 uvicorn.Config(
                     api,

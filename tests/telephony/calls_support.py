@@ -14,14 +14,27 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from centralino.domain.bus import LocalEventBus
 from centralino.domain.extension import Extension
 from centralino.sip.address import NameAddress
 from centralino.sip.digest import DigestClient, choose_challenge
 from centralino.sip.headers import Via
 from centralino.sip.message import Request, Response, make_request, make_response, parse_message
 from centralino.sip.uri import Uri
+from centralino.telephony.calls import CallRegistry
+from centralino.telephony.engine import Telephony, TelephonySettings
+from tests.fakes import FakeClock, InMemoryStore
+from tests.telephony.registrar_support import start_telephony
 
-__all__ = ["PASSWORD", "Dialed", "SipPhone", "contact_uri", "extension", "sdp"]
+__all__ = [
+    "PASSWORD",
+    "Dialed",
+    "SipPhone",
+    "contact_uri",
+    "extension",
+    "sdp",
+    "start_calls",
+]
 
 PASSWORD = "Secret-password-101"
 
@@ -288,3 +301,12 @@ def contact_uri(message: Request | Response) -> Uri:
     contacts = message.headers.contacts()
     assert isinstance(contacts, list)
     return contacts[0].uri
+
+
+async def start_calls(
+    store: InMemoryStore, clock: FakeClock, bus: LocalEventBus, *, ring_timeout: float = 60.0
+) -> tuple[Telephony, CallRegistry]:
+    """A started engine on loopback (its B2BUA included) and its call registry."""
+    settings = TelephonySettings(bind="127.0.0.1", port=0, ring_timeout=ring_timeout)
+    telephony = await start_telephony(store, clock, bus=bus, settings=settings)
+    return telephony, telephony.calls

@@ -14,11 +14,17 @@ from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import CallEndReason, CallState
 from centralino.domain.events import CallStateChanged, DomainEvent
 from centralino.sip.message import Request, Response
-from centralino.telephony.calls import B2bua, CallRegistry, CallServices, RelaySdp, loop_scheduler
+from centralino.telephony.calls import CallRegistry
 from centralino.telephony.engine import Telephony
 from tests.fakes import FakeClock, InMemoryStore
-from tests.telephony.calls_support import Dialed, SipPhone, contact_uri, extension, sdp
-from tests.telephony.registrar_support import start_telephony
+from tests.telephony.calls_support import (
+    Dialed,
+    SipPhone,
+    contact_uri,
+    extension,
+    sdp,
+    start_calls,
+)
 
 
 class Engine:
@@ -64,24 +70,7 @@ def store() -> InMemoryStore:
 async def engine(store: InMemoryStore) -> AsyncIterator[Engine]:
     bus = LocalEventBus()
     clock = FakeClock()
-    telephony = await start_telephony(store, clock, bus=bus)
-    registry = CallRegistry()
-    services = CallServices(
-        signaling=telephony.sip,
-        schedule=loop_scheduler,
-        sdp=RelaySdp(),
-        registry=registry,
-        events=bus,
-        clock=clock,
-        ring_timeout=1.5,
-    )
-    b2bua = B2bua(
-        services,
-        authenticator=telephony.authenticator,
-        directory=telephony.directory,
-        locations=telephony.registrar,
-    )
-    telephony.install(lambda _engine: b2bua.handlers())
+    telephony, registry = await start_calls(store, clock, bus, ring_timeout=1.5)
     harness = Engine(telephony, registry)
     bus.subscribe(harness.record)
     try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from centralino.admin.accounts import AccountService, TokenSigner
 from centralino.admin.audit import AuditService
+from centralino.admin.calls import CallsService
 from centralino.admin.csv_io import CsvService
 from centralino.admin.extensions import ExtensionService
 from centralino.admin.live import LiveService
@@ -29,6 +30,8 @@ class ManagementServices:
     csv: CsvService
     live: LiveService = field(default_factory=LiveService)
     """The running call engine's live state (empty when none runs)."""
+    calls: CallsService = field(default_factory=CallsService)
+    """The calls in progress (empty when no call engine runs)."""
 
     @classmethod
     def build(

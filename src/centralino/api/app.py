@@ -23,6 +23,7 @@ from centralino.api.routes import (
     office_hours,
     settings,
 )
+from centralino.api.routes_calls import router as calls_router
 from centralino.api.routes_live import router as live_router
 from centralino.api.schemas import add_request_schemas
 
@@ -41,6 +42,7 @@ _PROTECTED = (
     settings.router,
     audit.router,
     live_router,
+    calls_router,
 )
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from centralino.domain.bus import LocalEventBus
+from centralino.domain.calls import LiveCalls
 from centralino.domain.location import Binding, BlockedAddress, LiveView, LocationStore
 from centralino.domain.ports import Clock, UnitOfWorkFactory
 from centralino.net import open_tcp, open_udp
@@ -34,6 +35,7 @@ from centralino.net.transport import TransportKind
 from centralino.sip.digest import NonceManager
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.bindings import ExpiryPolicy
+from centralino.telephony.calls import B2bua, CallRegistry, CallServices, RelaySdp, loop_scheduler
 from centralino.telephony.directory import Directory
 from centralino.telephony.notifier import CheckSyncNotifier
 from centralino.telephony.registrar import Registrar
@@ -60,6 +62,8 @@ class TelephonySettings:
     throttle_failures: int = 10
     throttle_window: float = 60.0
     throttle_block: float = 300.0
+    ring_timeout: float = 60.0
+    """Seconds a call rings before the caller gets 408 (the routing engine may cut it)."""
 
 
 class Telephony:
@@ -101,6 +105,22 @@ class Telephony:
             notifier=CheckSyncNotifier(self.sip),
             policy=settings.expiry,
         )
+        self.calls = CallRegistry()
+        call_services = CallServices(
+            signaling=self.sip,
+            schedule=loop_scheduler,
+            sdp=RelaySdp(),
+            registry=self.calls,
+            events=events,
+            clock=clock,
+            ring_timeout=settings.ring_timeout,
+        )
+        self.b2bua = B2bua(
+            call_services,
+            authenticator=self.authenticator,
+            directory=self.directory,
+            locations=self.registrar,
+        )
         self._wall_clock = wall_clock
         self._started = False
 
@@ -115,6 +135,7 @@ class Telephony:
         self.sip.add_transport(await open_tcp(host, udp.local_address[1], self.sip.receive))
         self.sip.route("REGISTER", self.registrar.handle_register)
         self.sip.route("OPTIONS", self.registrar.handle_options)
+        self.install(lambda engine: engine.b2bua.handlers())
         self._started = True
 
     async def stop(self) -> None:
@@ -132,6 +153,10 @@ class Telephony:
         """Route the handlers that ``factory(self)`` returns, by method."""
         for method, handler in factory(self).items():
             self.sip.route(method, handler)
+
+    def live_calls(self) -> LiveCalls:
+        """The calls in progress, as the management side sees them."""
+        return self.calls
 
     # ------------------------------------------------------------------------------
 
