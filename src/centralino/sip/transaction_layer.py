@@ -25,9 +25,21 @@ Matching:
   simplification of §17.2.3's RFC 2543 rules that ignores the To tag);
 * an ACK that matches nothing is the ACK of a 2xx: it belongs to the
   dialog and is reported with ``transaction=None`` (§13.3.1.4, §17.1.1.3).
+
+Timers: a busy registrar keeps ~100,000 transactions alive (Timer J holds
+each UDP non-INVITE server transaction 32 s), so deadlines live in a heap of
+``(deadline, sequence, key)``. After every step of a transaction its next
+deadline is compared with the one scheduled; a change pushes a new entry and
+the old one is skipped when it reaches the top (lazy invalidation). Both
+:meth:`~TransactionLayer.get_timer` and :meth:`~TransactionLayer.handle_timer`
+are O(log n) per due or stale entry; the heap is rebuilt when stale entries
+outnumber live ones.
 """
 
 from __future__ import annotations
+
+import heapq
+import itertools
 
 from .codes import Method, StatusCode
 from .errors import LocalProtocolError, SipParseError
@@ -94,6 +106,9 @@ class TransactionLayer:
         self._transactions: dict[TransactionKey, Transaction] = {}
         self._events: list[TransactionEvent] = []
         self._outgoing: list[OutgoingMessage] = []
+        self._heap: list[tuple[float, int, TransactionKey]] = []
+        self._scheduled: dict[TransactionKey, float] = {}
+        self._sequence = itertools.count()
 
     # Inputs ---------------------------------------------------------------
 
@@ -178,9 +193,14 @@ class TransactionLayer:
 
     def handle_timer(self, now: float) -> None:
         """Fire every due timer of every transaction."""
-        for transaction in list(self._transactions.values()):
-            deadline = transaction.get_timer()
-            if deadline is not None and deadline <= now:
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            deadline, _, key = heapq.heappop(heap)
+            if self._scheduled.get(key) != deadline:
+                continue  # superseded by a later schedule, or finished
+            del self._scheduled[key]
+            transaction = self._transactions.get(key)
+            if transaction is not None:
                 transaction.handle_timer(now)
                 self._collect(transaction)
 
@@ -188,8 +208,10 @@ class TransactionLayer:
 
     def get_timer(self) -> float | None:
         """Return the earliest deadline of all transactions, or None."""
-        deadlines = (t.get_timer() for t in self._transactions.values())
-        return min((d for d in deadlines if d is not None), default=None)
+        heap = self._heap
+        while heap and self._scheduled.get(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
 
     def next_event(self) -> TransactionEvent | None:
         """Return the next event for the transaction user, or None."""
@@ -280,5 +302,21 @@ class TransactionLayer:
         self._outgoing += transaction.messages_to_send()
         while (event := transaction.next_event()) is not None:
             self._events.append(event)
+        key = transaction.key
         if transaction.terminated:
-            self._transactions.pop(transaction.key, None)
+            self._transactions.pop(key, None)
+            self._scheduled.pop(key, None)
+            return
+        self._schedule(key, transaction.get_timer())
+
+    def _schedule(self, key: TransactionKey, deadline: float | None) -> None:
+        if deadline is None:
+            self._scheduled.pop(key, None)
+            return
+        if self._scheduled.get(key) == deadline:
+            return
+        self._scheduled[key] = deadline
+        heapq.heappush(self._heap, (deadline, next(self._sequence), key))
+        if len(self._heap) > 2 * len(self._scheduled) + 64:
+            self._heap = [(d, next(self._sequence), k) for k, d in self._scheduled.items()]
+            heapq.heapify(self._heap)
