@@ -59,12 +59,14 @@ class CallEngine:
 
 
 @contextlib.asynccontextmanager
-async def call_engine(numbers: Sequence[str] = ("101", "102")) -> AsyncIterator[CallEngine]:
+async def call_engine(
+    numbers: Sequence[str] = ("101", "102"), *, md5_only: bool = False
+) -> AsyncIterator[CallEngine]:
     """An engine on a free loopback port with extensions ``numbers``."""
     store = InMemoryStore()
     store.seed(extensions=[extension(number) for number in numbers])
     bus = LocalEventBus()
-    telephony, _registry = await start_calls(store, FakeClock(), bus)
+    telephony, _registry = await start_calls(store, FakeClock(), bus, md5_only=md5_only)
     engine = CallEngine(telephony)
     bus.subscribe(engine.record)
     try:

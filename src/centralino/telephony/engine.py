@@ -32,8 +32,8 @@ from centralino.domain.location import Binding, BlockedAddress, LiveView, Locati
 from centralino.domain.ports import Clock, UnitOfWorkFactory
 from centralino.net import open_tcp, open_udp
 from centralino.net.transport import TransportKind
-from centralino.sip.digest import NonceManager
-from centralino.telephony.auth import Authenticator
+from centralino.sip.digest import DigestAlgorithm, NonceManager
+from centralino.telephony.auth import DEFAULT_ALGORITHMS, Authenticator
 from centralino.telephony.bindings import ExpiryPolicy
 from centralino.telephony.calls import B2bua, CallRegistry, CallServices, RelaySdp, loop_scheduler
 from centralino.telephony.directory import Directory
@@ -64,6 +64,8 @@ class TelephonySettings:
     throttle_block: float = 300.0
     ring_timeout: float = 60.0
     """Seconds a call rings before the caller gets 408 (the routing engine may cut it)."""
+    digest_algorithms: tuple[DigestAlgorithm, ...] = DEFAULT_ALGORITHMS
+    """Challenges offered; baresip 1.0 (libre) refuses any challenge list holding SHA-256."""
 
 
 class Telephony:
@@ -95,7 +97,12 @@ class Telephony:
             block_for=settings.throttle_block,
         )
         self.authenticator = Authenticator(
-            self.directory, nonces, settings.realm, wall_clock, throttle=throttle
+            self.directory,
+            nonces,
+            settings.realm,
+            wall_clock,
+            throttle=throttle,
+            algorithms=settings.digest_algorithms,
         )
         self.registrar = Registrar(
             authenticator=self.authenticator,

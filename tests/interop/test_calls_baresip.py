@@ -1,0 +1,106 @@
+"""Two baresip phones call each other through Centralino; the audio gets through.
+
+Phone 101 plays a 1 kHz tone, phone 102 a 1.5 kHz tone (WAV microphones).
+Both register with generated credentials, 101 dials 102, 102 answers
+automatically, after a few seconds 101 hangs up. The SDP is relayed, so RTP
+flows phone to phone: 102's recording of what it received must carry 101's
+1 kHz tone, and hardly any 1.5 kHz (and the other way round for 101).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from centralino.domain.calls import CallEndReason, CallState
+from tests.interop.baresip_support import BaresipPhone, goertzel_power, read_samples
+from tests.interop.calls_support import CallEngine, Processes, call_engine, free_port
+from tests.telephony.calls_support import PASSWORD
+
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.skipif(shutil.which("baresip") is None, reason="baresip is not installed"),
+]
+
+TALK_SECONDS = 3.0
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[CallEngine]:
+    async with call_engine(md5_only=True) as running:
+        yield running
+
+
+async def _until(condition: Callable[[], object], within: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.1)
+
+
+def _phone(root: Path, number: str, tone: float, rtp_base: int, answer: str) -> BaresipPhone:
+    sip_port = free_port()
+    while free_port() == sip_port + 1:  # baresip also binds TLS on PORT+1
+        sip_port = free_port()
+    return BaresipPhone(
+        root=root / number,
+        number=number,
+        auth_id=f"user{number}",
+        password=PASSWORD,
+        sip_port=sip_port,
+        ctrl_port=free_port(),
+        rtp_base=rtp_base,
+        tone=tone,
+        answer=answer,
+    )
+
+
+async def test_two_baresip_phones_talk_through_the_pbx(engine: CallEngine, tmp_path: Path) -> None:
+    caller = _phone(tmp_path, "101", 1000.0, 41000, "manual")
+    callee = _phone(tmp_path, "102", 1500.0, 41100, "auto")
+    processes = Processes(tmp_path)
+    registrar = engine.telephony.registrar
+    try:
+        for phone in (caller, callee):
+            phone.configure(engine.port, seconds=30)
+            await processes.start("baresip", "-f", str(phone.root))
+        await _until(
+            lambda: registrar.contacts("101") and registrar.contacts("102"), 15, "registration"
+        )
+        await caller.command("dial", f"sip:102@127.0.0.1:{engine.port}")
+        await _until(lambda: CallState.ANSWERED in _states(engine), 10, "answer")
+        await asyncio.sleep(TALK_SECONDS)
+        await caller.command("hangup")
+        ended = await engine.wait_ended()
+        assert ended.reason is CallEndReason.CALLER_HUNG_UP
+        await _until(lambda: callee.received_recordings(), 5, "recording")
+        await _until(lambda: caller.received_recordings(), 5, "recording")
+        await asyncio.sleep(0.5)  # let the sndfile module close the file
+    finally:
+        for phone in (caller, callee):
+            with contextlib.suppress(OSError):
+                await phone.command("quit")
+        await processes.stop_all()
+    _assert_tone(callee.received_recordings()[-1], wanted=1000.0, unwanted=1500.0)
+    _assert_tone(caller.received_recordings()[-1], wanted=1500.0, unwanted=1000.0)
+
+
+def _assert_tone(recording: Path, *, wanted: float, unwanted: float) -> None:
+    samples, rate = read_samples(recording)
+    assert len(samples) > rate  # more than a second of audio arrived
+    middle = samples[len(samples) // 4 : 3 * len(samples) // 4]
+    found = goertzel_power(middle, rate, wanted)
+    stray = goertzel_power(middle, rate, unwanted)
+    assert found > 1e6, (recording.name, found)
+    assert found > 1000 * max(stray, 1e-9), (recording.name, found, stray)
+
+
+def _states(engine: CallEngine) -> list[CallState]:
+    return [event.state for event in engine.events]
