@@ -339,3 +339,31 @@ async def test_unknown_dialog_gets_481_and_other_calls_carry_on(engine: Engine) 
 def _assert_same_dialog(first: Request, second: Request) -> None:
     assert first.headers.call_id() == second.headers.call_id()
     assert first.headers.from_address().tag == second.headers.from_address().tag
+
+
+async def test_cancel_of_an_unknown_invite_is_481(engine: Engine) -> None:
+    caller = await engine.phone("101")
+    dialed = await caller.dial("102", auth=False)
+    await caller.final()  # the 407
+    caller.cancel(dialed.invite)
+    assert (await caller.final("CANCEL")).status == 481
+
+
+async def test_bye_while_ringing_cancels_the_call(engine: Engine) -> None:
+    caller, callee = await engine.phone("101"), await engine.phone("102")
+    dialed, invite = await _ring(engine, caller, callee)
+    ringing = callee.answer(invite, 180)
+    early = await caller.response(180)
+    assert ringing.status == 180
+    caller.in_dialog(
+        "BYE",
+        local=dialed.invite.headers.from_address(),
+        remote=early.headers.to_address(),
+        call_id=dialed.invite.headers.call_id(),
+        target=contact_uri(early),
+    )
+    assert (await caller.response(200, "BYE")).status == 200
+    assert (await caller.final()).status == 487
+    assert (await callee.request("CANCEL")).headers.call_id() == invite.headers.call_id()
+    assert engine.events[-1].reason is CallEndReason.CANCELLED
+    assert engine.registry.dialog_count() == 0
