@@ -5,7 +5,9 @@ must fetch their configuration again (SPEC 2.1). Phones of every major
 vendor do that on an unsolicited NOTIFY carrying ``Event: check-sync``
 (RFC 3265-style, outside any subscription, hence ``Subscription-State:
 terminated``). Each NOTIFY is its own client transaction, sent to where the
-phone's REGISTER came from (its NAT binding), Request-URI = its contact. The
+phone's REGISTER came from (its NAT binding), Request-URI = its contact. It
+reuses the registration's Call-ID (as FreeSWITCH does), so the phone, and
+test tools that match messages by Call-ID, relate it to its registration. The
 answer is ignored: a phone that does not understand it simply keeps going
 until its registration fails with the old credentials.
 """
@@ -61,8 +63,8 @@ class CheckSyncNotifier:
             via=Via.parse(self._sip.via(kind)),
             from_address=NameAddress(uri=local).with_tag(new_tag()),
             to_address=NameAddress(uri=contact),
-            call_id=f"{secrets.token_hex(10)}@{host}",
-            cseq=1,
+            call_id=binding.call_id,
+            cseq=secrets.randbelow(2**30) + 1,
             extra_headers=[
                 ("Contact", f"<{local}>"),
                 ("Event", CHECK_SYNC),
