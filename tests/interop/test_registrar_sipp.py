@@ -52,12 +52,13 @@ class Pbx:
         *,
         service: str = "101",
         expires: int | None = 3600,
+        local_port: int | None = None,
     ) -> tuple[int, str]:
         """Run one SIPp call of ``scenario``; return its exit code and output."""
         command = [
             "sipp", f"127.0.0.1:{self.telephony.port()}",
             "-sf", str(SCENARIOS / scenario),
-            "-i", "127.0.0.1", "-p", str(free_port()),
+            "-i", "127.0.0.1", "-p", str(local_port or free_port()),
             "-s", service, "-au", user, "-ap", password,
             "-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin",
         ]  # fmt: skip
@@ -123,13 +124,14 @@ async def _eventually(check: Callable[[], bool], wait: float = 5.0) -> None:
 
 async def test_register_with_digest_then_query_then_unregister(pbx: Pbx) -> None:
     user, password = await pbx.credentials("101")
-    code, output = await pbx.sipp("reg_auth.xml", user, password)
+    port = free_port()
+    code, output = await pbx.sipp("reg_auth.xml", user, password, local_port=port)
     assert code == 0, output
     [binding] = pbx.telephony.registrar.contacts("101")
-    assert binding.user_agent == "SIPp"
+    assert (binding.user_agent, binding.port) == ("SIPp", port)
     code, output = await pbx.sipp("reg_query.xml", user, password, expires=None)
     assert code == 0, output
-    code, output = await pbx.sipp("reg_unregister.xml", user, password, expires=0)
+    code, output = await pbx.sipp("reg_unregister.xml", user, password, expires=0, local_port=port)
     assert code == 0, output
     assert pbx.telephony.registrar.contacts("101") == []
 
