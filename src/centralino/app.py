@@ -8,6 +8,7 @@ SIP and media engines) and runs them in one asyncio process.
 from __future__ import annotations
 
 import asyncio
+import gc
 import datetime as dt
 import os
 import secrets
@@ -101,6 +102,17 @@ def build_telephony(runtime: Runtime) -> Telephony:
     )
 
 
+def _tune_garbage_collector() -> None:
+    """Fewer, larger young collections; start-up objects never scanned again.
+
+    A busy registrar keeps ~100,000 SIP transactions alive (Timer J): with
+    the default thresholds the collector scans them over and over.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def _announce(config: Config, password: str | None) -> None:
     host = "127.0.0.1" if config.bind in ("0.0.0.0", "::") else config.bind
     url = f"http://{host}:{config.http_port}"
@@ -138,6 +150,7 @@ async def run_server(config: Config) -> None:
         password = await runtime.services.accounts.ensure_owner(given)
         telephony = build_telephony(runtime)
         await telephony.start()
+        _tune_garbage_collector()
         try:
             live = LiveService(telephony.live_view())
             calls = CallsService(telephony.live_calls())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from .address import NameAddress, format_header_parameters, parse_header_parameters
 from .errors import SipParseError
@@ -64,10 +65,20 @@ _VIA_RE = re.compile(
 )
 
 
+_CANONICAL_CACHE: dict[str, str] = {}
+_CANONICAL_CACHE_SIZE = 4096  # names come from the network: keep the memo bounded
+
+
 def canonical_name(name: str) -> str:
     """Return the lower-case full name of a header field (compact forms expanded)."""
+    known = _CANONICAL_CACHE.get(name)
+    if known is not None:
+        return known
     folded = name.lower()
-    return COMPACT_FORMS.get(folded, folded)
+    canonical = COMPACT_FORMS.get(folded, folded)
+    if len(_CANONICAL_CACHE) < _CANONICAL_CACHE_SIZE:
+        _CANONICAL_CACHE[name] = canonical
+    return canonical
 
 
 def parse_integer(text: str, name: str, limit: int) -> int:
@@ -225,10 +236,14 @@ class ContactStar:
 class Headers:
     """Ordered header fields; look-ups are case-insensitive, compact-form aware."""
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_fields", "_lookup", "_parsed")
 
     def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
         self._fields: tuple[tuple[str, str], ...] = tuple(fields)
+        self._lookup: dict[str, list[str]] | None = None  # built on first look-up
+        # Typed values parsed once (the collection is immutable): a request's
+        # Via, CSeq, From... are read by validation, transactions and handlers.
+        self._parsed: dict[str, object] = {}
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._fields)
@@ -237,7 +252,7 @@ class Headers:
         return len(self._fields)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and bool(self.get_all(name))
+        return isinstance(name, str) and canonical_name(name) in self._table()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
@@ -255,13 +270,20 @@ class Headers:
 
     def get(self, name: str) -> str | None:
         """Return the value of the first field called ``name``, or None."""
-        values = self.get_all(name)
+        values = self._table().get(canonical_name(name))
         return values[0] if values else None
 
     def get_all(self, name: str) -> list[str]:
         """Return the value of every field line called ``name``, in order."""
-        wanted = canonical_name(name)
-        return [value for key, value in self._fields if canonical_name(key) == wanted]
+        return list(self._table().get(canonical_name(name), ()))
+
+    def _table(self) -> dict[str, list[str]]:
+        lookup = self._lookup
+        if lookup is None:
+            lookup = self._lookup = {}
+            for key, value in self._fields:
+                lookup.setdefault(canonical_name(key), []).append(value)
+        return lookup
 
     def values(self, name: str) -> list[str]:
         """Return the elements of a list field, comma-split across lines.
@@ -316,13 +338,29 @@ class Headers:
 
     # Typed accessors -------------------------------------------------------
 
+    def with_top_via(self, via: Via) -> Headers:
+        """Return a copy whose top Via is ``via`` (values parsed so far kept)."""
+        vias = self.vias()
+        if not vias:
+            return self
+        headers = self.without_first_value("via").with_prepended("Via", str(via))
+        headers._parsed.update(self._parsed)
+        headers._parsed["via"] = (via, *vias[1:])
+        return headers
+
     def vias(self) -> list[Via]:
         """Return every Via, top first (RFC 3261 §20.42)."""
-        return [Via.parse(value) for value in self.values("via")]
+        parsed = self._parsed.get("via")
+        if parsed is None:
+            parsed = self._parsed["via"] = tuple(Via.parse(v) for v in self.values("via"))
+        return list(cast(tuple[Via, ...], parsed))
 
     def cseq(self) -> CSeq:
         """Return the CSeq (raises SipParseError when missing or repeated)."""
-        return CSeq.parse(self.single("cseq"))
+        parsed = self._parsed.get("cseq")
+        if parsed is None:
+            parsed = self._parsed["cseq"] = CSeq.parse(self.single("cseq"))
+        return cast(CSeq, parsed)
 
     def call_id(self) -> str:
         """Return the Call-ID (RFC 3261 §20.8)."""
@@ -333,11 +371,17 @@ class Headers:
 
     def from_address(self) -> NameAddress:
         """Return the From field value."""
-        return NameAddress.parse(self.single("from"))
+        parsed = self._parsed.get("from")
+        if parsed is None:
+            parsed = self._parsed["from"] = NameAddress.parse(self.single("from"))
+        return cast(NameAddress, parsed)
 
     def to_address(self) -> NameAddress:
         """Return the To field value."""
-        return NameAddress.parse(self.single("to"))
+        parsed = self._parsed.get("to")
+        if parsed is None:
+            parsed = self._parsed["to"] = NameAddress.parse(self.single("to"))
+        return cast(NameAddress, parsed)
 
     def content_length(self) -> int | None:
         """Return Content-Length, or None when absent."""
@@ -359,10 +403,17 @@ class Headers:
 
     def contacts(self) -> list[NameAddress] | ContactStar:
         """Return the Contact values, or :class:`ContactStar` for ``*``."""
-        values = self.values("contact")
-        if values == ["*"]:
-            return ContactStar()
-        return [NameAddress.parse(value) for value in values]
+        parsed = self._parsed.get("contact")
+        if parsed is None:
+            values = self.values("contact")
+            if values == ["*"]:
+                parsed = ContactStar()
+            else:
+                parsed = tuple(NameAddress.parse(value) for value in values)
+            self._parsed["contact"] = parsed
+        if isinstance(parsed, ContactStar):
+            return parsed
+        return list(cast(tuple[NameAddress, ...], parsed))
 
     def name_addresses(self, name: str) -> list[NameAddress]:
         """Return the values of a name-addr list field (Route, Record-Route...)."""
@@ -374,7 +425,7 @@ class Headers:
         Raises:
             SipParseError: the field is missing or appears more than once.
         """
-        values = self.get_all(name)
+        values = self._table().get(canonical_name(name), ())
         if len(values) != 1:
             state = "missing" if not values else "repeated"
             raise SipParseError(f"{state} {canonical_name(name)} header")

@@ -18,10 +18,11 @@ __all__ = ["Parameters"]
 class Parameters:
     """An immutable ordered list of ``(name, value or None)`` pairs."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_positions")
 
     def __init__(self, items: Iterable[tuple[str, str | None]] = ()) -> None:
         self._items: tuple[tuple[str, str | None], ...] = tuple(items)
+        self._positions: dict[str, int] | None = None  # folded name -> first index
 
     def __iter__(self) -> Iterator[tuple[str, str | None]]:
         return iter(self._items)
@@ -47,11 +48,12 @@ class Parameters:
         return tuple((name.lower(), value) for name, value in self._items)
 
     def _index(self, name: str) -> int | None:
-        folded = name.lower()
-        for index, (key, _) in enumerate(self._items):
-            if key.lower() == folded:
-                return index
-        return None
+        positions = self._positions
+        if positions is None:
+            positions = self._positions = {}
+            for index, (key, _) in enumerate(self._items):
+                positions.setdefault(key.lower(), index)
+        return positions.get(name.lower())
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Return the first value of ``name`` (None for a valueless flag).

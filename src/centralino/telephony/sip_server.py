@@ -134,6 +134,7 @@ class SipServer:
         self._callbacks: dict[TransactionKey, ResponseCallback] = {}
         self._peers: dict[TransactionKey, Peer] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_deadline: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.fallback: RequestHandler = _not_implemented
 
@@ -311,11 +312,12 @@ class SipServer:
 
     def _arm_timer(self) -> None:
         deadline = self._layer.get_timer()
+        if deadline == self._timer_deadline:
+            return  # already armed for it (uvloop's handles have no when())
         if self._timer is not None:
-            if deadline is not None and abs(self._timer.when() - self._loop_time(deadline)) < 0.001:
-                return
             self._timer.cancel()
             self._timer = None
+        self._timer_deadline = deadline
         if deadline is not None:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_at(self._loop_time(deadline), self._on_timer)
@@ -326,6 +328,7 @@ class SipServer:
 
     def _on_timer(self) -> None:
         self._timer = None
+        self._timer_deadline = None
         self._layer.handle_timer(self._clock())
         self._drain()
 
@@ -338,11 +341,10 @@ def _stamp_via(request: Request, peer: Peer) -> Request:
     top = vias[0].with_parameter("received", peer.host)
     if top.wants_rport:
         top = top.with_parameter("rport", str(peer.port))
-    headers = request.headers.without_first_value("Via").with_prepended("Via", str(top))
     return Request(
         method=request.method,
         uri=request.uri,
-        headers=headers,
+        headers=request.headers.with_top_via(top),
         body=request.body,
         version=request.version,
     )
