@@ -8,8 +8,8 @@ SIP and media engines) and runs them in one asyncio process.
 from __future__ import annotations
 
 import asyncio
-import gc
 import datetime as dt
+import gc
 import os
 import secrets
 from collections.abc import AsyncIterator, Generator
