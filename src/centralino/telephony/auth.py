@@ -51,9 +51,11 @@ __all__ = ["DEFAULT_ALGORITHMS", "Authenticator", "Identity", "Refusal"]
 
 log = structlog.get_logger("centralino.security")
 
-DEFAULT_ALGORITHMS: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5, DigestAlgorithm.SHA256)
-"""Offered algorithms, one challenge each (RFC 8760 §2.3). MD5 first: most
-phones and SIPp only read the first challenge; SHA-256 clients find theirs."""
+DEFAULT_ALGORITHMS: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5,)
+"""Offered algorithms, one challenge each (RFC 8760 §2.3). MD5 only by default:
+baresip 1.0 (libre) refuses a challenge list that holds SHA-256 and SIPp reads
+only the first challenge, so offering SHA-256 would lock real phones out.
+TelephonySettings.digest_algorithms adds SHA-256 for fleets that support it."""
 
 
 @dataclass(frozen=True, slots=True)
