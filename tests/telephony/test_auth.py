@@ -134,13 +134,15 @@ def _attempt(
     return found, (server.sent[0] if server.sent else None)
 
 
-def test_no_credentials_is_401_with_md5_and_sha256(authenticator: Authenticator) -> None:
+def test_no_credentials_is_401_with_an_md5_challenge_by_default(
+    authenticator: Authenticator,
+) -> None:
     incoming, server = _incoming(_request())
     assert authenticator.challenge_or_identify(incoming, proxy=False) is None
     [response] = server.sent
     assert response.status == 401
     offered = [DigestChallenge.parse(v) for v in response.headers.get_all("www-authenticate")]
-    assert [c.algorithm for c in offered] == [DigestAlgorithm.MD5, DigestAlgorithm.SHA256]
+    assert [c.algorithm for c in offered] == [DigestAlgorithm.MD5]
 
 
 def test_proxy_mode_is_407(authenticator: Authenticator) -> None:
@@ -163,12 +165,20 @@ def test_invite_with_proxy_authorization(authenticator: Authenticator) -> None:
     assert found is not None
 
 
-def test_sha256_challenge_works(authenticator: Authenticator) -> None:
+async def test_sha256_challenge_works_when_enabled(authenticator: Authenticator) -> None:
+    store = InMemoryStore()
+    store.seed(extensions=[_extension("101")])
+    directory = Directory(store)
+    await directory.load()
+    nonces = NonceManager(secret=b"0123456789abcdef0123", lifetime=300)
+    algorithms = (DigestAlgorithm.SHA256, DigestAlgorithm.MD5)
+    both = Authenticator(directory, nonces, REALM, _Clock(), algorithms=algorithms)
     incoming, server = _incoming(_request())
-    authenticator.challenge_or_identify(incoming, proxy=False)
+    both.challenge_or_identify(incoming, proxy=False)
     values = server.sent[0].headers.get_all("www-authenticate")
-    sha = DigestChallenge.parse(values[1])
-    found, _ = _attempt(authenticator, "user101", challenge=sha)
+    sha = DigestChallenge.parse(values[0])
+    assert sha.algorithm is DigestAlgorithm.SHA256
+    found, _ = _attempt(both, "user101", challenge=sha)
     assert found is not None
 
 
