@@ -16,8 +16,6 @@ from centralino.storage import Database
 from tests.api.conftest import PASSWORD, build_services, log_in
 from tests.fakes import EPOCH, FakeClock
 
-FUTURE = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-
 
 def _binding(number: str) -> Binding:
     return Binding(
@@ -26,7 +24,7 @@ def _binding(number: str) -> Binding:
         transport="udp",
         host="203.0.113.7",
         port=40000,
-        expires_at=FUTURE,
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),  # fresh for every call
         registered_at=EPOCH,
         call_id="abc@phone",
         cseq=3,
