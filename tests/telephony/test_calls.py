@@ -60,7 +60,9 @@ def store() -> InMemoryStore:
             extension("102", options={"sip_id": "alice"}),
             extension("103"),
             extension("104", options={"disabled": True}),
-            extension("105", forwarding={"status": "dnd"}),
+            extension(
+                "105", forwarding={"profiles": {"available": {"accept_multiple_calls": False}}}
+            ),
         ]
     )
     return store
@@ -199,10 +201,11 @@ async def test_sip_id_reaches_the_extension(engine: Engine) -> None:
     assert invite.headers.to_address().uri.user == "102"
 
 
-async def test_nothing_registered_is_480(engine: Engine) -> None:
+async def test_nothing_registered_goes_to_voicemail_not_there_yet(engine: Engine) -> None:
     caller = await engine.phone("101")
     await caller.dial("103")
-    assert (await caller.final()).status == 480
+    final = await caller.final()
+    assert (final.status, final.reason) == (480, "Voicemail not available yet")
 
 
 async def test_disabled_callee_is_403(engine: Engine) -> None:
@@ -222,12 +225,14 @@ async def test_disabled_caller_is_403(engine: Engine, store: InMemoryStore) -> N
     assert await callee.silent("INVITE")
 
 
-async def test_busy_callee_without_call_waiting_is_486(engine: Engine) -> None:
+async def test_busy_callee_without_call_waiting_follows_its_busy_rule(engine: Engine) -> None:
     caller, callee, third = [await engine.phone(n) for n in ("101", "105", "103")]
     await caller.dial("105")
     await callee.request("INVITE")  # ringing: one call in progress
     await third.dial("105")
-    assert (await third.final()).status == 486
+    final = await third.final()
+    assert (final.status, final.reason) == (480, "Voicemail not available yet")
+    assert await callee.silent("INVITE")
 
 
 async def test_fork_to_two_contacts_first_200_wins(engine: Engine) -> None:
@@ -267,10 +272,22 @@ async def test_all_forks_fail_the_best_error_wins(engine: Engine) -> None:
     await caller.dial("102")
     to_desk, to_mobile = await desk.request("INVITE"), await mobile.request("INVITE")
     desk.answer(to_desk, 480, tag="desk")
-    mobile.answer(to_mobile, 486, tag="mobile")
-    assert (await caller.final()).status == 486
+    mobile.answer(to_mobile, 488, tag="mobile")
+    assert (await caller.final()).status == 488  # neither busy nor unreachable: relayed
     assert engine.events[-1].reason is CallEndReason.REJECTED
-    assert engine.events[-1].status == 486
+    assert engine.events[-1].status == 488
+
+
+async def test_a_busy_phone_sends_the_call_to_the_busy_rule(engine: Engine) -> None:
+    caller = await engine.phone("101")
+    desk, mobile = await engine.phone("102"), await engine.phone("102")
+    await caller.dial("102")
+    to_desk, to_mobile = await desk.request("INVITE"), await mobile.request("INVITE")
+    desk.answer(to_desk, 480, tag="desk")
+    mobile.answer(to_mobile, 486, tag="mobile")
+    final = await caller.final()
+    assert (final.status, final.reason) == (480, "Voicemail not available yet")
+    assert engine.events[-1].reason is CallEndReason.UNAVAILABLE
 
 
 async def test_200_before_180_is_accepted(engine: Engine) -> None:

@@ -4,38 +4,71 @@ from __future__ import annotations
 
 import pytest
 
-from centralino.telephony.calls import Refusal, accepts_multiple_calls, admit
-from centralino.telephony.calls.forking import ForkFailure, best_failure
-from tests.telephony.calls_support import extension
+from centralino.domain.calls import CallEndReason
+from centralino.routing import (
+    DialExternal,
+    DialReason,
+    EndCall,
+    EndReason,
+    SendToVoicemail,
+    SipStatus,
+    SkipExtension,
+    SkipReason,
+)
+from centralino.telephony.calls import Refusal, answer_for
+from centralino.telephony.calls.forking import ForkFailure, RingOutcome, best_failure, classify
 
 
-def test_unknown_callee_is_404() -> None:
-    assert admit(None, contacts=1, calls_in_progress=0) is Refusal.UNKNOWN_NUMBER
-    assert Refusal.UNKNOWN_NUMBER.status == 404
+def test_refusals_before_any_plan() -> None:
+    assert (Refusal.UNKNOWN_NUMBER.status, Refusal.UNKNOWN_NUMBER.reason) == (404, "Not Found")
+    assert Refusal.CALLER_DISABLED.status == 403
 
 
-def test_disabled_callee_is_403_before_anything_else() -> None:
-    callee = extension("102", options={"disabled": True})
-    assert admit(callee, contacts=0, calls_in_progress=3) is Refusal.CALLEE_DISABLED
+def test_voicemail_and_trunks_end_with_a_clear_answer() -> None:
+    voicemail = answer_for(SendToVoicemail(box_number="101"))
+    assert (voicemail.status, voicemail.reason) == (480, "Voicemail not available yet")
+    assert voicemail.why is CallEndReason.UNAVAILABLE
+    trunk = answer_for(DialExternal(number="+39061234", reason=DialReason.NUMBER))
+    assert (trunk.status, trunk.reason) == (503, "No trunk for external numbers")
 
 
-def test_nothing_registered_is_480() -> None:
-    assert admit(extension("102"), contacts=0, calls_in_progress=0) is Refusal.NOT_REGISTERED
+@pytest.mark.parametrize(
+    ("step", "status", "reason"),
+    [
+        (EndCall(sip_status=SipStatus.DECLINE, reason=EndReason.END_CALL_RULE), 603, "Decline"),
+        (
+            EndCall(sip_status=SipStatus.LOOP_DETECTED, reason=EndReason.FORWARDING_LOOP),
+            482,
+            "Loop Detected",
+        ),
+        (
+            EndCall(sip_status=SipStatus.FORBIDDEN, reason=EndReason.EXTENSION_DISABLED),
+            403,
+            "Called Extension Disabled",
+        ),
+        (SkipExtension(number="101", reason=SkipReason.BUSY), 480, "Temporarily Unavailable"),
+    ],
+)
+def test_end_steps_carry_their_status_and_phrase(step: EndCall, status: int, reason: str) -> None:
+    answer = answer_for(step)
+    assert (answer.status, answer.reason) == (status, reason)
 
 
-def test_busy_only_without_call_waiting() -> None:
-    waiting = extension("102")
-    busy = extension(
-        "102", forwarding={"profiles": {"available": {"accept_multiple_calls": False}}}
-    )
-    assert accepts_multiple_calls(waiting)
-    assert admit(waiting, contacts=1, calls_in_progress=1) is None
-    assert admit(busy, contacts=1, calls_in_progress=1) is Refusal.BUSY
-    assert admit(busy, contacts=1, calls_in_progress=0) is None
-
-
-def test_the_current_status_profile_decides_call_waiting() -> None:
-    assert not accepts_multiple_calls(extension("102", forwarding={"status": "dnd"}))
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        (486, RingOutcome.BUSY),
+        (600, RingOutcome.BUSY),
+        (603, RingOutcome.BUSY),
+        (408, RingOutcome.NOT_REACHABLE),
+        (480, RingOutcome.NOT_REACHABLE),
+        (503, RingOutcome.NOT_REACHABLE),
+        (488, RingOutcome.REFUSED),
+        (487, RingOutcome.REFUSED),
+    ],
+)
+def test_classify_fork_failures(status: int, outcome: RingOutcome) -> None:
+    assert classify(ForkFailure(status=status)) is outcome
 
 
 @pytest.mark.parametrize(

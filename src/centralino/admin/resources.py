@@ -15,7 +15,7 @@ from centralino.admin.patching import merge_patch
 from centralino.admin.validation import parse_model
 from centralino.domain.audit import AuditAction
 from centralino.domain.errors import Conflict, InvalidInput, NotFound
-from centralino.domain.events import SettingsChanged
+from centralino.domain.events import OfficeHoursChanged, SettingsChanged
 from centralino.domain.group import Group
 from centralino.domain.office_hours import GLOBAL_SCHEDULE, OfficeHours
 from centralino.domain.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
@@ -118,10 +118,16 @@ class GroupService:
 
 
 class OfficeHoursService:
-    """Named weekly schedules; ``global`` always exists."""
+    """Named weekly schedules; ``global`` always exists.
 
-    def __init__(self, units: UnitOfWorkFactory, clock: Clock) -> None:
-        self._units, self._clock = units, clock
+    Every change publishes ``OfficeHoursChanged``: the call engine reloads the
+    schedule for routing and for the automatic status switch.
+    """
+
+    def __init__(
+        self, units: UnitOfWorkFactory, clock: Clock, events: EventBus | None = None
+    ) -> None:
+        self._units, self._clock, self._events = units, clock, events
 
     async def all(self) -> Sequence[OfficeHours]:
         async with self._units() as uow:
@@ -161,6 +167,7 @@ class OfficeHoursService:
                 schedule.model_dump(mode="json"),
             )
             await uow.commit()
+        self._publish(name)
         return schedule
 
     async def delete(self, actor: Actor, name: str) -> None:
@@ -188,6 +195,11 @@ class OfficeHoursService:
                 None,
             )
             await uow.commit()
+        self._publish(name)
+
+    def _publish(self, name: str) -> None:
+        if self._events is not None:
+            self._events.publish(OfficeHoursChanged(name=name))
 
 
 class SettingsService:

@@ -47,7 +47,7 @@ class ManagementServices:
         return cls(
             extensions=ExtensionService(units, events, clock, generate),
             groups=GroupService(units, clock),
-            office_hours=OfficeHoursService(units, clock),
+            office_hours=OfficeHoursService(units, clock, events),
             settings=SettingsService(units, events, clock),
             accounts=AccountService(units, clock, TokenSigner(secret)),
             audit=AuditService(units),

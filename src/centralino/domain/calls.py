@@ -38,6 +38,8 @@ class CallEndReason(enum.StrEnum):
     REJECTED = "rejected"
     """Every phone of the callee refused (busy, declined...): see the status."""
     NO_ANSWER = "no_answer"
+    UNAVAILABLE = "unavailable"
+    """Routing sent the call where nothing answers yet (voicemail, a trunk)."""
     FAILED = "failed"
     """Signalling broke (no ACK, a phone unreachable mid-call)."""
 

@@ -18,6 +18,7 @@ __all__ = [
     "ExtensionChanged",
     "ExtensionCreated",
     "ExtensionDeleted",
+    "OfficeHoursChanged",
     "SettingsChanged",
     "StatusChanged",
 ]
@@ -60,6 +61,13 @@ class SettingsChanged:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OfficeHoursChanged:
+    """A schedule was created, replaced or deleted (routing and the status switch reload it)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallStateChanged:
     """A call between extensions started ringing, was answered or ended.
 
@@ -82,5 +90,6 @@ DomainEvent = (
     | CredentialsChanged
     | StatusChanged
     | SettingsChanged
+    | OfficeHoursChanged
     | CallStateChanged
 )

@@ -18,6 +18,7 @@ from centralino.domain.account import Account
 from centralino.domain.audit import AuditEntry
 from centralino.domain.events import DomainEvent
 from centralino.domain.extension import Extension, UniqueKind
+from centralino.domain.forwarding import Status
 from centralino.domain.group import Group
 from centralino.domain.location import LiveView, LocationStore
 from centralino.domain.office_hours import OfficeHours
@@ -40,6 +41,7 @@ __all__ = [
     "OfficeHoursRepository",
     "Page",
     "SettingsRepository",
+    "StatusChanger",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]
@@ -162,4 +164,21 @@ class EventBus(Protocol):
 class Clock(Protocol):
     def now(self) -> dt.datetime:
         """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class StatusChanger(Protocol):
+    """Sets an extension's presence status (the management side implements it).
+
+    The call engine uses it for the status dial codes and the office-hours
+    switch; the change is validated, audited as ``by`` and published as
+    ``StatusChanged`` like any other.
+    """
+
+    async def set_status(self, number: str, status: Status, *, by: str) -> None:
+        """Set the status of extension ``number``.
+
+        Raises:
+            NotFound: no such extension.
+        """
         ...

@@ -1,17 +1,25 @@
-"""System settings: SMTP, networks, numbering (SPEC section 3)."""
+"""System settings: SMTP, networks, numbering, dial codes (SPEC section 3)."""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from centralino.domain.model import DomainModel
+from centralino.domain.forwarding import Status
+from centralino.domain.model import DomainModel, FieldValueError
 from centralino.domain.text import Matches
 from centralino.domain.values import Email
 
-__all__ = ["NetworkSettings", "NumberingSettings", "SmtpSettings", "SystemSettings"]
+__all__ = [
+    "DialCode",
+    "DialCodeSettings",
+    "NetworkSettings",
+    "NumberingSettings",
+    "SmtpSettings",
+    "SystemSettings",
+]
 
 HostName = Annotated[str, Matches(r"[A-Za-z0-9.:\[\]-]{1,253}", "a host name or IP address")]
 
@@ -57,9 +65,44 @@ class NumberingSettings(DomainModel):
     extension_length: int = Field(default=3, ge=2, le=6)
 
 
+DialCode = Annotated[
+    str, Matches(r"[*#][0-9*#]{1,7}", "'*' or '#' then 1 to 7 digits, '*' or '#' (e.g. *32)")
+]
+"""A feature code dialled from a phone; never a plain number, so never an extension."""
+
+
+class DialCodeSettings(DomainModel):
+    """Codes a phone dials to set its own presence status (SPEC §2.3).
+
+    Dialling one sets the caller's status and the call is answered
+    ``603 Status set to <name>`` at once: the phone shows the reason phrase.
+    """
+
+    available: DialCode = "*30"
+    away: DialCode = "*31"
+    dnd: DialCode = "*32"
+    lunch: DialCode = "*33"
+    business_trip: DialCode = "*34"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        seen: dict[str, str] = {}
+        for status in Status:
+            code = getattr(self, status.value)
+            if code in seen:
+                raise FieldValueError(status.value, f"{code} is already the code of {seen[code]}")
+            seen[code] = status.value
+        return self
+
+    def status_for(self, dialled: str) -> Status | None:
+        """The status a dialled code sets, or None when it is no status code."""
+        return next((s for s in Status if getattr(self, s.value) == dialled), None)
+
+
 class SystemSettings(DomainModel):
     """Every section of the system settings."""
 
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     numbering: NumberingSettings = Field(default_factory=NumberingSettings)
+    dial_codes: DialCodeSettings = Field(default_factory=DialCodeSettings)

@@ -2,14 +2,18 @@
 
 Theory of operation. The SIP hot path (every REGISTER, every INVITE) needs an
 extension by number or by SIP user name without a database round trip, so the
-directory loads every extension and the settings once at start, through the
-domain ``UnitOfWorkFactory``, and keeps them in dictionaries.
+directory loads every extension, the office-hours schedules and the settings
+once at start, through the domain ``UnitOfWorkFactory``, and keeps them in
+dictionaries. :meth:`Directory.schedule_for` gives the schedule that applies
+to an extension (its own, else the global one) for routing and the automatic
+status switch.
 
 It stays current by listening to domain events on the bus (the management
 side never sends "reload" commands): an extension event *invalidates* that
 extension at once (synchronously, so a phone cannot authenticate with
 credentials that were just changed) and schedules an asynchronous reload of
-it; ``SettingsChanged`` reloads the settings. While a reload is pending,
+it; ``SettingsChanged`` reloads the settings, ``OfficeHoursChanged`` the
+schedules. While a reload is pending,
 :attr:`Directory.settling` is true: the authenticator then re-challenges an
 unknown user instead of refusing it.
 
@@ -32,9 +36,11 @@ from centralino.domain.events import (
     ExtensionChanged,
     ExtensionCreated,
     ExtensionDeleted,
+    OfficeHoursChanged,
     SettingsChanged,
 )
 from centralino.domain.extension import Extension
+from centralino.domain.office_hours import GLOBAL_SCHEDULE, OfficeHours
 from centralino.domain.ports import UnitOfWorkFactory
 from centralino.domain.settings import SystemSettings
 
@@ -54,8 +60,10 @@ class Directory:
         self._by_number: dict[str, Extension] = {}
         self._by_user: dict[str, Extension] = {}
         self._settings = SystemSettings()
+        self._schedules: dict[str, OfficeHours] = {}
         self._networks: tuple[Network, ...] = ()
         self._listeners: list[ChangeListener] = []
+        self._schedule_listeners: list[Callable[[str], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: Callable[[], None] | None = None
         self._apply_settings(self._settings)
@@ -67,6 +75,8 @@ class Directory:
         async with self._units() as uow:
             extensions = await uow.extensions.all()
             settings = await uow.settings.get()
+            schedules = await uow.office_hours.all()
+        self._schedules = {schedule.name: schedule for schedule in schedules}
         self._by_number.clear()
         self._by_user.clear()
         for extension in extensions:
@@ -89,6 +99,10 @@ class Directory:
         """Call ``listener(number, before, after)`` after each extension reload."""
         self._listeners.append(listener)
 
+    def on_schedule_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(name)`` after a schedule is reloaded."""
+        self._schedule_listeners.append(listener)
+
     # Look-ups -----------------------------------------------------------------
 
     def by_number(self, number: str) -> Extension | None:
@@ -102,6 +116,17 @@ class Directory:
     def extensions(self) -> Iterable[Extension]:
         """Every cached extension."""
         return self._by_number.values()
+
+    def schedule_for(self, extension: Extension) -> OfficeHours:
+        """The office hours that apply to ``extension``: its own, else the global ones."""
+        own = extension.forwarding.office_hours
+        if own is not None and own in self._schedules:
+            return self._schedules[own]
+        return self._schedules.get(GLOBAL_SCHEDULE) or OfficeHours()
+
+    def schedules(self) -> Iterable[OfficeHours]:
+        """Every cached schedule (the global one only when stored)."""
+        return self._schedules.values()
 
     @property
     def settings(self) -> SystemSettings:
@@ -136,6 +161,8 @@ class Directory:
                 self._spawn(self._reload_extension(number))
             case SettingsChanged():
                 self._spawn(self._reload_settings())
+            case OfficeHoursChanged(name=name):
+                self._spawn(self._reload_schedule(name))
             case _:
                 pass
 
@@ -157,6 +184,16 @@ class Directory:
                 listener(number, before, after)
             except Exception:
                 log.exception("directory listener failed", number=number)
+
+    async def _reload_schedule(self, name: str) -> None:
+        async with self._units() as uow:
+            schedule = await uow.office_hours.get(name)
+        if schedule is None:
+            self._schedules.pop(name, None)
+        else:
+            self._schedules[name] = schedule
+        for listener in list(self._schedule_listeners):
+            listener(name)
 
     async def _reload_settings(self) -> None:
         async with self._units() as uow:

@@ -14,6 +14,12 @@ CANCEL...), which are routed on the SIP server. It uses
 ``telephony.authenticator`` (``challenge_or_identify(incoming, proxy=True)``)
 and ``telephony.registrar.contacts(number)``.
 
+Every INVITE is decided by the routing engine (``centralino.routing``) over
+the directory's extensions and office hours and the live contacts and calls.
+Given a ``StatusChanger`` (the management side's), the engine also serves
+the status dial codes and runs the office-hours status switch
+(:mod:`.office_switch`).
+
 The management side sees the engine through :meth:`Telephony.live_view`, a
 ``LiveView`` (registrations and blocked addresses).
 """
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import LiveCalls
 from centralino.domain.location import Binding, BlockedAddress, LiveView, LocationStore
-from centralino.domain.ports import Clock, UnitOfWorkFactory
+from centralino.domain.ports import Clock, StatusChanger, UnitOfWorkFactory
 from centralino.net import open_tcp, open_udp
 from centralino.net.transport import TransportKind
 from centralino.sip.digest import DigestAlgorithm, NonceManager
@@ -38,6 +44,7 @@ from centralino.telephony.bindings import ExpiryPolicy
 from centralino.telephony.calls import B2bua, CallRegistry, CallServices, RelaySdp, loop_scheduler
 from centralino.telephony.directory import Directory
 from centralino.telephony.notifier import CheckSyncNotifier
+from centralino.telephony.office_switch import OfficeHoursSwitch
 from centralino.telephony.registrar import Registrar
 from centralino.telephony.sip_server import RequestHandler, SipServer
 from centralino.telephony.throttle import Throttle
@@ -62,8 +69,13 @@ class TelephonySettings:
     throttle_failures: int = 10
     throttle_window: float = 60.0
     throttle_block: float = 300.0
-    ring_timeout: float = 60.0
-    """Seconds a call rings before the caller gets 408 (the routing engine may cut it)."""
+    ring_timeout: float = 180.0
+    """The longest a caller waits for an answer, across forwards, before 408.
+
+    Each extension's own ``no_answer_seconds`` times its ring; this only caps
+    a long chain of forwards."""
+    office_switch: bool = True
+    """Run the office-hours status switch (needs a status changer)."""
     digest_algorithms: tuple[DigestAlgorithm, ...] = DEFAULT_ALGORITHMS
     """Challenges offered; baresip 1.0 (libre) refuses any challenge list holding SHA-256."""
 
@@ -80,6 +92,7 @@ class Telephony:
         events: LocalEventBus,
         clock: Clock,
         wall_clock: Callable[[], float] = time.time,
+        status_changer: StatusChanger | None = None,
     ) -> None:
         self.settings = settings
         self.events = events
@@ -127,7 +140,13 @@ class Telephony:
             authenticator=self.authenticator,
             directory=self.directory,
             locations=self.registrar,
+            status_changer=status_changer,
         )
+        self.office_switch: OfficeHoursSwitch | None = None
+        if status_changer is not None and settings.office_switch:
+            self.office_switch = OfficeHoursSwitch(self.directory, status_changer, clock)
+            self.directory.on_change(lambda *_: self._wake_switch())
+            self.directory.on_schedule_change(lambda _name: self._wake_switch())
         self._wall_clock = wall_clock
         self._started = False
 
@@ -143,10 +162,18 @@ class Telephony:
         self.sip.route("REGISTER", self.registrar.handle_register)
         self.sip.route("OPTIONS", self.registrar.handle_options)
         self.install(lambda engine: engine.b2bua.handlers())
+        if self.office_switch is not None:
+            self.office_switch.start()
         self._started = True
+
+    def _wake_switch(self) -> None:
+        if self.office_switch is not None:
+            self.office_switch.wake()
 
     async def stop(self) -> None:
         """Close transports, stop background work, save the bindings."""
+        if self.office_switch is not None:
+            await self.office_switch.stop()
         if self._started:
             self.sip.close()
         await self.registrar.stop()

@@ -1,15 +1,13 @@
-"""May this call ring? The refusals decided before any phone is disturbed.
+"""The SIP answer a caller gets when routing ends a call without a phone.
 
-Theory of operation. A pure function of the callee's settings and live
-state: an unknown number is 404, a disabled callee 403, an extension with
-no registered phone 480, and a busy one (a call in progress while its
-current status profile refuses call waiting) 486. The caller's own checks
-(authenticated, not disabled) come first, in the B2BUA handler.
-
-This is the seam for the routing engine (issue 4): ``plan_call`` will turn
-these outcomes into forwards (voicemail, another extension...) instead of
-plain refusals; the SIP statuses here are what a call gets when no rule
-applies.
+Theory of operation. The routing engine (:func:`centralino.routing.plan_call`)
+decides every call; this module only turns its terminal steps into a SIP
+status and a reason phrase an administrator can read in a trace or on a
+phone's display. Two refusals come before any plan: an unknown number (404)
+and a disabled caller (403). Destinations whose parts do not exist yet end
+the call with a clear answer: voicemail (480 "Voicemail not available yet",
+until the media issue lands) and anything over a trunk (503 "No trunk for
+external numbers": the mobile, an external number).
 """
 
 from __future__ import annotations
@@ -17,26 +15,34 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from centralino.domain.extension import Extension
-from centralino.domain.forwarding import AvailableProfile, ForwardProfile
+from centralino.domain.calls import CallEndReason
+from centralino.routing import (
+    DialExternal,
+    EndCall,
+    EndReason,
+    SendToVoicemail,
+    SkipExtension,
+    Step,
+)
+from centralino.sip.codes import StatusCode
 
-__all__ = ["Refusal", "accepts_multiple_calls", "admit"]
+__all__ = ["Answer", "Refusal", "answer_for"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer:
+    """A final answer to the caller, and why the call ended."""
+
     status: int
     reason: str
+    why: CallEndReason = CallEndReason.REJECTED
 
 
 class Refusal(enum.Enum):
-    """Why a call to an extension is refused, with its SIP answer."""
+    """Refusals decided before any routing plan."""
 
-    UNKNOWN_NUMBER = _Answer(404, "Not Found")
-    CALLER_DISABLED = _Answer(403, "Extension Disabled")
-    CALLEE_DISABLED = _Answer(403, "Called Extension Disabled")
-    NOT_REGISTERED = _Answer(480, "Temporarily Unavailable")
-    BUSY = _Answer(486, "Busy Here")
+    UNKNOWN_NUMBER = Answer(status=StatusCode.NOT_FOUND, reason="Not Found")
+    CALLER_DISABLED = Answer(status=StatusCode.FORBIDDEN, reason="Extension Disabled")
 
     @property
     def status(self) -> int:
@@ -49,32 +55,48 @@ class Refusal(enum.Enum):
         return self.value.reason
 
 
-def accepts_multiple_calls(extension: Extension) -> bool:
-    """Whether the profile of the extension's current status allows call waiting."""
-    forwarding = extension.forwarding
-    profile: AvailableProfile | ForwardProfile = getattr(
-        forwarding.profiles, forwarding.status.value
-    )
-    return profile.accept_multiple_calls
+_END_ANSWERS = {
+    EndReason.EXTENSION_DISABLED: "Called Extension Disabled",
+    EndReason.UNKNOWN_EXTENSION: "Not Found",
+    EndReason.NO_MOBILE: "No Mobile Number",
+    EndReason.VOICEMAIL_OFF: "Voicemail Off",
+    EndReason.END_CALL_RULE: "Decline",
+    EndReason.FORWARDING_LOOP: "Loop Detected",
+}
+
+VOICEMAIL_NOT_AVAILABLE = Answer(
+    status=StatusCode.TEMPORARILY_UNAVAILABLE,
+    reason="Voicemail not available yet",
+    why=CallEndReason.UNAVAILABLE,
+)
+NO_TRUNK = Answer(
+    status=StatusCode.SERVICE_UNAVAILABLE,
+    reason="No trunk for external numbers",
+    why=CallEndReason.UNAVAILABLE,
+)
+SKIPPED = Answer(status=StatusCode.TEMPORARILY_UNAVAILABLE, reason="Temporarily Unavailable")
 
 
-def admit(callee: Extension | None, *, contacts: int, calls_in_progress: int) -> Refusal | None:
-    """Decide whether a call may ring the callee's phones.
+def answer_for(step: Step) -> Answer:
+    """The SIP answer for a step that ends the routing (not ring, not forward).
 
     Args:
-        callee: the called extension, None when the number is unknown.
-        contacts: how many phones the callee has registered.
-        calls_in_progress: how many live calls the callee takes part in.
+        step: an EndCall, SendToVoicemail, DialExternal or SkipExtension step.
 
     Returns:
-        The refusal, or None when the call may ring.
+        The status, reason phrase and end reason.
+
+    Raises:
+        ValueError: ``step`` rings or forwards.
     """
-    if callee is None:
-        return Refusal.UNKNOWN_NUMBER
-    if callee.options.disabled:
-        return Refusal.CALLEE_DISABLED
-    if contacts == 0:
-        return Refusal.NOT_REGISTERED
-    if calls_in_progress > 0 and not accepts_multiple_calls(callee):
-        return Refusal.BUSY
-    return None
+    match step:
+        case EndCall():
+            return Answer(status=int(step.sip_status), reason=_END_ANSWERS[step.reason])
+        case SendToVoicemail():
+            return VOICEMAIL_NOT_AVAILABLE
+        case DialExternal():
+            return NO_TRUNK
+        case SkipExtension():
+            return SKIPPED
+        case _:
+            raise ValueError(f"{type(step).__name__} does not end a call")

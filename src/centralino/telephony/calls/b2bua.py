@@ -9,14 +9,15 @@ this order, and the first failure answers it:
    REGISTER: no unauthenticated INVITE ever reaches a callee (the
    authenticator answers 407/403 itself);
 3. the caller's extension is disabled -> 403;
-4. the Request-URI user is an extension number or SIP ID, else 404; then
-   :func:`~.admission.admit` (403 disabled, 480 nothing registered, 486
-   busy).
+4. the Request-URI user is a status dial code (:mod:`.dial_codes`): the
+   caller's status is set and the INVITE answered at once;
+5. the Request-URI user is an extension number or SIP ID, else 404; then
+   the routing engine decides: a :class:`~.plan_runner.PlanRunner` walks
+   the callee's plan (ring, forward, refuse...), creating the
+   :class:`~.call.Call` when a phone is to ring.
 
-An admitted call becomes a :class:`~.call.Call`, which forks to every
-registered contact. Requests with a To tag belong to a call and go to
-:mod:`.in_dialog`; a CANCEL finds the ringing call by the INVITE
-transaction it names.
+Requests with a To tag belong to a call and go to :mod:`.in_dialog`; a
+CANCEL finds the ringing call by the INVITE transaction it names.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from collections.abc import Callable
 import structlog
 
 from centralino.domain.extension import Extension
+from centralino.domain.ports import StatusChanger
 from centralino.sip.codes import Method, StatusCode
 from centralino.sip.message import Request
-from centralino.telephony.calls.admission import Refusal, admit
-from centralino.telephony.calls.call import Call, CallServices
+from centralino.telephony.calls.admission import Refusal
+from centralino.telephony.calls.call import CallServices
+from centralino.telephony.calls.dial_codes import StatusCodes
 from centralino.telephony.calls.in_dialog import handle_ack, handle_bye, relay_request
+from centralino.telephony.calls.plan_runner import LiveRouting, PlanRunner
 from centralino.telephony.calls.ports import (
     Authenticator,
     Cancellable,
@@ -71,12 +75,14 @@ class B2bua:
         authenticator: Authenticator,
         directory: ExtensionDirectory,
         locations: Locations,
+        status_changer: StatusChanger | None = None,
     ) -> None:
         self.services = services
         self.registry = services.registry
         self._authenticator = authenticator
         self._directory = directory
-        self._locations = locations
+        self.routing = LiveRouting(directory, locations, services.registry, services.clock)
+        self._status_codes = StatusCodes(status_changer)
 
     def handlers(self) -> dict[str, RequestHandler]:
         """Method -> handler, for ``SipServer.route``."""
@@ -106,22 +112,24 @@ class B2bua:
         self._place(incoming, caller)
 
     def _place(self, incoming: IncomingRequest, caller: Extension) -> None:
-        callee = self._callee(incoming.request)
         if caller.options.disabled:
-            refusal: Refusal | None = Refusal.CALLER_DISABLED
-            bindings = []
-        else:
-            bindings = list(self._locations.contacts(callee.number)) if callee else []
-            in_progress = self.registry.calls_in_progress(callee.number) if callee else 0
-            refusal = admit(callee, contacts=len(bindings), calls_in_progress=in_progress)
-        if refusal is not None or callee is None:
-            refusal = refusal or Refusal.UNKNOWN_NUMBER
-            log.info("call refused", caller=caller.number, status=refusal.status)
-            incoming.respond(refusal.status, refusal.reason)
+            self._refuse(incoming, caller, Refusal.CALLER_DISABLED)
             return
-        call = Call(self.services, caller=caller, callee=callee, incoming=incoming)
-        log.info("call", call=call.id, caller=caller.number, callee=callee.number)
-        call.start(bindings)
+        user = incoming.request.uri.user or ""
+        status = self._directory.settings.dial_codes.status_for(user)
+        if status is not None:
+            self._status_codes.handle(incoming, caller, status)
+            return
+        callee = self._callee(incoming.request)
+        if callee is None:
+            self._refuse(incoming, caller, Refusal.UNKNOWN_NUMBER)
+            return
+        runner = PlanRunner(self.services, self.routing, caller=caller, incoming=incoming)
+        runner.run(callee)
+
+    def _refuse(self, incoming: IncomingRequest, caller: Extension, refusal: Refusal) -> None:
+        log.info("call refused", caller=caller.number, status=refusal.status)
+        incoming.respond(refusal.status, refusal.reason)
 
     def _callee(self, request: Request) -> Extension | None:
         user = request.uri.user

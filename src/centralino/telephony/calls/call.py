@@ -1,20 +1,30 @@
-"""A call between two extensions: the caller's leg, the forks, and its state.
+"""A call from an extension: the caller's leg, the forks, and its state.
 
 Theory of operation. A :class:`Call` is made once the caller is
-authenticated and admitted. :meth:`Call.start` forks the INVITE to every
-registered contact of the callee (one :class:`CalleeLeg` each) and arms the
-ring timer. Each fork's responses come back to :meth:`Call._on_outcome`:
+authenticated and its routing plan says to ring a phone. :meth:`Call.start`
+registers it and arms the *setup timer* (``ring_timeout``: the longest a
+caller waits for an answer, across forwards). :meth:`Call.ring` forks the
+INVITE to every registered contact of one extension (one
+:class:`CalleeLeg` each) for a number of seconds: a *ring round*. The
+routing driver (:mod:`.plan_runner`) may start another round towards
+another extension when one ends unanswered; the caller keeps its one leg.
+Each fork's responses come back to :meth:`Call._on_outcome`:
 
-* a 1xx is relayed to the caller (with its SDP, early media) while ringing;
-* the first 2xx wins: the other forks are cancelled, the 2xx is relayed to
-  the caller and retransmitted until the caller's ACK, which is relayed to
-  the winner (end-to-end ACK, so a delayed offer's answer reaches it); a
-  later 2xx of another fork is acknowledged and hung up at once;
-* a final error ends the fork; when every fork has failed the caller gets
-  the best error (:mod:`.forking`), a 6xx at once.
+* a 1xx of the current round is relayed to the caller (with its SDP, early
+  media) while ringing;
+* the first 2xx of the current round wins: the other forks are cancelled,
+  the 2xx is relayed to the caller and retransmitted until the caller's ACK,
+  which is relayed to the winner (end-to-end ACK, so a delayed offer's
+  answer reaches it); a later 2xx (another fork, or a fork of an earlier
+  round) is acknowledged and hung up at once;
+* a final error ends the fork; when every fork of the round has failed (a
+  6xx at once), or the round's no-answer timer fires, the round is over and
+  its :class:`RingEnd` (no answer, busy, not reachable, refused: see
+  :func:`~.forking.classify`) goes to the routing driver, which rings
+  elsewhere or ends the call with :meth:`Call.refuse`.
 
-The caller's CANCEL (or the ring timer) cancels every fork and answers 487
-(or 408). After the answer, in-dialog requests are handled by
+The caller's CANCEL cancels every fork and answers 487; the setup timer
+answers 408. After the answer, in-dialog requests are handled by
 :mod:`.in_dialog`. Whatever the path, :meth:`Call.end` runs once: timers
 stopped, the SDP policy released, the registry cleaned, ENDED published.
 
@@ -23,8 +33,9 @@ The phases and their moves, as a table (anything else is ignored):
 ============  =====================================  ============
 from          event                                  to
 ============  =====================================  ============
-RINGING       a fork answers                         ANSWERED
-RINGING       CANCEL, ring timeout, all forks fail   ENDED
+RINGING       a fork of the round answers            ANSWERED
+RINGING       a round ends: the driver rings again   RINGING
+RINGING       CANCEL, setup timeout, driver refuses  ENDED
 ANSWERED      the caller's ACK                       CONNECTED
 ANSWERED      no ACK within 64*T1, BYE               ENDED
 CONNECTED     BYE from either side                   ENDED
@@ -52,7 +63,7 @@ from centralino.sip.codes import StatusCode
 from centralino.sip.headers import Via
 from centralino.sip.message import Request, Response
 from centralino.sip.uri import Uri
-from centralino.telephony.calls.forking import ForkFailure, best_failure
+from centralino.telephony.calls.forking import ForkFailure, RingOutcome, best_failure, classify
 from centralino.telephony.calls.legs import AwaitedAck, CalleeLeg, CallerLeg, Leg, LegState
 from centralino.telephony.calls.media import Direction, SdpPolicy
 from centralino.telephony.calls.messages import contact_of, extension_address, outbound_invite
@@ -61,7 +72,7 @@ from centralino.telephony.calls.registry import CallRegistry, DialogKey, InviteK
 from centralino.telephony.calls.retransmit import Retransmitter
 from centralino.telephony.sip_server import ClientOutcome, IncomingRequest, new_tag
 
-__all__ = ["ANSWERED_ELSEWHERE", "Call", "CallPhase", "CallServices"]
+__all__ = ["ANSWERED_ELSEWHERE", "Call", "CallPhase", "CallServices", "RingEnd", "RingEndHandler"]
 
 log = structlog.get_logger("centralino.calls")
 
@@ -87,6 +98,18 @@ _PUBLIC_STATE = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RingEnd:
+    """How a ring round ended without an answer (``failure``: the best fork error)."""
+
+    outcome: RingOutcome
+    failure: ForkFailure | None = None
+
+
+RingEndHandler = Callable[["Call", RingEnd], None]
+"""Decides what follows an unanswered ring round: ring again, or refuse."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallServices:
     """What every call uses: signalling, timers, media policy, registry, events."""
 
@@ -96,7 +119,8 @@ class CallServices:
     registry: CallRegistry
     events: EventBus
     clock: Clock
-    ring_timeout: float = 60.0
+    ring_timeout: float = 180.0
+    """The longest a caller waits for an answer, across forwards (then 408)."""
 
 
 class Call:
@@ -109,6 +133,7 @@ class Call:
         caller: Extension,
         callee: Extension,
         incoming: IncomingRequest,
+        on_ring_end: RingEndHandler | None = None,
     ) -> None:
         self.services = services
         self.id = uuid.uuid4().hex
@@ -121,10 +146,13 @@ class Call:
         contact = self._contact(incoming.peer.kind, callee.number)
         self.caller_leg = CallerLeg(incoming=incoming, tag=new_tag(), contact=contact)
         self.forks: list[CalleeLeg] = []
+        self.round: list[CalleeLeg] = []
         self.failures: list[ForkFailure] = []
         self.winner: CalleeLeg | None = None
         self.reinvite_pending = False
+        self._on_ring_end = on_ring_end
         self._ring_timer: Cancellable | None = None
+        self._setup_timer: Cancellable | None = None
         self._invite_key = _invite_key(incoming)
 
     # Views --------------------------------------------------------------------
@@ -150,14 +178,33 @@ class Call:
 
     # Setup --------------------------------------------------------------------
 
-    def start(self, bindings: Sequence[Binding]) -> None:
-        """Register the call, fork to every binding, arm the ring timer."""
+    def start(self, bindings: Sequence[Binding] = (), seconds: float | None = None) -> None:
+        """Register the call, arm the setup timer, and ring ``bindings`` (if any)."""
         registry = self.services.registry
         registry.add(self, self._invite_key)
         a_leg = self.caller_leg
         registry.index(self, DialogKey(a_leg.invite.headers.call_id(), a_leg.tag), Side.CALLER)
         self._publish()
-        self._ring_timer = self.services.schedule(self.services.ring_timeout, self._no_answer)
+        self._setup_timer = self.services.schedule(self.services.ring_timeout, self._setup_expired)
+        if bindings:
+            self.ring(self.callee, bindings, seconds)
+
+    def ring(self, callee: Extension, bindings: Sequence[Binding], seconds: float | None) -> None:
+        """Start a ring round: fork to ``callee``'s ``bindings`` for ``seconds``.
+
+        Args:
+            callee: the extension rung now (a forward changes it).
+            bindings: its registered contacts (at least one).
+            seconds: the no-answer timer of the round; None rings until the
+                setup timer.
+        """
+        if self.phase is not CallPhase.RINGING:
+            return
+        self.callee = callee
+        self.parties = (self.caller.number, callee.number)
+        self.round, self.failures = [], []
+        if seconds is not None:
+            self._ring_timer = self.services.schedule(seconds, self._round_unanswered)
         for binding in bindings:
             self._fork(binding)
 
@@ -178,6 +225,7 @@ class Call:
         )
         leg = CalleeLeg(invite=request, peer=peer, contact=self._contact(peer.kind, "pbx"))
         self.forks.append(leg)
+        self.round.append(leg)
         self.services.registry.index(self, DialogKey(leg.call_id, leg.tag), Side.CALLEE)
         leg.start(signaling, lambda outcome: self._on_outcome(leg, outcome))
 
@@ -202,13 +250,14 @@ class Call:
 
     def _on_provisional(self, leg: CalleeLeg, response: Response) -> None:
         leg.provisional(self.services.signaling, response)
-        if self.phase is CallPhase.RINGING and response.status > StatusCode.TRYING:
+        current = self.phase is CallPhase.RINGING and leg in self.round
+        if current and response.status > StatusCode.TRYING:
             self.caller_leg.relay(response, self._to_caller(response.body))
 
     def _on_success(self, leg: CalleeLeg, response: Response) -> None:
         if leg is self.winner:
             leg.resend_ack(self.services.signaling)  # the phone resent its 2xx
-        elif self.phase is CallPhase.RINGING:
+        elif self.phase is CallPhase.RINGING and leg in self.round:
             self._answer(leg, response)
         else:
             self._hang_up_late(leg, response)
@@ -217,6 +266,7 @@ class Call:
         self.winner = leg
         leg.answered(response)
         self._stop_ringing(ANSWERED_ELSEWHERE)
+        self._cancel_timers()
         self.phase = CallPhase.ANSWERED
         self.answered_at = self.services.clock.now()
         relayed = self.caller_leg.relay(response, self._to_caller(response.body))
@@ -233,17 +283,34 @@ class Call:
 
     def _fork_failed(self, leg: CalleeLeg, failure: ForkFailure) -> None:
         leg.failed()
-        if self.phase is not CallPhase.RINGING:
+        if self.phase is not CallPhase.RINGING or leg not in self.round:
             return
         self.failures.append(failure)
         if failure.status >= StatusCode.BUSY_EVERYWHERE:
             self._stop_ringing()  # a 6xx speaks for every phone (RFC 3261 §16.7)
             chosen = failure
-        elif any(_ringing(fork) for fork in self.forks):
+        elif any(_ringing(fork) for fork in self.round):
             return
         else:
             chosen = best_failure(self.failures)
-        self._refuse(chosen.status, chosen.reason or None, CallEndReason.REJECTED)
+        self._round_over(RingEnd(outcome=classify(chosen), failure=chosen))
+
+    def _round_unanswered(self) -> None:
+        self._ring_timer = None
+        if self.phase is CallPhase.RINGING:
+            self._stop_ringing()
+            self._round_over(RingEnd(outcome=RingOutcome.NO_ANSWER))
+
+    def _round_over(self, end: RingEnd) -> None:
+        self._cancel_ring_timer()
+        self.round = []
+        if self._on_ring_end is not None:
+            self._on_ring_end(self, end)
+        elif end.failure is not None:
+            failure = end.failure
+            self.refuse(failure.status, failure.reason or None, CallEndReason.REJECTED)
+        else:
+            self.refuse(StatusCode.REQUEST_TIMEOUT, "No Answer", CallEndReason.NO_ANSWER)
 
     # Caller side of the setup -----------------------------------------------------
 
@@ -251,22 +318,32 @@ class Call:
         """The caller sent CANCEL (or BYE) while ringing."""
         if self.phase is CallPhase.RINGING:
             self._stop_ringing()
-            self._refuse(StatusCode.REQUEST_TERMINATED, None, CallEndReason.CANCELLED)
+            self.refuse(StatusCode.REQUEST_TERMINATED, None, CallEndReason.CANCELLED)
 
-    def _no_answer(self) -> None:
-        self._ring_timer = None
+    def _setup_expired(self) -> None:
+        self._setup_timer = None
         if self.phase is CallPhase.RINGING:
             self._stop_ringing()
-            self._refuse(StatusCode.REQUEST_TIMEOUT, "No Answer", CallEndReason.NO_ANSWER)
+            self.refuse(StatusCode.REQUEST_TIMEOUT, "No Answer", CallEndReason.NO_ANSWER)
 
-    def _refuse(self, status: int, reason: str | None, why: CallEndReason) -> None:
+    def refuse(self, status: int, reason: str | None, why: CallEndReason) -> None:
+        """Answer the caller with a final error and end the call."""
         self.caller_leg.reject(status, reason)
         self.end(why, status)
 
-    def _stop_ringing(self, reason: str | None = None) -> None:
+    def _cancel_ring_timer(self) -> None:
         if self._ring_timer is not None:
             self._ring_timer.cancel()
             self._ring_timer = None
+
+    def _cancel_timers(self) -> None:
+        self._cancel_ring_timer()
+        if self._setup_timer is not None:
+            self._setup_timer.cancel()
+            self._setup_timer = None
+
+    def _stop_ringing(self, reason: str | None = None) -> None:
+        self._cancel_ring_timer()
         for fork in self.forks:
             if fork is not self.winner:
                 fork.cancel(self.services.signaling, reason)
@@ -336,9 +413,7 @@ class Call:
         if self.phase is CallPhase.ENDED:
             return
         self.phase = CallPhase.ENDED
-        if self._ring_timer is not None:
-            self._ring_timer.cancel()
-            self._ring_timer = None
+        self._cancel_timers()
         for leg in (self.caller_leg, *self.forks):
             leg.stop()
         self.services.sdp.release(self.id)

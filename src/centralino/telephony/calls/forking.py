@@ -6,17 +6,32 @@ their final responses: a 6xx (a phone said "nobody here will take it")
 first, then 486 Busy Here (one phone is busy: the callee is busy), then the
 other 4xx, then 480 (not available), then 408 (no answer), then the 5xx.
 A fork that timed out or could not be reached counts as 408 or 503.
+
+:func:`classify` tells the routing driver what that answer means for the
+forwarding rules: busy (486, or a 6xx: the user declined), not reachable
+(408, 480, 5xx: no phone took the INVITE) or refused for another reason
+(a 4xx such as 488: relayed to the caller as it is).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from centralino.sip.codes import StatusCode
 from centralino.sip.message import Response
 
-__all__ = ["ForkFailure", "best_failure", "rank"]
+__all__ = ["ForkFailure", "RingOutcome", "best_failure", "classify", "rank"]
+
+
+class RingOutcome(enum.Enum):
+    """How a ring round ended without an answer, as the forwarding rules see it."""
+
+    NO_ANSWER = enum.auto()
+    BUSY = enum.auto()
+    NOT_REACHABLE = enum.auto()
+    REFUSED = enum.auto()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,3 +70,26 @@ def best_failure(failures: Iterable[ForkFailure]) -> ForkFailure:
     if not ranked:
         raise ValueError("no fork failed")
     return ranked[0][1]
+
+
+_NOT_REACHABLE = frozenset(
+    {StatusCode.REQUEST_TIMEOUT, StatusCode.TEMPORARILY_UNAVAILABLE, StatusCode.NOT_FOUND}
+)
+
+
+def classify(failure: ForkFailure) -> RingOutcome:
+    """What the best fork failure means for the forwarding rules.
+
+    Args:
+        failure: the failure chosen by :func:`best_failure`.
+
+    Returns:
+        BUSY for 486 and 6xx, NOT_REACHABLE for 404, 408, 480 and 5xx,
+        REFUSED for anything else (the caller gets it as it is).
+    """
+    status = failure.status
+    if status == StatusCode.BUSY_HERE or status >= StatusCode.BUSY_EVERYWHERE:
+        return RingOutcome.BUSY
+    if status in _NOT_REACHABLE or 500 <= status < 600:
+        return RingOutcome.NOT_REACHABLE
+    return RingOutcome.REFUSED

@@ -13,6 +13,8 @@ from typing import Protocol
 
 from centralino.domain.extension import Extension
 from centralino.domain.location import Binding
+from centralino.domain.office_hours import OfficeHours
+from centralino.domain.settings import SystemSettings
 from centralino.net.transport import Peer, TransportKind
 from centralino.sip.events import TransactionKey
 from centralino.sip.message import Request
@@ -45,6 +47,15 @@ class ExtensionDirectory(Protocol):
 
     def by_sip_user(self, user: str) -> Extension | None:
         """The extension whose auth ID or SIP ID is ``user``."""
+        ...
+
+    def schedule_for(self, extension: Extension) -> OfficeHours:
+        """The office hours that apply to ``extension`` (its own, else the global)."""
+        ...
+
+    @property
+    def settings(self) -> SystemSettings:
+        """The current system settings (the dial codes among them)."""
         ...
 
 

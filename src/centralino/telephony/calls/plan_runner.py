@@ -1,0 +1,216 @@
+"""Routing drives the call: live state for the engine, and a driver per call.
+
+Theory of operation. :class:`LiveRouting` gives the pure routing engine
+(:func:`centralino.routing.plan_call`) what it needs about any extension
+*now*: its settings and office hours from the directory, its registered
+contacts from the registrar, its calls in progress from the call registry.
+
+A :class:`PlanRunner` walks one call's plan (SPEC §2.3), step by step:
+
+* ``RingExtension``: no reachable contact -> ``on_not_registered``;
+  otherwise ring every contact for ``seconds`` (the first ring creates the
+  :class:`~.call.Call`, later ones are new ring rounds on the same caller
+  leg). When the round ends unanswered, the no-answer timer leads to
+  ``on_no_answer``, a busy answer (486, 6xx) to ``on_busy``, no phone
+  taking the INVITE (408, 480, 5xx) to ``on_not_registered``; any other
+  error is relayed to the caller as it is. The mobile is not rung yet (no
+  trunks): a log line says so.
+* ``Forward``: the target is planned again with fresh live state and the
+  chain so far as ``forwarded_from`` (its own rules apply; loops end at the
+  engine's loop rule), and its plan is walked.
+* every other step ends the call with the answer of
+  :func:`~.admission.answer_for` and a log line.
+
+The plan of the called extension is logged with its trace, so a refused
+call can be explained from the log alone.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from centralino.domain.extension import Extension
+from centralino.domain.ports import Clock
+from centralino.routing import (
+    Call as RoutedCall,
+)
+from centralino.routing import (
+    Callee,
+    CallOrigin,
+    Forward,
+    LiveState,
+    RingExtension,
+    RoutingPlan,
+    Step,
+    describe_step,
+    plan_call,
+)
+from centralino.telephony.calls.admission import Answer, Refusal, answer_for
+from centralino.telephony.calls.call import Call, CallServices, RingEnd
+from centralino.telephony.calls.forking import RingOutcome
+from centralino.telephony.calls.ports import ExtensionDirectory, Locations
+from centralino.telephony.calls.registry import CallRegistry
+from centralino.telephony.sip_server import IncomingRequest
+
+__all__ = ["LiveRouting", "PlanRunner"]
+
+log = structlog.get_logger("centralino.calls")
+
+
+class LiveRouting:
+    """Plans calls with what the engine knows now."""
+
+    def __init__(
+        self,
+        directory: ExtensionDirectory,
+        locations: Locations,
+        registry: CallRegistry,
+        clock: Clock,
+    ) -> None:
+        self.directory = directory
+        self.locations = locations
+        self.registry = registry
+        self.clock = clock
+
+    def callee(self, number: str) -> Callee | None:
+        """Extension ``number`` as the routing engine sees it now (None: unknown)."""
+        extension = self.directory.by_number(number)
+        if extension is None:
+            return None
+        state = LiveState(
+            registered_contacts=len(self.locations.contacts(number)),
+            calls_in_progress=self.registry.calls_in_progress(number),
+        )
+        return Callee(
+            extension=extension, state=state, office_hours=self.directory.schedule_for(extension)
+        )
+
+    def new_call(self, caller: Extension, called: str) -> RoutedCall:
+        """An internal call from ``caller`` to ``called``, at this moment."""
+        return RoutedCall(
+            caller=caller.number, called=called, origin=CallOrigin.INTERNAL, at=self.clock.now()
+        )
+
+    def plan(self, call: RoutedCall, forwarded_from: tuple[str, ...] = ()) -> RoutingPlan | None:
+        """Plan ``call`` now; None when the called extension no longer exists."""
+        callee = self.callee(call.called)
+        if callee is None:
+            return None
+        return plan_call(call, callee, self.callee, forwarded_from=forwarded_from)
+
+
+class PlanRunner:
+    """Walks the routing plan of one call (see the module docstring)."""
+
+    def __init__(
+        self,
+        services: CallServices,
+        routing: LiveRouting,
+        *,
+        caller: Extension,
+        incoming: IncomingRequest,
+    ) -> None:
+        self._services = services
+        self._routing = routing
+        self._caller = caller
+        self._incoming = incoming
+        self._chain: tuple[str, ...] = ()
+        self._ringing: RingExtension | None = None
+        self.call: Call | None = None
+
+    def run(self, called: Extension) -> None:
+        """Plan the call to ``called`` and take its first step."""
+        routed = self._routing.new_call(self._caller, called.number)
+        plan = self._routing.plan(routed)
+        if plan is None:
+            self._finish(Refusal.UNKNOWN_NUMBER.value)
+            return
+        self._chain = (called.number,)
+        _log_plan(self._caller.number, plan)
+        self._take(plan.first)
+
+    # Steps ---------------------------------------------------------------------
+
+    def _take(self, step: Step) -> None:
+        match step:
+            case RingExtension():
+                self._ring(step)
+            case Forward():
+                self._forward(step.number)
+            case _:
+                self._end(step)
+
+    def _ring(self, step: RingExtension) -> None:
+        bindings = self._routing.locations.contacts(step.number)
+        extension = self._routing.directory.by_number(step.number)
+        if not bindings or extension is None:
+            log.info("routing: no phone reachable", number=step.number)
+            self._take(step.on_not_registered)
+            return
+        if step.also_ring_mobile:
+            log.info("routing: mobile not rung, no trunk yet", mobile=step.also_ring_mobile)
+        self._ringing = step
+        if self.call is None:
+            self.call = Call(
+                self._services,
+                caller=self._caller,
+                callee=extension,
+                incoming=self._incoming,
+                on_ring_end=self._ring_ended,
+            )
+            log.info("call", call=self.call.id, caller=self._caller.number, callee=step.number)
+            self.call.start(bindings, step.seconds)
+        else:
+            log.info("routing: ringing", call=self.call.id, number=step.number)
+            self.call.ring(extension, bindings, step.seconds)
+
+    def _ring_ended(self, call: Call, end: RingEnd) -> None:
+        step = self._ringing
+        if step is None:  # pragma: no cover - a round always has its step
+            return
+        log.info("routing: ring ended", call=call.id, number=step.number, outcome=end.outcome.name)
+        match end.outcome:
+            case RingOutcome.NO_ANSWER:
+                self._take(step.on_no_answer)
+            case RingOutcome.BUSY:
+                self._take(step.on_busy)
+            case RingOutcome.NOT_REACHABLE:
+                self._take(step.on_not_registered)
+            case RingOutcome.REFUSED:
+                failure = end.failure
+                status = failure.status if failure else 480
+                reason = failure.reason if failure else None
+                self._finish(Answer(status=status, reason=reason or ""))
+
+    def _forward(self, number: str) -> None:
+        routed = self._routing.new_call(self._caller, number)
+        plan = self._routing.plan(routed, forwarded_from=self._chain)
+        if plan is None:
+            self._finish(Refusal.UNKNOWN_NUMBER.value)
+            return
+        log.info("routing: forward", chain=" → ".join((*self._chain, number)))
+        self._chain = (*self._chain, number)
+        _log_plan(self._caller.number, plan)
+        self._take(plan.first)
+
+    def _end(self, step: Step) -> None:
+        answer = answer_for(step)
+        log.info(
+            "routing: call ends",
+            caller=self._caller.number,
+            step=describe_step(step),
+            status=answer.status,
+            reason=answer.reason,
+        )
+        self._finish(answer)
+
+    def _finish(self, answer: Answer) -> None:
+        if self.call is None:
+            self._incoming.respond(answer.status, answer.reason or None)
+            return
+        self.call.refuse(answer.status, answer.reason or None, answer.why)
+
+
+def _log_plan(caller: str, plan: RoutingPlan) -> None:
+    trace = [entry.text for entry in plan.trace]
+    log.info("routing plan", caller=caller, extension=plan.extension, trace=trace)
