@@ -39,7 +39,13 @@ class _View:
         return [b for b in every if number is None or b.number == number]
 
     def blocked_addresses(self) -> Sequence[BlockedAddress]:
-        return [BlockedAddress(address="198.51.100.9", failures=10, blocked_until=FUTURE)]
+        return [
+            BlockedAddress(
+                address="198.51.100.9",
+                failures=10,
+                blocked_until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+            )
+        ]
 
 
 @pytest.fixture
