@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from .errors import SipParseError
 from .grammar import TOKEN, is_token, quote_string, split_outside, strip_lws, unquote_string
+from .memo import ParseMemo
 from .parameters import Parameters
 from .uri import Uri
 
@@ -23,6 +24,8 @@ __all__ = ["NameAddress", "format_header_parameters", "parse_header_parameters"]
 _DISPLAY_TOKENS_RE = re.compile(rf"{TOKEN}(?:[ \t]+{TOKEN})*")
 # gen-value = token / host / quoted-string (RFC 3261 §25.1)
 _GEN_VALUE_RE = re.compile(rf'{TOKEN}|\[[0-9A-Fa-f:.]+\]|"(?:[^"\\]|\\.)*"')
+# From, To and Contact values repeat across a phone's requests (memo.py).
+_PARSED: ParseMemo[NameAddress] = ParseMemo(4096)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +49,13 @@ class NameAddress:
         Raises:
             SipParseError: malformed display name, URI or parameters.
         """
+        known = _PARSED.get(text)
+        if known is not None:
+            return known
+        return _PARSED.put(text, cls._parse(text))
+
+    @classmethod
+    def _parse(cls, text: str) -> NameAddress:
         text = strip_lws(text)
         if text.startswith('"'):
             return _parse_quoted(text)

@@ -92,6 +92,25 @@ class TimerSettings:
 class Transaction:
     """One transaction of any kind, driven by its table."""
 
+    # Slots: a busy registrar holds ~100,000 of these (Timer J keeps each
+    # completed UDP non-INVITE server transaction 32 s), and every object
+    # and dict per transaction is scanned by the garbage collector.
+    __slots__ = (
+        "_ack",
+        "_events",
+        "_intervals",
+        "_outgoing",
+        "_settings",
+        "_timers",
+        "destination",
+        "key",
+        "kind",
+        "last_response",
+        "reliable",
+        "request",
+        "state",
+    )
+
     def __init__(
         self,
         *,
@@ -116,7 +135,14 @@ class Transaction:
         """
         self.kind = kind
         self.key = key
-        self.request = request
+        # A server transaction never looks at its request again (the user got
+        # it in RequestReceived; retransmissions are answered from
+        # last_response), so only client transactions keep it, to resend it
+        # and to build the ACK of a non-2xx. Holding the parsed request of
+        # every completed server transaction for 32 s would be most of the
+        # registrar's memory and garbage-collection work.
+        is_client = kind in (TransactionKind.INVITE_CLIENT, TransactionKind.NON_INVITE_CLIENT)
+        self.request: Request | None = request if is_client else None
         self.reliable = reliable
         self.destination = destination
         self.last_response: Response | None = None
@@ -127,7 +153,7 @@ class Transaction:
         self._events: list[TransactionEvent] = []
         self._outgoing: list[OutgoingMessage] = []
         self.state = _INITIAL_STATE[kind]
-        if kind in (TransactionKind.INVITE_CLIENT, TransactionKind.NON_INVITE_CLIENT):
+        if is_client:
             self._send(request)
         self._enter(self.state, now)
         self._fire_due(now)
@@ -211,7 +237,7 @@ class Transaction:
                 self._send(message)
             case Action.RESEND_RESPONSE if self.last_response is not None:
                 self._send(self.last_response)
-            case Action.RESEND_REQUEST:
+            case Action.RESEND_REQUEST if self.request is not None:
                 self._send(self.request)
             case Action.SEND_ACK:
                 self._send_ack(message)
@@ -241,6 +267,7 @@ class Transaction:
     def _send_ack(self, message: Request | Response | None) -> None:
         if self._ack is None:
             assert isinstance(message, Response)
+            assert self.request is not None
             self._ack = build_non_2xx_ack(self.request, message)
         self._send(self._ack)
 

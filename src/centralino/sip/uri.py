@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from .errors import SipParseError
 from .grammar import UNRESERVED, escape, unescape
+from .memo import ParseMemo
 from .parameters import Parameters
 
 __all__ = ["SIP_SCHEMES", "Uri", "host_is_ip"]
@@ -47,6 +48,8 @@ _HOSTNAME_RE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)*[A-Z
 _TEL_VISUAL = str.maketrans("", "", "-.()")
 # RFC 3261 §19.1.4: these never match when present on one side only.
 _MUST_MATCH_PARAMS = frozenset({"user", "ttl", "method", "maddr"})
+# Request-URIs, From/To/Contact URIs repeat from message to message (memo.py).
+_PARSED: ParseMemo[Uri] = ParseMemo(4096)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -75,6 +78,13 @@ class Uri:
         Raises:
             SipParseError: the text is not a valid URI (status 400).
         """
+        known = _PARSED.get(text)
+        if known is not None:
+            return known
+        return _PARSED.put(text, cls._parse(text))
+
+    @classmethod
+    def _parse(cls, text: str) -> Uri:
         scheme, colon, rest = text.partition(":")
         if not colon or _SCHEME_RE.fullmatch(scheme) is None or not rest:
             raise SipParseError(f"not a URI: {text!r}")
