@@ -45,6 +45,13 @@ class Config(BaseSettings):
     every interface (set it to the LAN address or name in production)."""
     sip_realm: str = "centralino"
     """The digest authentication realm of SIP challenges."""
+    media_anchoring: bool = True
+    """Relay every call's RTP through the PBX (needed to record, play prompts
+    and detect DTMF); off, the phones send media to each other."""
+    rtp_port_min: int = Field(default=10000, ge=1024, le=65535)
+    rtp_port_max: int = Field(default=20000, ge=1024, le=65535)
+    """The UDP port range of anchored media: per call leg, an even RTP port
+    and the odd RTCP port above it (two pairs per call)."""
     admin_password: SecretStr | None = None
     """The owner's password on first start; generated and printed when unset."""
     log_level: str = "info"

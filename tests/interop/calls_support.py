@@ -60,13 +60,18 @@ class CallEngine:
 
 @contextlib.asynccontextmanager
 async def call_engine(
-    numbers: Sequence[str] = ("101", "102"), *, md5_only: bool = False
+    numbers: Sequence[str] = ("101", "102"),
+    *,
+    md5_only: bool = False,
+    media_anchoring: bool = True,
 ) -> AsyncIterator[CallEngine]:
-    """An engine on a free loopback port with extensions ``numbers``."""
+    """An engine on a free loopback port with extensions ``numbers`` (media anchored)."""
     store = InMemoryStore()
     store.seed(extensions=[extension(number) for number in numbers])
     bus = LocalEventBus()
-    telephony, _registry = await start_calls(store, FakeClock(), bus, md5_only=md5_only)
+    telephony, _registry = await start_calls(
+        store, FakeClock(), bus, md5_only=md5_only, media_anchoring=media_anchoring
+    )
     engine = CallEngine(telephony)
     bus.subscribe(engine.record)
     try:

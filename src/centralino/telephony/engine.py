@@ -37,12 +37,14 @@ from centralino.domain.calls import LiveCalls
 from centralino.domain.location import Binding, BlockedAddress, LiveView, LocationStore
 from centralino.domain.ports import Clock, StatusChanger, UnitOfWorkFactory
 from centralino.net import open_tcp, open_udp
+from centralino.net.rtp import PortAllocator
 from centralino.net.transport import TransportKind
 from centralino.sip.digest import DigestAlgorithm, NonceManager
 from centralino.telephony.auth import DEFAULT_ALGORITHMS, Authenticator
 from centralino.telephony.bindings import ExpiryPolicy
 from centralino.telephony.calls import B2bua, CallRegistry, CallServices, RelaySdp, loop_scheduler
 from centralino.telephony.directory import Directory
+from centralino.telephony.media import AnchorSdp
 from centralino.telephony.notifier import CheckSyncNotifier
 from centralino.telephony.office_switch import OfficeHoursSwitch
 from centralino.telephony.registrar import Registrar
@@ -78,6 +80,11 @@ class TelephonySettings:
     """Run the office-hours status switch (needs a status changer)."""
     digest_algorithms: tuple[DigestAlgorithm, ...] = DEFAULT_ALGORITHMS
     """Challenges offered; baresip 1.0 (libre) refuses any challenge list holding SHA-256."""
+    media_anchoring: bool = True
+    """Relay every call's RTP through the PBX (else the phones send it to each other)."""
+    rtp_port_min: int = 10000
+    rtp_port_max: int = 20000
+    """The UDP port range of anchored media (an even RTP port, the odd RTCP above)."""
 
 
 class Telephony:
@@ -126,10 +133,17 @@ class Telephony:
             policy=settings.expiry,
         )
         self.calls = CallRegistry()
+        self.media: AnchorSdp | None = None
+        if settings.media_anchoring:
+            self.media = AnchorSdp(
+                bind=settings.bind,
+                advertised_host=settings.advertised_host,
+                allocator=PortAllocator(settings.rtp_port_min, settings.rtp_port_max),
+            )
         call_services = CallServices(
             signaling=self.sip,
             schedule=loop_scheduler,
-            sdp=RelaySdp(),
+            sdp=self.media or RelaySdp(),
             registry=self.calls,
             events=events,
             clock=clock,
@@ -176,6 +190,8 @@ class Telephony:
             await self.office_switch.stop()
         if self._started:
             self.sip.close()
+        if self.media is not None:
+            self.media.close()
         await self.registrar.stop()
         await self.directory.close()
         self._started = False

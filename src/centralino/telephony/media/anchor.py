@@ -1,0 +1,252 @@
+"""Media anchoring: the :class:`~centralino.telephony.calls.media.SdpPolicy` that
+puts the PBX in the media path.
+
+Theory of operation. Every SDP body crossing the B2BUA comes through
+:meth:`AnchorSdp.relay`, told which way it goes. On a call's first SDP the
+anchor opens a :class:`~.session.MediaSession` (two legs, two port pairs).
+Each body is parsed (anything that is not SDP, an INFO's DTMF for
+instance, passes untouched), its first audio stream is found, and:
+
+* the phone that wrote it receives at the address and ports it names: its
+  leg learns them (the relay sends there until packets from the phone
+  latch the real source);
+* the body is rewritten so the *other* phone sends to the PBX: the
+  advertised host and the RTP port of the leg facing that other phone;
+* offers gain the codecs the PBX transcodes, answers are cut back to what
+  the offerer offered, and both legs learn their codecs
+  (:mod:`.negotiation`).
+
+Offer or answer? The seam only says which way a body goes, so the anchor
+follows the exchange (:class:`_Exchange`): a body from the side that did
+not make the pending offer answers it (again, for a 183 then a 200, or for
+another fork); once answered, a body from the offerer is a new offer, and
+so is one from the answerer whose ``o=`` version went up (RFC 3264 §8: a
+re-INVITE for hold). A delayed offer (INVITE without SDP) is just an offer
+from the callee.
+
+Hold and resume are re-INVITEs like any other: the ports stay, the
+direction attributes pass through. :meth:`AnchorSdp.release` (every end of
+a call) closes the session and frees the ports; a late body for a released
+call is passed through rather than anchored again. When the port range is
+exhausted the call goes on without anchoring (logged), as if
+:class:`~centralino.telephony.calls.media.RelaySdp` were in use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from centralino.media.codecs import CodecRegistry, default_codecs
+from centralino.net.rtp import PortAllocator, PortsExhausted
+from centralino.sip.errors import SipError
+from centralino.sip.sdp import Codec, SessionDescription, negotiated_codecs
+from centralino.telephony.calls.media import Direction
+from centralino.telephony.calls.registry import Side
+from centralino.telephony.media.negotiation import (
+    LegCodecs,
+    anchored_stream,
+    answer_for_offerer,
+    augment_offer,
+    media_address,
+    point_at,
+)
+from centralino.telephony.media.session import MediaSession
+from centralino.telephony.media.statistics import CallMediaStats
+from centralino.telephony.media.taps import MediaTap
+
+__all__ = ["AnchorSdp"]
+
+log = structlog.get_logger("centralino.media")
+
+_RELEASED_MEMORY = 4096
+"""How many ended calls are remembered, so a late body does not reopen one."""
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """Where the offer/answer exchange of one call stands."""
+
+    offerer: Side | None = None
+    offer: SessionDescription | None = None
+    answered: bool = False
+    index: int = 0
+    last: dict[Side, SessionDescription] = field(default_factory=dict)
+
+    def is_offer(self, side: Side, description: SessionDescription) -> bool:
+        if self.offerer is None or self.offerer is side:
+            return True
+        if not self.answered:
+            return False
+        previous = self.last.get(side)
+        return previous is not None and _newer_version(description, previous)
+
+
+def _newer_version(description: SessionDescription, previous: SessionDescription) -> bool:
+    now, before = description.origin, previous.origin
+    same_session = (now.username, now.session_id, now.address) == (
+        before.username,
+        before.session_id,
+        before.address,
+    )
+    return same_session and now.session_version > before.session_version
+
+
+@dataclass(slots=True)
+class _Anchored:
+    session: MediaSession
+    exchange: _Exchange = field(default_factory=_Exchange)
+
+
+class AnchorSdp:
+    """Anchor every call's media at the PBX.
+
+    Args:
+        bind: the local address for RTP sockets.
+        advertised_host: the address written into SDP (what phones send to).
+        allocator: the RTP port range.
+        codecs: what the PBX decodes and encodes (default: PCMU, PCMA).
+        clock: monotonic seconds, for arrival times.
+    """
+
+    def __init__(
+        self,
+        *,
+        bind: str,
+        advertised_host: str,
+        allocator: PortAllocator,
+        codecs: CodecRegistry | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bind = bind
+        self.advertised_host = advertised_host
+        self.allocator = allocator
+        self.codecs = codecs or default_codecs()
+        self._clock = clock
+        self._calls: dict[str, _Anchored] = {}
+        self._released: OrderedDict[str, None] = OrderedDict()
+
+    # The SdpPolicy seam -------------------------------------------------------
+
+    def relay(self, call_id: str, direction: Direction, body: bytes) -> bytes:
+        """Rewrite ``body`` so the other phone sends its media to the PBX.
+
+        Args:
+            call_id: the call.
+            direction: which way the body goes.
+            body: the SDP (or any other body, passed as it is).
+
+        Returns:
+            The body for the other leg.
+        """
+        if not body or call_id in self._released:
+            return body
+        try:
+            description = SessionDescription.parse(body)
+        except SipError:
+            return body
+        side = Side.CALLER if direction is Direction.TO_CALLEE else Side.CALLEE
+        anchored = self._calls.get(call_id)
+        if anchored is None and anchored_stream(description) is not None:
+            anchored = self._open(call_id)
+        if anchored is None:
+            return body
+        try:
+            return bytes(self._rewrite(anchored, side, description))
+        except SipError:
+            log.warning("SDP could not be anchored: relayed as is", call=call_id)
+            return body
+
+    def release(self, call_id: str) -> None:
+        """Close the call's media and free its ports."""
+        self._released[call_id] = None
+        while len(self._released) > _RELEASED_MEMORY:
+            self._released.popitem(last=False)
+        anchored = self._calls.pop(call_id, None)
+        if anchored is not None:
+            anchored.session.close()
+
+    # Views and taps -------------------------------------------------------------
+
+    def stats(self, call_id: str) -> CallMediaStats | None:
+        """Both legs' numbers for an anchored call, or None."""
+        anchored = self._calls.get(call_id)
+        return anchored.session.stats() if anchored is not None else None
+
+    def add_tap(self, call_id: str, tap: MediaTap) -> bool:
+        """Pass the call's decoded audio to ``tap``; False if it is not anchored."""
+        anchored = self._calls.get(call_id)
+        if anchored is None:
+            return False
+        anchored.session.add_tap(tap)
+        return True
+
+    @property
+    def active_calls(self) -> int:
+        """How many calls are anchored now."""
+        return len(self._calls)
+
+    def close(self) -> None:
+        """Release every call (the engine is stopping)."""
+        for call_id in list(self._calls):
+            self.release(call_id)
+
+    # Inside -----------------------------------------------------------------------
+
+    def _open(self, call_id: str) -> _Anchored | None:
+        try:
+            session = MediaSession(
+                host=self.bind, allocator=self.allocator, codecs=self.codecs, clock=self._clock
+            )
+        except PortsExhausted as error:
+            log.warning("no RTP ports: media not anchored", call=call_id, error=str(error))
+            return None
+        anchored = self._calls[call_id] = _Anchored(session)
+        return anchored
+
+    def _rewrite(
+        self, anchored: _Anchored, side: Side, description: SessionDescription
+    ) -> SessionDescription:
+        session, exchange = anchored.session, anchored.exchange
+        if exchange.is_offer(side, description):
+            index = anchored_stream(description)
+            if index is None:
+                return description  # no audio to anchor in this offer
+            exchange.offerer, exchange.offer, exchange.answered = side, description, False
+            exchange.index = index
+            relayed = augment_offer(description, index, self.codecs)
+        else:
+            index = exchange.index
+            if index >= len(description.media):
+                return description
+            relayed = self._answer(anchored, side, description, index)
+        session.learn(side, media_address(description, index))
+        exchange.last[side] = description
+        other = Side.CALLEE if side is Side.CALLER else Side.CALLER
+        port = session.leg(other).local_port
+        return point_at(relayed, index, address=self.advertised_host, port=port)
+
+    def _answer(
+        self, anchored: _Anchored, side: Side, answer: SessionDescription, index: int
+    ) -> SessionDescription:
+        session, exchange = anchored.session, anchored.exchange
+        offer = exchange.offer
+        assert offer is not None
+        assert exchange.offerer is not None
+        exchange.answered = True
+        offered = augment_offer(offer, index, self.codecs)
+        session.negotiated(side, LegCodecs.of(_stream_codecs(offered, answer, index)))
+        relayed = answer_for_offerer(offer, answer, index, self.codecs)
+        session.negotiated(exchange.offerer, LegCodecs.of(_stream_codecs(offer, relayed, index)))
+        return relayed
+
+
+def _stream_codecs(
+    offer: SessionDescription, answer: SessionDescription, index: int
+) -> tuple[Codec, ...]:
+    per_stream = negotiated_codecs(offer, answer)
+    return per_stream[index] if index < len(per_stream) else ()

@@ -1,0 +1,307 @@
+"""One anchored call's media: two legs, each with its own sockets, and the relay.
+
+Theory of operation. A :class:`MediaSession` owns two :class:`MediaLeg`,
+A facing the caller and B facing the callee, each an RTP/RTCP socket pair
+from the configured range. Every packet a leg receives goes out of the
+other leg's RTP socket to the other phone:
+
+* **Latching** (symmetric RTP, phones behind NAT): a leg sends to the
+  address its phone's packets come from once the first one arrives, and to
+  the SDP's address before that. After latching, packets from elsewhere are
+  dropped (counted), except from the SDP's own address, which re-latches (a
+  fork that answered after another sent early media, a re-INVITE).
+* **Codecs**: each leg knows the payload types it negotiated
+  (:class:`~.negotiation.LegCodecs`). A packet whose codec the other leg
+  also has is relayed as it is (only the payload type byte is rewritten
+  when the two legs number it differently); otherwise it is decoded and
+  encoded into the other leg's codec (G.711 mu-law <-> A-law, one packet
+  at a time: same clock, same frame, so sequence number, timestamp and SSRC
+  stay). ``telephone-event`` the other side lacks is dropped; payload types
+  nobody negotiated are relayed untouched. Routes are computed once per
+  payload type and kept until a leg renegotiates.
+* **RTCP** is relayed the same way, between the RTCP sockets (or the RTP
+  sockets, with ``rtcp-mux`` on both sides).
+* **Taps** (:mod:`.taps`) get each direction's audio decoded to PCM.
+
+Per-leg :class:`~.statistics.LegStatistics` count packets, bytes, loss and
+jitter. :meth:`MediaSession.close` closes the sockets and frees the ports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from centralino.media.codecs import Codec, CodecRegistry
+from centralino.media.errors import MediaError
+from centralino.media.rtp import RtpPacket, is_rtcp
+from centralino.net.rtp import Address, PortAllocator, RtpSocketPair, SocketKind, bind_rtp_pair
+from centralino.telephony.calls.registry import Side
+from centralino.telephony.media.negotiation import AUXILIARY, LegCodecs, MediaAddress
+from centralino.telephony.media.statistics import CallMediaStats, LegStatistics, LegStats
+from centralino.telephony.media.taps import MediaTap, TapDirection
+
+__all__ = ["MediaLeg", "MediaSession"]
+
+log = structlog.get_logger("centralino.media")
+
+_DEFAULT_CLOCK_RATE = 8000
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What to do with one payload type going one way."""
+
+    payload_type: int | None  # None: drop
+    decoder: Codec | None = None
+    encoder: Codec | None = None
+
+
+_DROP = _Route(None)
+
+
+class MediaLeg:
+    """The PBX's side of one phone: sockets, where to send, codecs, counters."""
+
+    def __init__(self, side: Side, sockets: RtpSocketPair) -> None:
+        self.side = side
+        self.sockets = sockets
+        self.address = MediaAddress(rtp=None, rtcp=None)
+        self.latched: Address | None = None
+        self.rtcp_latched: Address | None = None
+        self.codecs = LegCodecs()
+        self.statistics = LegStatistics()
+
+    @property
+    def local_port(self) -> int:
+        """The PBX's RTP port for this leg."""
+        return self.sockets.port
+
+    @property
+    def destination(self) -> Address | None:
+        """Where RTP for this phone goes: the latched source, else the SDP's address."""
+        return self.latched or self.address.rtp
+
+    @property
+    def rtcp_destination(self) -> Address | None:
+        """Where RTCP for this phone goes (on its own socket)."""
+        return self.rtcp_latched or self.address.rtcp
+
+    def learn(self, address: MediaAddress) -> None:
+        """The phone's SDP says where it receives; a new address unlatches."""
+        if address.rtp != self.address.rtp:
+            self.latched = None
+        if address.rtcp != self.address.rtcp:
+            self.rtcp_latched = None
+        self.address = address
+
+    def accepts(self, source: Address) -> bool:
+        """Latch on the first source (or the SDP's); refuse any other after."""
+        if source == self.latched:
+            return True
+        if self.latched is None or source == self.address.rtp:
+            self.latched = source
+            return True
+        return False
+
+    def accepts_rtcp(self, source: Address) -> bool:
+        """The same rule for the RTCP socket."""
+        if source == self.rtcp_latched:
+            return True
+        if self.rtcp_latched is None or source == self.address.rtcp:
+            self.rtcp_latched = source
+            return True
+        return False
+
+    def snapshot(self) -> LegStats:
+        """This leg's numbers now."""
+        return self.statistics.snapshot(
+            local_port=self.local_port,
+            remote=self.destination,
+            latched=self.latched is not None,
+            codec=self.codecs.primary,
+        )
+
+
+class MediaSession:
+    """The media of one anchored call.
+
+    Args:
+        host: the local address to bind the sockets on.
+        allocator: where the ports come from.
+        codecs: the codecs the PBX decodes and encodes.
+        clock: monotonic seconds, for arrival times.
+
+    Raises:
+        PortsExhausted: fewer than two free port pairs.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        allocator: PortAllocator,
+        codecs: CodecRegistry,
+        clock: Callable[[], float],
+    ) -> None:
+        self._codecs = codecs
+        self._clock = clock
+        self._taps: list[MediaTap] = []
+        self._routes: tuple[dict[int, _Route], dict[int, _Route]] = ({}, {})
+        caller = bind_rtp_pair(host, allocator, self._from_caller)
+        try:
+            callee = bind_rtp_pair(host, allocator, self._from_callee)
+        except BaseException:
+            caller.close()
+            raise
+        self.caller = MediaLeg(Side.CALLER, caller)
+        self.callee = MediaLeg(Side.CALLEE, callee)
+        self.closed = False
+        caller.attach()
+        callee.attach()
+
+    def leg(self, side: Side) -> MediaLeg:
+        """The leg facing ``side``."""
+        return self.caller if side is Side.CALLER else self.callee
+
+    def learn(self, side: Side, address: MediaAddress) -> None:
+        """Where the phone on ``side`` receives, from its latest SDP."""
+        self.leg(side).learn(address)
+
+    def negotiated(self, side: Side, codecs: LegCodecs) -> None:
+        """The codecs the leg facing ``side`` settled on (routes are recomputed)."""
+        self.leg(side).codecs = codecs
+        self._routes = ({}, {})
+
+    # Taps ---------------------------------------------------------------------
+
+    def add_tap(self, tap: MediaTap) -> None:
+        """Start passing each direction's decoded audio to ``tap``."""
+        self._taps.append(tap)
+
+    def remove_tap(self, tap: MediaTap) -> None:
+        """Stop passing audio to ``tap`` (it is told :meth:`MediaTap.closed`)."""
+        if tap in self._taps:
+            self._taps.remove(tap)
+            tap.closed()
+
+    # The relay ------------------------------------------------------------------
+
+    def _from_caller(self, kind: SocketKind, data: bytes, source: Address) -> None:
+        self._relay(self.caller, self.callee, self._routes[0], kind, data, source)
+
+    def _from_callee(self, kind: SocketKind, data: bytes, source: Address) -> None:
+        self._relay(self.callee, self.caller, self._routes[1], kind, data, source)
+
+    def _relay(
+        self,
+        leg: MediaLeg,
+        other: MediaLeg,
+        routes: dict[int, _Route],
+        kind: SocketKind,
+        data: bytes,
+        source: Address,
+    ) -> None:
+        if kind is SocketKind.RTCP or is_rtcp(data):
+            self._relay_rtcp(leg, other, kind, data, source)
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except MediaError:
+            leg.statistics.packets_dropped += 1
+            return
+        if not leg.accepts(source):
+            leg.statistics.packets_dropped += 1
+            return
+        now = self._clock()
+        route = routes.get(packet.payload_type)
+        if route is None:
+            route = routes[packet.payload_type] = self._route(leg, other, packet.payload_type)
+        clock_rate = route.decoder.clock_rate if route.decoder else _DEFAULT_CLOCK_RATE
+        leg.statistics.received(packet, len(data), now, clock_rate)
+        if self._taps:
+            self._tap(leg, packet, now)
+        destination = other.destination
+        if route.payload_type is None or destination is None:
+            return
+        out = self._rewrite(route, packet, data)
+        other.sockets.send_rtp(out, destination)
+        other.statistics.sent(len(out))
+
+    def _rewrite(self, route: _Route, packet: RtpPacket, data: bytes) -> bytes:
+        assert route.payload_type is not None
+        if route.encoder is not None and route.decoder is not None:
+            payload = route.encoder.encode(route.decoder.decode(packet.payload))
+            converted = dataclasses.replace(
+                packet, payload_type=route.payload_type, payload=payload, padding_size=0
+            )
+            return bytes(converted)
+        if route.payload_type == packet.payload_type:
+            return data
+        return b"".join((data[:1], bytes(((data[1] & 0x80) | route.payload_type,)), data[2:]))
+
+    def _route(self, leg: MediaLeg, other: MediaLeg, payload_type: int) -> _Route:
+        name = leg.codecs.by_payload_type.get(payload_type)
+        if name is None:
+            return _Route(payload_type)  # nobody negotiated it: relay untouched
+        decoder = self._codecs.by_name(name)
+        target = other.codecs.payload_types.get(name)
+        if target is not None:
+            return _Route(target, decoder=decoder)
+        if name in AUXILIARY:
+            return _DROP
+        primary = other.codecs.primary
+        encoder = self._codecs.by_name(primary) if primary else None
+        if decoder is None or encoder is None or primary is None:
+            return _Route(payload_type, decoder=decoder)  # cannot convert: best effort
+        return _Route(other.codecs.payload_types[primary], decoder=decoder, encoder=encoder)
+
+    def _relay_rtcp(
+        self, leg: MediaLeg, other: MediaLeg, kind: SocketKind, data: bytes, source: Address
+    ) -> None:
+        accepted = leg.accepts_rtcp(source) if kind is SocketKind.RTCP else leg.accepts(source)
+        if not accepted:
+            leg.statistics.packets_dropped += 1
+            return
+        leg.statistics.rtcp_received += 1
+        if other.address.rtcp_mux and leg.address.rtcp_mux:
+            destination = other.destination
+            if destination is not None:
+                other.sockets.send_rtp(data, destination)
+        else:
+            destination = other.rtcp_destination
+            if destination is not None:
+                other.sockets.send_rtcp(data, destination)
+
+    def _tap(self, leg: MediaLeg, packet: RtpPacket, now: float) -> None:
+        name = leg.codecs.by_payload_type.get(packet.payload_type)
+        codec = self._codecs.by_name(name) if name else None
+        if codec is None:
+            return
+        pcm = codec.decode(packet.payload)
+        direction = TapDirection.FROM_CALLER if leg is self.caller else TapDirection.FROM_CALLEE
+        for tap in list(self._taps):
+            try:
+                tap.frame(direction, pcm, now)
+            except Exception:
+                log.exception("media tap failed: detached")
+                self.remove_tap(tap)
+
+    # Views and the end ------------------------------------------------------------
+
+    def stats(self) -> CallMediaStats:
+        """Both legs' numbers now."""
+        return CallMediaStats(caller=self.caller.snapshot(), callee=self.callee.snapshot())
+
+    def close(self) -> None:
+        """Close the sockets, free the ports, detach the taps (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.caller.sockets.close()
+        self.callee.sockets.close()
+        for tap in list(self._taps):
+            self.remove_tap(tap)
