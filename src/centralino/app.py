@@ -92,6 +92,9 @@ def build_telephony(runtime: Runtime) -> Telephony:
         port=config.sip_port,
         advertised_host=config.advertised_sip_host,
         realm=config.sip_realm,
+        media_anchoring=config.media_anchoring,
+        rtp_port_min=config.rtp_port_min,
+        rtp_port_max=config.rtp_port_max,
     )
     return Telephony(
         settings,
