@@ -2,9 +2,12 @@
 
 Phone 101 plays a 1 kHz tone, phone 102 a 1.5 kHz tone (WAV microphones).
 Both register with generated credentials, 101 dials 102, 102 answers
-automatically, after a few seconds 101 hangs up. The SDP is relayed, so RTP
-flows phone to phone: 102's recording of what it received must carry 101's
-1 kHz tone, and hardly any 1.5 kHz (and the other way round for 101).
+automatically, after a few seconds 101 hangs up. Media is anchored (the
+default): each phone's SDP names the PBX, so RTP flows phone -> PBX -> phone;
+the anchor's statistics show both legs latched on the phones' own RTP ports
+(from their ``rtp_ports`` ranges) with packets both ways. 102's recording of
+what it received must carry 101's 1 kHz tone, and hardly any 1.5 kHz (and
+the other way round for 101).
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ async def test_two_baresip_phones_talk_through_the_pbx(engine: CallEngine, tmp_p
         await caller.command("dial", f"sip:102@127.0.0.1:{engine.port}")
         await _until(lambda: CallState.ANSWERED in _states(engine), 10, "answer")
         await asyncio.sleep(TALK_SECONDS)
+        _assert_anchored(engine, caller_ports=range(41000, 41010), callee_ports=range(41100, 41110))
         await caller.command("hangup")
         ended = await engine.wait_ended()
         assert ended.reason is CallEndReason.CALLER_HUNG_UP
@@ -100,6 +104,24 @@ def _assert_tone(recording: Path, *, wanted: float, unwanted: float) -> None:
     stray = goertzel_power(middle, rate, unwanted)
     assert found > 1e6, (recording.name, found)
     assert found > 1000 * max(stray, 1e-9), (recording.name, found, stray)
+
+
+def _assert_anchored(engine: CallEngine, *, caller_ports: range, callee_ports: range) -> None:
+    """Both phones send to the PBX, which relays to the ports they send from."""
+    media = engine.telephony.media
+    assert media is not None
+    stats = media.stats(engine.events[0].call_id)
+    assert stats is not None
+    packets = TALK_SECONDS * 50 / 2  # 20 ms packets: at least half of them
+    for leg, ports in ((stats.caller, caller_ports), (stats.callee, callee_ports)):
+        assert leg.latched
+        assert leg.remote is not None
+        assert leg.remote[1] in ports, leg
+        assert leg.local_port not in ports
+        assert leg.packets_received > packets, leg
+        assert leg.packets_sent > packets, leg
+        assert leg.codec == "PCMU"
+        assert leg.packets_lost == 0
 
 
 def _states(engine: CallEngine) -> list[CallState]:
