@@ -95,10 +95,13 @@ class DigestAlgorithm(Enum):
     @classmethod
     def from_token(cls, token: str) -> DigestAlgorithm:
         """Look an algorithm up case-insensitively (RFC 7616 §3.3: tokens are)."""
-        for algorithm in cls:
-            if algorithm.value.lower() == token.lower():
-                return algorithm
-        raise DigestParseError(f"unsupported digest algorithm {token!r}")
+        algorithm = _ALGORITHMS.get(token.lower())
+        if algorithm is None:
+            raise DigestParseError(f"unsupported digest algorithm {token!r}")
+        return algorithm
+
+
+_ALGORITHMS = {algorithm.value.lower(): algorithm for algorithm in DigestAlgorithm}
 
 
 class Qop(Enum):
@@ -120,6 +123,10 @@ _BLANK = re.compile(r"[ \t]*")
 _NONCE_COUNT = re.compile(r"[0-9a-fA-F]{8}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _UNESCAPE = re.compile(r"\\(.)")
+# The spelling phones and SIPp use: name=value items separated by a comma
+# and optional blanks, nothing else. One match per item (the general loop
+# below needs two, plus its checks); anything unusual takes the general loop.
+_PLAIN_ITEM = re.compile(rf"({_TOKEN})=(?:({_TOKEN})|{_QUOTED})[ \t]*(?:(,)[ \t]*|\Z)")
 
 
 def _parse_params(value: str) -> dict[str, str]:
@@ -127,8 +134,38 @@ def _parse_params(value: str) -> dict[str, str]:
     scheme = _SCHEME.match(value)
     if scheme is None:
         raise DigestParseError("not a Digest header value")
+    plain = _parse_plain_params(value, scheme.end())
+    return plain if plain is not None else _parse_general_params(value, scheme.end())
+
+
+def _parse_plain_params(value: str, position: int) -> dict[str, str] | None:
+    """The fast path of :func:`_parse_params`; None when the text is not plain.
+
+    It accepts a subset of what the general loop accepts, with the same
+    result, so falling back is always safe (and gives the exact error).
+    """
     params: dict[str, str] = {}
-    position = scheme.end()
+    end = len(value)
+    while position < end:
+        item = _PLAIN_ITEM.match(value, position)
+        if item is None:
+            return None
+        name, token, quoted, comma = item.groups()
+        name = name.lower()
+        if name in params:
+            return None
+        if token is None:
+            token = _UNESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
+        params[name] = token
+        position = item.end()
+        if comma and position == end:
+            return None  # a trailing comma: the general loop judges it
+    return params
+
+
+def _parse_general_params(value: str, position: int) -> dict[str, str]:
+    """Every spelling RFC 7235 allows (empty list elements, blanks around '=')."""
+    params: dict[str, str] = {}
     while position < len(value):
         # RFC 7230 §7: recipients accept empty list elements.
         separator = _SEPARATOR.match(value, position)
@@ -510,7 +547,8 @@ class NonceManager:
         return evicted is not None and issued_ms <= evicted
 
     def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._secret, body, hashlib.sha256).digest()[:_MAC_SIZE]
+        # hmac.digest is the one-shot C implementation: no HMAC object per nonce.
+        return hmac.digest(self._secret, body, "sha256")[:_MAC_SIZE]
 
     def _issued_ms(self, nonce: str) -> int | None:
         try:

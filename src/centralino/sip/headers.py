@@ -252,7 +252,7 @@ class Headers:
         return len(self._fields)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and canonical_name(name) in self._table()
+        return isinstance(name, str) and self._lines(name) is not None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
@@ -270,20 +270,42 @@ class Headers:
 
     def get(self, name: str) -> str | None:
         """Return the value of the first field called ``name``, or None."""
-        values = self._table().get(canonical_name(name))
+        values = self._lines(name)
         return values[0] if values else None
 
     def get_all(self, name: str) -> list[str]:
         """Return the value of every field line called ``name``, in order."""
-        return list(self._table().get(canonical_name(name), ()))
+        values = self._lines(name)
+        return list(values) if values else []
 
-    def _table(self) -> dict[str, list[str]]:
-        lookup = self._lookup
-        if lookup is None:
-            lookup = self._lookup = {}
+    def _lines(self, name: str) -> list[str] | None:
+        """The field lines called ``name``, or None: every look-up goes here.
+
+        A message is looked at some thirty times on its way through
+        validation, the transaction layer and a handler, so this path is
+        kept short: callers mostly pass the canonical name ("via", "cseq"),
+        which is tried as is before folding case and expanding compact
+        forms. A key of the table is its own canonical name, so a hit is
+        exact.
+        """
+        table = self._lookup
+        if table is None:
+            table = self._lookup = {}
             for key, value in self._fields:
-                lookup.setdefault(canonical_name(key), []).append(value)
-        return lookup
+                table.setdefault(canonical_name(key), []).append(value)
+        values = table.get(name)
+        if values is None:
+            values = table.get(canonical_name(name))
+        return values
+
+    def _optional_single(self, name: str) -> str | None:
+        """The only value of ``name``, None when absent (raises when repeated)."""
+        values = self._lines(name)
+        if values is None:
+            return None
+        if len(values) != 1:
+            raise SipParseError(f"repeated {canonical_name(name)} header")
+        return values[0]
 
     def values(self, name: str) -> list[str]:
         """Return the elements of a list field, comma-split across lines.
@@ -364,10 +386,13 @@ class Headers:
 
     def call_id(self) -> str:
         """Return the Call-ID (RFC 3261 §20.8)."""
-        value = strip_lws(self.single("call-id"))
-        if _CALL_ID_RE.fullmatch(value) is None:
-            raise SipParseError(f"bad Call-ID {value!r}")
-        return value
+        parsed = self._parsed.get("call-id")
+        if parsed is None:
+            value = strip_lws(self.single("call-id"))
+            if _CALL_ID_RE.fullmatch(value) is None:
+                raise SipParseError(f"bad Call-ID {value!r}")
+            parsed = self._parsed["call-id"] = value
+        return cast(str, parsed)
 
     def from_address(self) -> NameAddress:
         """Return the From field value."""
@@ -385,21 +410,18 @@ class Headers:
 
     def content_length(self) -> int | None:
         """Return Content-Length, or None when absent."""
-        if "content-length" not in self:
-            return None
-        return parse_integer(self.single("content-length"), "Content-Length", 2**31)
+        value = self._optional_single("content-length")
+        return None if value is None else parse_integer(value, "Content-Length", 2**31)
 
     def max_forwards(self) -> int | None:
         """Return Max-Forwards (0-255, RFC 3261 §20.22), or None when absent."""
-        if "max-forwards" not in self:
-            return None
-        return parse_integer(self.single("max-forwards"), "Max-Forwards", 255)
+        value = self._optional_single("max-forwards")
+        return None if value is None else parse_integer(value, "Max-Forwards", 255)
 
     def expires(self) -> int | None:
         """Return Expires in seconds, or None when absent."""
-        if "expires" not in self:
-            return None
-        return parse_integer(self.single("expires"), "Expires", MAX_DELTA_SECONDS)
+        value = self._optional_single("expires")
+        return None if value is None else parse_integer(value, "Expires", MAX_DELTA_SECONDS)
 
     def contacts(self) -> list[NameAddress] | ContactStar:
         """Return the Contact values, or :class:`ContactStar` for ``*``."""
@@ -425,8 +447,8 @@ class Headers:
         Raises:
             SipParseError: the field is missing or appears more than once.
         """
-        values = self._table().get(canonical_name(name), ())
-        if len(values) != 1:
+        values = self._lines(name)
+        if values is None or len(values) != 1:
             state = "missing" if not values else "repeated"
             raise SipParseError(f"{state} {canonical_name(name)} header")
         return values[0]

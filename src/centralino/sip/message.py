@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from .address import NameAddress
 from .codes import StatusCode, reason_phrase
 from .errors import SipError, SipParseError
-from .grammar import TOKEN, strip_lws
+from .grammar import TOKEN, is_token, strip_lws
 from .headers import Headers, Via
 from .uri import Uri
 from .validation import validate_request, validate_response
@@ -48,7 +48,6 @@ __all__ = [
 
 SIP_VERSION = "SIP/2.0"
 _CRLF = b"\r\n"
-_HEADER_NAME_RE = re.compile(rf"({TOKEN})[ \t]*:")
 _STATUS_LINE_RE = re.compile(r"(SIP/[0-9]+\.[0-9]+) ([1-6][0-9][0-9]) ([^\r\n]*)", re.IGNORECASE)
 _REQUEST_LINE_RE = re.compile(rf"({TOKEN}) ([^ \t]+) (SIP/[0-9]+\.[0-9]+)", re.IGNORECASE)
 
@@ -188,7 +187,14 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
 
 
 def _unfold(head: str) -> list[str]:
-    lines: list[str] = []
+    if "\n " not in head and "\n\t" not in head and head.count("\n") == head.count("\r\n"):
+        # The usual message: CRLF line ends and no folded lines, so a plain
+        # split gives the lines (an empty one cannot occur: the head ends at
+        # the first empty line).
+        lines = head.split("\r\n")
+        if lines[0]:
+            return lines
+    lines = []
     for line in re.split(r"\r?\n", head):
         if line[:1] in (" ", "\t") and lines:
             lines[-1] = lines[-1].rstrip(" \t") + " " + line.lstrip(" \t")
@@ -201,11 +207,24 @@ def _unfold(head: str) -> list[str]:
     return lines
 
 
+# Header names already seen to be tokens: the same dozen names arrive in
+# every message, so the token check runs once per name (bounded: names come
+# from the network).
+_TOKEN_NAMES: set[str] = set()
+_TOKEN_NAMES_SIZE = 4096
+
+
 def _parse_header_line(line: str) -> tuple[str, str]:
-    match = _HEADER_NAME_RE.match(line)
-    if match is None:
+    name, colon, value = line.partition(":")
+    name = name.rstrip(" \t")
+    if name not in _TOKEN_NAMES:
+        if not colon or not is_token(name):
+            raise SipParseError(f"malformed header line {line[:40]!r}")
+        if len(_TOKEN_NAMES) < _TOKEN_NAMES_SIZE:
+            _TOKEN_NAMES.add(name)
+    elif not colon:
         raise SipParseError(f"malformed header line {line[:40]!r}")
-    return match[1], strip_lws(line[match.end() :])
+    return name, strip_lws(value)
 
 
 def _cut_body(body: bytes, headers: Headers) -> bytes:

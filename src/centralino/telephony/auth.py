@@ -51,6 +51,8 @@ __all__ = ["DEFAULT_ALGORITHMS", "Authenticator", "Identity", "Refusal"]
 
 log = structlog.get_logger("centralino.security")
 
+_NONCE_HOLE = "\x00"  # stands for the nonce in the pre-formatted challenges
+
 DEFAULT_ALGORITHMS: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5,)
 """Offered algorithms, one challenge each (RFC 8760 §2.3). MD5 only by default:
 baresip 1.0 (libre) refuses a challenge list that holds SHA-256 and SIPp reads
@@ -94,6 +96,18 @@ class Authenticator:
         self.throttle = throttle if throttle is not None else Throttle()
         self._clock = clock
         self._algorithms = tuple(algorithms)
+        # Challenge header values with a hole for the nonce, per stale flag:
+        # only the nonce changes from one 401 to the next, so the text is
+        # formatted once (nonces are base64url: nothing in them needs quoting).
+        self._challenge_parts = {
+            stale: [
+                str(challenge).split(_NONCE_HOLE)
+                for challenge in build_challenges(
+                    realm=realm, nonce=_NONCE_HOLE, algorithms=self._algorithms, stale=stale
+                )
+            ]
+            for stale in (False, True)
+        }
 
     def challenge_or_identify(self, incoming: IncomingRequest, *, proxy: bool) -> Extension | None:
         """Authenticate ``incoming``, or answer it (challenge, 400 or 403).
@@ -128,12 +142,10 @@ class Authenticator:
     def challenge(self, incoming: IncomingRequest, *, proxy: bool, stale: bool = False) -> None:
         """Answer 401 (or 407) with one fresh challenge per algorithm."""
         nonce = self.nonces.issue(self._clock())
-        challenges = build_challenges(
-            realm=self.realm, nonce=nonce, algorithms=self._algorithms, stale=stale
-        )
         name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
         status = StatusCode.PROXY_AUTHENTICATION_REQUIRED if proxy else StatusCode.UNAUTHORIZED
-        incoming.respond(status, headers=[(name, str(challenge)) for challenge in challenges])
+        challenges = [(name, nonce.join(parts)) for parts in self._challenge_parts[stale]]
+        incoming.respond(status, headers=challenges)
 
     def _credentials(
         self, incoming: IncomingRequest, proxy: bool
