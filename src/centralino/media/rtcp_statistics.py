@@ -88,12 +88,25 @@ class ReceiverStatistics:
             packet: the packet.
             arrival_time: when it arrived, in seconds.
         """
+        self.receive_header(packet.sequence_number, packet.timestamp, arrival_time)
+
+    def receive_header(self, sequence: int, timestamp: int, arrival_time: float) -> None:
+        """Account for one RTP packet from its header fields alone.
+
+        A relay that forwards packets unchanged reads these two fields with
+        one ``struct`` unpack instead of building an :class:`RtpPacket`.
+
+        Args:
+            sequence: its 16-bit sequence number.
+            timestamp: its 32-bit RTP timestamp.
+            arrival_time: when it arrived, in seconds.
+        """
         if self._base is None:
-            self._restart(packet.sequence_number)
-        elif not self._update_sequence(packet.sequence_number):
+            self._restart(sequence)
+        elif not self._update_sequence(sequence):
             return
         self.packets_received += 1
-        self._update_jitter(packet.timestamp, arrival_time)
+        self._update_jitter(timestamp, arrival_time)
 
     def _restart(self, sequence: int) -> None:
         self._base = self._highest = sequence

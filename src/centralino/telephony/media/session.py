@@ -30,6 +30,7 @@ jitter. :meth:`MediaSession.close` closes the sockets and frees the ports.
 from __future__ import annotations
 
 import dataclasses
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ import structlog
 
 from centralino.media.codecs import Codec, CodecRegistry
 from centralino.media.errors import MediaError
-from centralino.media.rtp import RtpPacket, is_rtcp
+from centralino.media.rtp import RTP_VERSION, RtpPacket, is_rtcp
 from centralino.net.rtp import Address, PortAllocator, RtpSocketPair, SocketKind, bind_rtp_pair
 from centralino.telephony.calls.registry import Side
 from centralino.telephony.media.negotiation import AUXILIARY, LegCodecs, MediaAddress
@@ -49,6 +50,8 @@ __all__ = ["MediaLeg", "MediaSession"]
 log = structlog.get_logger("centralino.media")
 
 _DEFAULT_CLOCK_RATE = 8000
+_FIELDS = struct.Struct("!HII")  # sequence number, timestamp, SSRC (RFC 3550 §5.1)
+_RTP_HEADER_SIZE = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ class _Route:
     payload_type: int | None  # None: drop
     decoder: Codec | None = None
     encoder: Codec | None = None
+    clock_rate: int = _DEFAULT_CLOCK_RATE
 
 
 _DROP = _Route(None)
@@ -208,56 +212,69 @@ class MediaSession:
         if kind is SocketKind.RTCP or is_rtcp(data):
             self._relay_rtcp(leg, other, kind, data, source)
             return
-        try:
-            packet = RtpPacket.parse(data)
-        except MediaError:
+        # The fast path reads the header fields it needs without building an
+        # RtpPacket; only transcoding and taps parse the whole packet.
+        if len(data) < _RTP_HEADER_SIZE or data[0] >> 6 != RTP_VERSION:
             leg.statistics.packets_dropped += 1
             return
-        if not leg.accepts(source):
+        if source != leg.latched and not leg.accepts(source):
             leg.statistics.packets_dropped += 1
             return
-        now = self._clock()
-        route = routes.get(packet.payload_type)
+        payload_type = data[1] & 0x7F
+        route = routes.get(payload_type)
         if route is None:
-            route = routes[packet.payload_type] = self._route(leg, other, packet.payload_type)
-        clock_rate = route.decoder.clock_rate if route.decoder else _DEFAULT_CLOCK_RATE
-        leg.statistics.received(packet, len(data), now, clock_rate)
+            route = routes[payload_type] = self._route(leg, other, payload_type)
+        now = self._clock()
+        header = _FIELDS.unpack_from(data, 2)
+        leg.statistics.received(header, len(data), now, route.clock_rate)
         if self._taps:
-            self._tap(leg, packet, now)
+            self._tap(leg, data, now)
         destination = other.destination
         if route.payload_type is None or destination is None:
             return
-        out = self._rewrite(route, packet, data)
+        if route.encoder is not None:
+            out = self._transcode(route, data)
+            if out is None:
+                leg.statistics.packets_dropped += 1
+                return
+        elif route.payload_type == payload_type:
+            out = data
+        else:
+            out = b"".join((data[:1], bytes(((data[1] & 0x80) | route.payload_type,)), data[2:]))
         other.sockets.send_rtp(out, destination)
         other.statistics.sent(len(out))
 
-    def _rewrite(self, route: _Route, packet: RtpPacket, data: bytes) -> bytes:
+    def _transcode(self, route: _Route, data: bytes) -> bytes | None:
         assert route.payload_type is not None
-        if route.encoder is not None and route.decoder is not None:
-            payload = route.encoder.encode(route.decoder.decode(packet.payload))
-            converted = dataclasses.replace(
-                packet, payload_type=route.payload_type, payload=payload, padding_size=0
-            )
-            return bytes(converted)
-        if route.payload_type == packet.payload_type:
-            return data
-        return b"".join((data[:1], bytes(((data[1] & 0x80) | route.payload_type,)), data[2:]))
+        assert route.decoder is not None
+        assert route.encoder is not None
+        try:
+            packet = RtpPacket.parse(data)
+        except MediaError:
+            return None
+        payload = route.encoder.encode(route.decoder.decode(packet.payload))
+        converted = dataclasses.replace(
+            packet, payload_type=route.payload_type, payload=payload, padding_size=0
+        )
+        return bytes(converted)
 
     def _route(self, leg: MediaLeg, other: MediaLeg, payload_type: int) -> _Route:
         name = leg.codecs.by_payload_type.get(payload_type)
         if name is None:
             return _Route(payload_type)  # nobody negotiated it: relay untouched
         decoder = self._codecs.by_name(name)
+        rate = decoder.clock_rate if decoder is not None else _DEFAULT_CLOCK_RATE
         target = other.codecs.payload_types.get(name)
         if target is not None:
-            return _Route(target, decoder=decoder)
+            return _Route(target, clock_rate=rate)
         if name in AUXILIARY:
             return _DROP
         primary = other.codecs.primary
         encoder = self._codecs.by_name(primary) if primary else None
         if decoder is None or encoder is None or primary is None:
-            return _Route(payload_type, decoder=decoder)  # cannot convert: best effort
-        return _Route(other.codecs.payload_types[primary], decoder=decoder, encoder=encoder)
+            return _Route(payload_type, clock_rate=rate)  # cannot convert: best effort
+        target = other.codecs.payload_types[primary]
+        return _Route(target, decoder=decoder, encoder=encoder, clock_rate=rate)
 
     def _relay_rtcp(
         self, leg: MediaLeg, other: MediaLeg, kind: SocketKind, data: bytes, source: Address
@@ -276,10 +293,14 @@ class MediaSession:
             if destination is not None:
                 other.sockets.send_rtcp(data, destination)
 
-    def _tap(self, leg: MediaLeg, packet: RtpPacket, now: float) -> None:
-        name = leg.codecs.by_payload_type.get(packet.payload_type)
+    def _tap(self, leg: MediaLeg, data: bytes, now: float) -> None:
+        name = leg.codecs.by_payload_type.get(data[1] & 0x7F)
         codec = self._codecs.by_name(name) if name else None
         if codec is None:
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except MediaError:
             return
         pcm = codec.decode(packet.payload)
         direction = TapDirection.FROM_CALLER if leg is self.caller else TapDirection.FROM_CALLEE

@@ -14,9 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from centralino.media.rtcp_statistics import ReceiverStatistics
-from centralino.media.rtp import RtpPacket
 
-__all__ = ["CallMediaStats", "LegStatistics", "LegStats"]
+__all__ = ["CallMediaStats", "LegStatistics", "LegStats", "RtpHeader"]
+
+RtpHeader = tuple[int, int, int]
+"""An RTP packet's sequence number, timestamp and SSRC."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,23 +75,24 @@ class LegStatistics:
         self._earlier_lost = 0
         self._source: ReceiverStatistics | None = None
 
-    def received(self, packet: RtpPacket, size: int, arrival: float, clock_rate: int) -> None:
+    def received(self, header: RtpHeader, size: int, arrival: float, clock_rate: int) -> None:
         """Account for one RTP packet from the phone.
 
         Args:
-            packet: the parsed packet.
+            header: its sequence number, timestamp and SSRC.
             size: its size on the wire (bytes).
             arrival: when it arrived, in seconds (monotonic).
             clock_rate: the RTP clock rate of its payload.
         """
+        sequence, timestamp, ssrc = header
         self.packets_received += 1
         self.bytes_received += size
         source = self._source
-        if source is None or source.ssrc != packet.ssrc:
+        if source is None or source.ssrc != ssrc:
             if source is not None:
                 self._earlier_lost += max(0, source.cumulative_lost)
-            source = self._source = ReceiverStatistics(ssrc=packet.ssrc, clock_rate=clock_rate)
-        source.receive(packet, arrival)
+            source = self._source = ReceiverStatistics(ssrc=ssrc, clock_rate=clock_rate)
+        source.receive_header(sequence, timestamp, arrival)
 
     def sent(self, size: int) -> None:
         """Account for one packet sent to the phone."""
