@@ -2,12 +2,13 @@
 
 Theory of operation. Every SDP body that goes from one leg of a call to the
 other passes through an :class:`SdpPolicy`, told which way it travels.
-Today :class:`RelaySdp` passes it through unchanged, so RTP flows directly
-between the phones. Media anchoring (the media issue) plugs in a policy that
-allocates RTP ports per leg and rewrites ``c=``/``m=`` with
-:func:`centralino.sip.sdp.rewrite_connection`; it learns the end of a call
-through :meth:`SdpPolicy.release`.
-"""
+By default the engine plugs in
+:class:`centralino.telephony.media.AnchorSdp` (media anchoring): it opens
+two RTP/RTCP port pairs per call, rewrites ``c=``/``m=`` so both phones send
+to the PBX, negotiates codecs per leg and relays the packets; it learns the
+end of a call through :meth:`SdpPolicy.release`. :class:`RelaySdp` passes
+SDP through unchanged, so RTP flows directly between the phones
+(``TelephonySettings.media_anchoring = False``)."""
 
 from __future__ import annotations
 
