@@ -14,14 +14,12 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 import uvicorn
 
-from centralino.admin.calls import CallsService
-from centralino.admin.live import LiveService
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
 from centralino.config import Config
@@ -102,6 +100,7 @@ def build_telephony(runtime: Runtime) -> Telephony:
         store=SqlLocationStore(runtime.database),
         events=runtime.events,
         clock=SystemClock(),
+        status_changer=runtime.services.status,
     )
 
 
@@ -155,9 +154,8 @@ async def run_server(config: Config) -> None:
         await telephony.start()
         _tune_garbage_collector()
         try:
-            live = LiveService(telephony.live_view())
-            calls = CallsService(telephony.live_calls())
-            api = create_api(replace(runtime.services, live=live, calls=calls))
+            services = runtime.services.with_engine(telephony.live_view(), telephony.live_calls())
+            api = create_api(services)
             server = _HttpServer(
                 uvicorn.Config(
                     api,

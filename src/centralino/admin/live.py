@@ -21,6 +21,12 @@ class LiveService:
 
     def __init__(self, view: LiveView | None = None) -> None:
         self._view: LiveView = view or EmptyLiveView()
+        self._running = view is not None
+
+    @property
+    def running(self) -> bool:
+        """True when a call engine runs in this process (the view is live)."""
+        return self._running
 
     def registrations(self, number: str | None = None) -> Sequence[Binding]:
         """Current registrations, of one extension or all, by number."""

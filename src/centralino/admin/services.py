@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from centralino.admin.accounts import AccountService, TokenSigner
 from centralino.admin.audit import AuditService
@@ -11,7 +11,11 @@ from centralino.admin.csv_io import CsvService
 from centralino.admin.extensions import ExtensionService
 from centralino.admin.live import LiveService
 from centralino.admin.resources import GroupService, OfficeHoursService, SettingsService
+from centralino.admin.routing import RoutingService
+from centralino.admin.status import StatusService
+from centralino.domain.calls import LiveCalls
 from centralino.domain.credentials import CredentialGenerator
+from centralino.domain.location import LiveView
 from centralino.domain.ports import Clock, EventBus, UnitOfWorkFactory
 
 __all__ = ["ManagementServices"]
@@ -28,6 +32,8 @@ class ManagementServices:
     accounts: AccountService
     audit: AuditService
     csv: CsvService
+    status: StatusService
+    routing: RoutingService
     live: LiveService = field(default_factory=LiveService)
     """The running call engine's live state (empty when none runs)."""
     calls: CallsService = field(default_factory=CallsService)
@@ -44,12 +50,29 @@ class ManagementServices:
     ) -> ManagementServices:
         """Wire every service to the same storage, event bus and clock."""
         generate = generator or CredentialGenerator()
+        extensions = ExtensionService(units, events, clock, generate)
         return cls(
-            extensions=ExtensionService(units, events, clock, generate),
+            extensions=extensions,
             groups=GroupService(units, clock),
             office_hours=OfficeHoursService(units, clock, events),
             settings=SettingsService(units, events, clock),
             accounts=AccountService(units, clock, TokenSigner(secret)),
             audit=AuditService(units),
             csv=CsvService(units, events, clock, generate),
+            status=StatusService(extensions),
+            routing=RoutingService(units, clock),
         )
+
+    def with_engine(self, view: LiveView, calls: LiveCalls) -> ManagementServices:
+        """The same services, reading live state from a running call engine.
+
+        Args:
+            view: the engine's registrations and blocked addresses.
+            calls: the engine's calls in progress.
+
+        Returns:
+            A copy whose live, calls and routing services use the engine.
+        """
+        live, live_calls = LiveService(view), CallsService(calls)
+        routing = self.routing.with_live(live, live_calls)
+        return replace(self, live=live, calls=live_calls, routing=routing)

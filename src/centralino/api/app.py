@@ -21,6 +21,7 @@ from centralino.api.routes import (
     extensions,
     groups,
     office_hours,
+    routing,
     settings,
 )
 from centralino.api.routes_calls import router as calls_router
@@ -37,6 +38,7 @@ DOCS_URL = "/api/docs"
 _PROTECTED = (
     extension_files.router,
     extensions.router,
+    routing.router,
     groups.router,
     office_hours.router,
     settings.router,

@@ -10,6 +10,7 @@ found, 4 conflict, 1 anything else.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import getpass
 import json
 from collections.abc import Awaitable, Callable, Iterator
@@ -39,8 +40,10 @@ app = typer.Typer(
 )
 extensions_app = typer.Typer(help="Manage extensions.", no_args_is_help=True)
 admin_app = typer.Typer(help="Manage console accounts.", no_args_is_help=True)
+routing_app = typer.Typer(help="Explain how calls are routed.", no_args_is_help=True)
 app.add_typer(extensions_app, name="extensions")
 app.add_typer(admin_app, name="admin")
+app.add_typer(routing_app, name="routing")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -246,6 +249,67 @@ def export_file(
     else:
         path.write_text(text, encoding="utf-8")
         err.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+@extensions_app.command("status")
+def status(
+    number: str,
+    new_status: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[STATUS]", help="available, away, dnd, lunch or business_trip; omit to read."
+        ),
+    ] = None,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Show or set an extension's presence status, e.g. `status 101 dnd`."""
+    if new_status is None:
+        view = _run(data_dir, lambda s: s.status.get(number))
+    else:
+        view = _run(data_dir, lambda s: s.status.set(_actor(), number, new_status))
+    auto = " (switched by office hours)" if view.auto_switch_by_office_hours else ""
+    out.print(f"{view.number}: {view.status.value} ({view.name}){auto}", highlight=False)
+
+
+def _moment(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise _fail(f"--at: not a date and time like '2026-12-01 13:05': {text!r}", 2) from exc
+
+
+@routing_app.command("simulate")
+def simulate(
+    number: str,
+    caller: Annotated[
+        str, typer.Option("--from", help="An extension number or an external caller ID.")
+    ],
+    at: Annotated[
+        str | None,
+        typer.Option(help="When, e.g. '2026-12-01 13:05' (the extension's time zone); now."),
+    ] = None,
+    did: Annotated[str | None, typer.Option(help="The DID dialled (an external call).")] = None,
+    registered: Annotated[
+        bool | None,
+        typer.Option(
+            "--registered/--not-registered", help="Override the extension's registration."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Explain how a call to an extension would be routed, step by step, and why."""
+    moment = _moment(at)
+    simulation = _run(
+        data_dir,
+        lambda s: s.routing.simulate(number, caller, at=moment, did=did, registered=registered),
+    )
+    if as_json:
+        _print_json(simulation.document())
+    else:
+        out.print(simulation.text(), markup=False, highlight=False, soft_wrap=True)
 
 
 @admin_app.command("password")

@@ -15,6 +15,7 @@ switch: what status an extension should have now, and when to look again.
 
 from centralino.routing.call import Call, Callee, CallOrigin, ExtensionLookup, LiveState, lookup_in
 from centralino.routing.engine import MAX_FORWARDS, MAX_PLANS, plan_call
+from centralino.routing.export import plan_document, step_document, trace_document
 from centralino.routing.office_switch import (
     HORIZON,
     STATUS_BY_OFFICE_STATE,
@@ -72,4 +73,7 @@ __all__ = [
     "lookup_in",
     "next_change",
     "plan_call",
+    "plan_document",
+    "step_document",
+    "trace_document",
 ]
