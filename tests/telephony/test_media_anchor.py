@@ -344,3 +344,24 @@ async def test_loss_is_counted_from_sequence_gaps(
     stats = anchor.stats("call")
     assert stats is not None
     assert stats.caller.packets_lost == 2
+
+
+async def test_transcoding_equals_decode_then_encode_with_or_without_csrc(
+    anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone]
+) -> None:
+    caller, callee = phones
+    caller_sends_to, _to, _o, _a = connect(anchor, caller, callee, offer=(0,), answer=(8,))
+    await asyncio.sleep(0.01)
+    pcmu, pcma = CODECS.by_name("PCMU"), CODECS.by_name("PCMA")
+    assert pcmu is not None
+    assert pcma is not None
+    payload = bytes(range(256))
+    caller.send(caller_sends_to, payload, seq=1)
+    with_csrc = RtpPacket(
+        payload_type=0, sequence_number=2, timestamp=320, ssrc=0x1234, csrc=(7,), payload=payload
+    )
+    caller.sock.sendto(bytes(with_csrc), caller_sends_to)
+    first, second = await callee.collect(2)
+    expected = pcma.encode(pcmu.decode(payload))
+    assert first.payload == second.payload == expected
+    assert (first.payload_type, second.payload_type, second.csrc) == (8, 8, (7,))

@@ -14,9 +14,12 @@ other leg's RTP socket to the other phone:
   (:class:`~.negotiation.LegCodecs`). A packet whose codec the other leg
   also has is relayed as it is (only the payload type byte is rewritten
   when the two legs number it differently); otherwise it is decoded and
-  encoded into the other leg's codec (G.711 mu-law <-> A-law, one packet
-  at a time: same clock, same frame, so sequence number, timestamp and SSRC
-  stay). ``telephone-event`` the other side lacks is dropped; payload types
+  encoded into the other leg's codec, one packet at a time (same clock,
+  same frame, so sequence number, timestamp and SSRC stay). Between G.711
+  mu-law and A-law, which code each sample alone in one byte, decode then
+  encode is computed once for all 256 bytes and applied as one
+  ``bytes.translate`` (the same result, about 40 times cheaper).
+  ``telephone-event`` the other side lacks is dropped; payload types
   nobody negotiated are relayed untouched. Routes are computed once per
   payload type and kept until a leg renegotiates.
 * **RTCP** is relayed the same way, between the RTCP sockets (or the RTP
@@ -50,6 +53,10 @@ __all__ = ["MediaLeg", "MediaSession"]
 log = structlog.get_logger("centralino.media")
 
 _DEFAULT_CLOCK_RATE = 8000
+_SAMPLE_WISE = frozenset({"PCMU", "PCMA"})
+"""Codecs coding each sample alone in one byte: converting between two of them
+is one 256-entry table, the composition of decode and encode (exact)."""
+_PLAIN_HEADER = 0x80  # version 2, no padding, no extension, no CSRC
 _FIELDS = struct.Struct("!HII")  # sequence number, timestamp, SSRC (RFC 3550 §5.1)
 _RTP_HEADER_SIZE = 12
 
@@ -62,6 +69,7 @@ class _Route:
     decoder: Codec | None = None
     encoder: Codec | None = None
     clock_rate: int = _DEFAULT_CLOCK_RATE
+    table: bytes | None = None  # byte-to-byte transcoding, for sample-wise codecs
 
 
 _DROP = _Route(None)
@@ -248,11 +256,19 @@ class MediaSession:
         assert route.payload_type is not None
         assert route.decoder is not None
         assert route.encoder is not None
+        marker_and_type = bytes(((data[1] & 0x80) | route.payload_type,))
+        if route.table is not None and data[0] == _PLAIN_HEADER:
+            return b"".join(
+                (data[:1], marker_and_type, data[2:12], data[12:].translate(route.table))
+            )
         try:
             packet = RtpPacket.parse(data)
         except MediaError:
             return None
-        payload = route.encoder.encode(route.decoder.decode(packet.payload))
+        if route.table is not None:
+            payload = packet.payload.translate(route.table)
+        else:
+            payload = route.encoder.encode(route.decoder.decode(packet.payload))
         converted = dataclasses.replace(
             packet, payload_type=route.payload_type, payload=payload, padding_size=0
         )
@@ -274,7 +290,10 @@ class MediaSession:
         if decoder is None or encoder is None or primary is None:
             return _Route(payload_type, clock_rate=rate)  # cannot convert: best effort
         target = other.codecs.payload_types[primary]
-        return _Route(target, decoder=decoder, encoder=encoder, clock_rate=rate)
+        table = None
+        if name in _SAMPLE_WISE and primary in _SAMPLE_WISE:
+            table = encoder.encode(decoder.decode(bytes(range(256))))
+        return _Route(target, decoder=decoder, encoder=encoder, clock_rate=rate, table=table)
 
     def _relay_rtcp(
         self, leg: MediaLeg, other: MediaLeg, kind: SocketKind, data: bytes, source: Address
