@@ -24,6 +24,12 @@ __all__ = ["NameAddress", "format_header_parameters", "parse_header_parameters"]
 _DISPLAY_TOKENS_RE = re.compile(rf"{TOKEN}(?:[ \t]+{TOKEN})*")
 # gen-value = token / host / quoted-string (RFC 3261 §25.1)
 _GEN_VALUE_RE = re.compile(rf'{TOKEN}|\[[0-9A-Fa-f:.]+\]|"(?:[^"\\]|\\.)*"')
+# A parameter list without quoted strings, as nearly every header carries
+# (";branch=z9hG4bK...;rport", ";tag=...", ";expires=60"): one expression
+# checks the whole list, then plain splitting takes it apart.
+_PLAIN_PARAMETERS_RE = re.compile(
+    rf"(?:[ \t]*;[ \t]*{TOKEN}(?:[ \t]*=[ \t]*(?:{TOKEN}|\[[0-9A-Fa-f:.]+\]))?)*[ \t]*"
+)
 # From, To and Contact values repeat across a phone's requests (memo.py).
 _PARSED: ParseMemo[NameAddress] = ParseMemo(4096)
 
@@ -145,6 +151,12 @@ def parse_header_parameters(text: str) -> Parameters:
     text = strip_lws(text)
     if not text:
         return Parameters()
+    if _PLAIN_PARAMETERS_RE.fullmatch(text) is not None:
+        plain: list[tuple[str, str | None]] = []
+        for piece in text.split(";")[1:]:
+            name, equals, value = piece.partition("=")
+            plain.append((strip_lws(name), strip_lws(value) if equals else None))
+        return Parameters(plain)
     pieces = split_outside(text, ";")
     if strip_lws(pieces[0]):
         raise SipParseError(f"unexpected text before parameters: {text!r}")

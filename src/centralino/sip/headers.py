@@ -192,12 +192,16 @@ class Via:
 
     def with_parameter(self, name: str, value: str | None) -> Via:
         """Return a copy with parameter ``name`` set (e.g. received, rport)."""
+        return self.with_parameters(((name, value),))
+
+    def with_parameters(self, values: Iterable[tuple[str, str | None]]) -> Via:
+        """Return a copy with each ``(name, value)`` set, in one copy."""
         return Via(
             protocol=self.protocol,
             transport=self.transport,
             host=self.host,
             port=self.port,
-            parameters=self.parameters.with_value(name, value),
+            parameters=self.parameters.with_values(values),
         )
 
     def __str__(self) -> str:
@@ -361,11 +365,26 @@ class Headers:
     # Typed accessors -------------------------------------------------------
 
     def with_top_via(self, via: Via) -> Headers:
-        """Return a copy whose top Via is ``via`` (values parsed so far kept)."""
+        """Return a copy whose top Via is ``via`` (values parsed so far kept).
+
+        The new Via gets a line of its own, first; the old top value leaves
+        its line (the line goes when it held nothing else).
+        """
         vias = self.vias()
         if not vias:
             return self
-        headers = self.without_first_value("via").with_prepended("Via", str(via))
+        fields = [("Via", str(via))]
+        replaced = False
+        for key, value in self._fields:
+            if not replaced and canonical_name(key) == "via":
+                replaced = True
+                if "," in value:
+                    rest = [strip_lws(p) for p in split_outside(value, ",")][1:]
+                    if rest:
+                        fields.append((key, ", ".join(rest)))
+                continue
+            fields.append((key, value))
+        headers = Headers(fields)
         headers._parsed.update(self._parsed)
         headers._parsed["via"] = (via, *vias[1:])
         return headers

@@ -70,12 +70,21 @@ class Parameters:
 
     def with_value(self, name: str, value: str | None) -> Parameters:
         """Return a copy where ``name`` is set (replaced in place or appended)."""
-        index = self._index(name)
+        return self.with_values(((name, value),))
+
+    def with_values(self, values: Iterable[tuple[str, str | None]]) -> Parameters:
+        """Return a copy where each ``(name, value)`` is set, in order."""
         items = list(self._items)
-        if index is None:
-            items.append((name, value))
-        else:
-            items[index] = (items[index][0], value)
+        appended: dict[str, int] = {}  # folded name -> index, for names new here
+        for name, value in values:
+            index = self._index(name)
+            if index is None:
+                index = appended.get(name.lower())
+            if index is None:
+                appended[name.lower()] = len(items)
+                items.append((name, value))
+            else:
+                items[index] = (items[index][0], value)
         return Parameters(items)
 
     def without(self, name: str) -> Parameters:

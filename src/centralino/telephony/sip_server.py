@@ -338,13 +338,14 @@ def _stamp_via(request: Request, peer: Peer) -> Request:
     vias = request.headers.vias()
     if not vias:
         return request
-    top = vias[0].with_parameter("received", peer.host)
+    top = vias[0]
+    stamps = [("received", peer.host)]
     if top.wants_rport:
-        top = top.with_parameter("rport", str(peer.port))
+        stamps.append(("rport", str(peer.port)))
     return Request(
         method=request.method,
         uri=request.uri,
-        headers=request.headers.with_top_via(top),
+        headers=request.headers.with_top_via(top.with_parameters(stamps)),
         body=request.body,
         version=request.version,
     )
