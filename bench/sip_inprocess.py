@@ -125,14 +125,18 @@ async def run(args: argparse.Namespace) -> None:
         telephony.sip.add_transport(recorder)  # type: ignore[arg-type]
         gc.collect()
         gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
+        gc.set_threshold(*args.gc_threshold)
         gc_time = [0.0, 0.0]  # total, start of the current pass
+        gc_longest = [0.0, 0.0, 0.0]  # longest pass per generation
 
         def gc_probe(phase: str, info: dict[str, int]) -> None:
             if phase == "start":
                 gc_time[1] = time.process_time()
             else:
-                gc_time[0] += time.process_time() - gc_time[1]
+                spent = time.process_time() - gc_time[1]
+                gc_time[0] += spent
+                generation = info["generation"]
+                gc_longest[generation] = max(gc_longest[generation], spent)
 
         gc.callbacks.append(gc_probe)
         profiler = cProfile.Profile() if args.profile else None
@@ -176,6 +180,7 @@ async def run(args: argparse.Namespace) -> None:
         f"exchanges {args.count}  200 OK {ok}  server CPU {1e6 * cpu / args.count:.0f} us/exchange"
         f"  (= {args.count / cpu:.0f}/s on one core)  live transactions {live}"
         f"  wall {wall:.1f}s  of which GC {1e6 * gc_time[0] / args.count:.0f} us/exchange"
+        f"  (longest pass per generation: {', '.join(f'{1e3 * t:.0f}' for t in gc_longest)} ms)"
     )
     if profiler:
         out = io.StringIO()
@@ -193,6 +198,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=40000)
     parser.add_argument("--batch", type=int, default=50, help="exchanges between loop turns")
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
+    parser.add_argument(
+        "--gc-threshold", type=int, nargs=3, default=[20_000, 5, 100], help="as in serve"
+    )
     args = parser.parse_args()
     try:
         import uvloop

@@ -108,11 +108,15 @@ def _tune_garbage_collector() -> None:
     """Fewer, larger young collections; start-up objects never scanned again.
 
     A busy registrar keeps ~100,000 SIP transactions alive (Timer J): with
-    the default thresholds the collector scans them over and over.
+    the default thresholds the collector scans them over and over. The
+    middle generation is collected every 5 young passes, not 20: its pass
+    scans everything promoted since the last one, and at 20 that took up
+    to 350 ms at 2,000 REGISTER/s, long enough for phones to retransmit
+    (bench/RESULTS.md).
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(20_000, 5, 100)
 
 
 def _announce(config: Config, password: str | None) -> None:

@@ -58,6 +58,7 @@ from .transaction_tables import (
 __all__ = ["TimerSettings", "Transaction", "build_non_2xx_ack"]
 
 _TIMER_INPUTS = {name: Input[f"TIMER_{name.value}"] for name in TimerName}
+_RETRANSMIT_TIMERS = frozenset({TimerName.A, TimerName.E, TimerName.G})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,8 +151,10 @@ class Transaction:
         self._ack: Request | None = None
         self._timers: dict[TimerName, float] = {}
         self._intervals: dict[TimerName, float] = {}
-        self._events: list[TransactionEvent] = []
-        self._outgoing: list[OutgoingMessage] = []
+        # Created when something is queued and dropped once drained: an idle
+        # transaction (most of them, waiting for Timer J) then holds no list.
+        self._events: list[TransactionEvent] | None = None
+        self._outgoing: list[OutgoingMessage] | None = None
         self.state = _INITIAL_STATE[kind]
         if is_client:
             self._send(request)
@@ -193,12 +196,18 @@ class Transaction:
 
     def next_event(self) -> TransactionEvent | None:
         """Return the next event for the transaction user, or None."""
-        return self._events.pop(0) if self._events else None
+        events = self._events
+        if not events:
+            return None
+        event = events.pop(0)
+        if not events:
+            self._events = None
+        return event
 
     def messages_to_send(self) -> list[OutgoingMessage]:
         """Return (and forget) the messages to hand to the transport."""
-        out, self._outgoing = self._outgoing, []
-        return out
+        out, self._outgoing = self._outgoing, None
+        return out if out is not None else []
 
     @property
     def terminated(self) -> bool:
@@ -247,19 +256,26 @@ class Transaction:
                 self._intervals[timer] = self._settings.t2
                 self._rearm(timer, now, doubled=False)
             case Action.REPORT_TIMEOUT if timer is not None:
-                self._events.append(TransactionTimedOut(transaction=self.key, timer=timer))
+                self._emit(TransactionTimedOut(transaction=self.key, timer=timer))
             case Action.REPORT_TRANSPORT_ERROR:
-                self._events.append(TransportError(transaction=self.key))
+                self._emit(TransportError(transaction=self.key))
 
     def _pass(self, message: Request | Response | None) -> None:
         if isinstance(message, Response):
-            self._events.append(ResponseReceived(transaction=self.key, response=message))
+            self._emit(ResponseReceived(transaction=self.key, response=message))
         elif isinstance(message, Request):
-            self._events.append(
+            self._emit(
                 RequestReceived(transaction=self.key, request=message, source=self.destination)
             )
 
+    def _emit(self, event: TransactionEvent) -> None:
+        if self._events is None:
+            self._events = []
+        self._events.append(event)
+
     def _send(self, message: Request | Response) -> None:
+        if self._outgoing is None:
+            self._outgoing = []
         self._outgoing.append(
             OutgoingMessage(message=message, destination=self.destination, transaction=self.key)
         )
@@ -281,11 +297,12 @@ class Transaction:
             if timer not in self._timers:
                 duration = self._settings.duration(timer, reliable=self.reliable)
                 if duration is not None:
-                    self._intervals[timer] = duration
+                    if timer in _RETRANSMIT_TIMERS:  # only these are re-armed
+                        self._intervals[timer] = duration
                     self._timers[timer] = now + duration
         if state is TransactionState.TERMINATED:
             self._timers.clear()
-            self._events.append(TransactionTerminated(transaction=self.key))
+            self._emit(TransactionTerminated(transaction=self.key))
 
     def _rearm(self, timer: TimerName, now: float, *, doubled: bool) -> None:
         interval = self._intervals[timer]
