@@ -22,8 +22,8 @@ packet of the run, then over streams, and the largest J seen), the loss
 
 Added jitter = a relay's mean per-stream jitter minus the direct path's.
 The relay's CPU use over the measured window is read from /proc, and so is
-the relay core's total busy share ("core %"): above the relay's own, some
-other process shared the core and the run is not clean.
+how often it was preempted (involuntary context switches): more than a
+handful means another process shared its core and the run is not clean.
 
     .venv/bin/python bench/rtp_relay.py --calls 200 --seconds 20
     .venv/bin/python bench/rtp_relay.py serve anchor   # (internal, driven by stdin)
@@ -214,7 +214,7 @@ class Run:
     phones: list[Phone] = field(default_factory=list)
     cpu_seconds: float | None = None
     seconds: float = 0.0
-    core_busy: float | None = None  # the relay core's busy share, everyone included
+    preempted: int | None = None  # involuntary context switches of the relay
 
     def report(self) -> dict[str, float | str | None]:
         sent = sum(phone.sent for phone in self.phones)
@@ -235,17 +235,16 @@ class Run:
             "relay_cpu_percent": (
                 None if self.cpu_seconds is None else 100 * self.cpu_seconds / self.seconds
             ),
-            "relay_core_busy_percent": self.core_busy,
+            "relay_preempted": self.preempted,
         }
 
 
-def _core_times(core: str) -> tuple[int, int]:
-    """(busy, total) jiffies of one CPU, from /proc/stat."""
-    for line in Path("/proc/stat").read_text().splitlines():
-        if line.startswith(f"cpu{core} "):
-            values = [int(value) for value in line.split()[1:]]
-            return sum(values) - values[3] - values[4], sum(values)  # minus idle, iowait
-    return 0, 0
+def _preemptions(pid: int) -> int:
+    """How often the relay was switched out against its will (another process ran)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("nonvoluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -289,7 +288,7 @@ async def _measure(name: str, calls: int, seconds: float, core: str) -> dict[str
         for (a, b), (a_target, b_target) in zip(pairs, targets, strict=True):
             a.target, b.target = ("127.0.0.1", a_target), ("127.0.0.1", b_target)
     try:
-        await _drive(run, pairs, seconds, relay.pid if relay else None, core)
+        await _drive(run, pairs, seconds, relay.pid if relay else None)
     finally:
         if relay is not None:
             assert relay.stdin is not None
@@ -309,7 +308,7 @@ def _buffers(phone: Phone) -> None:
 
 
 async def _drive(
-    run: Run, pairs: list[tuple[Phone, Phone]], seconds: float, pid: int | None, core: str
+    run: Run, pairs: list[tuple[Phone, Phone]], seconds: float, pid: int | None
 ) -> None:
     """Send every 20 ms for ``seconds`` (+ warm-up), staggered, then drain."""
     loop = asyncio.get_running_loop()
@@ -319,19 +318,18 @@ async def _drive(
     run.measure_from = time.perf_counter() + 0.05 + WARM_UP
     ticks = int((seconds + WARM_UP) / PACKET_INTERVAL) * SLOTS
     cpu_start: float | None = None
-    core_start = (0, 0)
+    switches = 0
     for tick in range(ticks):
         await asyncio.sleep(max(0.0, start + tick * PACKET_INTERVAL / SLOTS - loop.time()))
         if tick == int(WARM_UP / PACKET_INTERVAL) * SLOTS and pid is not None:
             cpu_start = _cpu_seconds(pid)
-            core_start = _core_times(core)
+            switches = _preemptions(pid)
         now = time.perf_counter()
         for phone in slots[tick % SLOTS]:
             phone.send(now)
     if pid is not None and cpu_start is not None:
         run.cpu_seconds = _cpu_seconds(pid) - cpu_start
-        busy, total = (now - then for now, then in zip(_core_times(core), core_start, strict=True))
-        run.core_busy = 100 * busy / total if total else None
+        run.preempted = _preemptions(pid) - switches
     run.seconds = seconds
     await asyncio.sleep(0.5)  # drain
 
@@ -341,18 +339,16 @@ def _print(results: list[dict[str, object]], calls: int) -> None:
     print(f"\n{calls} calls, {calls * 2 * 50} packets/s relayed (both directions)")
     print(
         f"{'relay':<18}{'loss %':>8}{'jitter ms':>11}{'added':>8}{'J max':>8}{'p50 ms':>8}"
-        f"{'p99 ms':>8}{'max ms':>9}{'cpu %':>7}{'core %':>8}"
+        f"{'p99 ms':>8}{'max ms':>9}{'cpu %':>7}{'preempted':>10}"
     )
     for r in results:
         added = float(r["jitter_ms_mean"]) - float(direct["jitter_ms_mean"])  # type: ignore[arg-type]
         cpu = "-" if r["relay_cpu_percent"] is None else f"{r['relay_cpu_percent']:.0f}"
-        core = (
-            "-" if r["relay_core_busy_percent"] is None else f"{r['relay_core_busy_percent']:.0f}"
-        )
+        preempted = "-" if r["relay_preempted"] is None else str(r["relay_preempted"])
         print(
             f"{r['relay']:<18}{r['loss_percent']:>8.3f}{r['jitter_ms_mean']:>11.3f}"
             f"{added:>8.3f}{r['jitter_ms_max']:>8.2f}{r['transit_ms_p50']:>8.3f}"
-            f"{r['transit_ms_p99']:>8.3f}{r['transit_ms_max']:>9.2f}{cpu:>7}{core:>8}"
+            f"{r['transit_ms_p99']:>8.3f}{r['transit_ms_max']:>9.2f}{cpu:>7}{preempted:>10}"
         )
 
 
