@@ -60,7 +60,7 @@ class OfficeHoursSwitch:
         self._clock = clock
         self._max_sleep = max_sleep
         self._acted: dict[str, tuple[str, OfficeState]] = {}
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -78,7 +78,8 @@ class OfficeHoursSwitch:
 
     def wake(self) -> None:
         """Run a pass now (something changed)."""
-        self._wake.set()
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
     async def run_once(self) -> dt.datetime:
         """Apply the switch at ``clock.now()``; return when to look again."""
@@ -115,13 +116,17 @@ class OfficeHoursSwitch:
         return min([latest, *(change for change in changes if change is not None)])
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            self._wake.clear()
+            self._wake = loop.create_future()
             try:
                 wake_at = await self.run_once()
             except Exception:
                 log.exception("office-hours pass failed")
                 wake_at = self._clock.now() + dt.timedelta(seconds=self._max_sleep)
             delay = max((wake_at - self._clock.now()).total_seconds(), 0.0) + 0.001
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            timer = loop.call_later(delay, self.wake)
+            try:
+                await self._wake
+            finally:
+                timer.cancel()
