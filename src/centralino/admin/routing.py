@@ -31,7 +31,7 @@ from centralino.domain.errors import InvalidInput, NotFound
 from centralino.domain.extension import Extension
 from centralino.domain.forwarding import CallerIdPattern
 from centralino.domain.model import DomainModel
-from centralino.domain.office_hours import GLOBAL_SCHEDULE, OfficeHours
+from centralino.domain.office_hours import GLOBAL_SCHEDULE, OfficeHours, OfficeState
 from centralino.domain.ports import Clock, UnitOfWorkFactory
 from centralino.routing import (
     STATUS_NAMES,
@@ -56,6 +56,12 @@ ASSUMED_NOTE = (
     "Live state: not known here (no PBX running in this process): every extension"
     " is assumed registered and idle."
 )
+
+_STATE_WORDS = {
+    OfficeState.OPEN: "open",
+    OfficeState.BREAK: "on a break",
+    OfficeState.CLOSED: "closed",
+}
 
 
 class SimulationRequest(DomainModel):
@@ -234,7 +240,7 @@ class RoutingService:
         lines = [
             f"Call from {who} to extension {call.called}",
             f"At {local:%a %Y-%m-%d %H:%M} {schedule.time_zone}: office hours"
-            f" '{schedule.name}' are {schedule.state_at(call.at).value}",
+            f" '{schedule.name}' are {_STATE_WORDS[schedule.state_at(call.at)]}",
             f"Status of {call.called}: {STATUS_NAMES[forwarding.status]}{auto}",
             f"Extension {call.called}: {state.registered_contacts} phone(s) registered,"
             f" {state.calls_in_progress} call(s) in progress"
