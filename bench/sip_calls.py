@@ -1,0 +1,176 @@
+"""Call-setup rate: Centralino's B2BUA vs Kamailio as a stateful proxy, one run.
+
+Theory of operation. One run measures both servers with the same pair of
+SIPp instances (pinned to core 1, ``-buff_size 4194304``, every run bounded
+by ``-m`` and ``-timeout``), each server pinned to core 0 with ``taskset``:
+
+1. Centralino: ``centralino serve`` on a fresh SQLite data directory seeded
+   with ``--users`` caller extensions and one callee extension.
+2. Kamailio 5.6 as registrar + stateful proxy (``bench/kamailio/
+   proxy.cfg.template``: usrloc in memory, digest auth against an
+   ``htable``, record-routing), with the same users.
+
+For each server: a SIPp run of ``scenarios/call_register.xml`` registers the
+callee (digest) from the port the UAS SIPp then listens on
+(``scenarios/call_uas.xml``: 180 and 200 at once, then ACK and BYE); the UAC
+SIPp (``scenarios/call_uac.xml``, callers from an ``-inf`` CSV) places
+``--count`` calls at ``--rate`` per second: INVITE, 407, ACK, INVITE with
+Proxy-Authorization, 180, 200, ACK, a pause of ``--hold`` ms, BYE, 200.
+A successful call is one that was answered and hung up; the achieved
+call-setup rate is successful calls per second of the UAC's elapsed time.
+
+    .venv/bin/python bench/sip_calls.py --rate 200 --count 6000 --kamailio-rate 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from sip_register import (  # noqa: E402
+    CENTRALINO,
+    PASSWORD,
+    Result,
+    free_port,
+    parse_stats,
+    pinned,
+    process,
+    seed_centralino,
+    users,
+    wait_for_sip,
+    write_csv,
+)
+
+CALLEE = ("benchcallee", PASSWORD.format(index=99999), "29999")
+"""(auth ID, password, number) of the extension every call goes to."""
+
+
+def sipp(port: int, scenario: str, work: Path, *extra: str) -> list[str]:
+    """A SIPp command line towards ``127.0.0.1:port`` (``port`` 0: UAS, no target)."""
+    target = [f"127.0.0.1:{port}"] if port else []
+    return [
+        "sipp", *target, "-sf", str(HERE / "scenarios" / scenario), "-i", "127.0.0.1",
+        "-buff_size", "4194304", "-nostdin", *extra,
+    ]  # fmt: skip
+
+
+def register_callee(port: int, uas_port: int, work: Path, user: str) -> None:
+    """Register the callee as ``user`` from ``uas_port`` (so the UAS SIPp gets the calls)."""
+    _, password, number = CALLEE
+    command = sipp(port, "call_register.xml", work, "-p", str(uas_port), "-s", number,
+                   "-au", user, "-ap", password, "-m", "1", "-timeout", "10s")  # fmt: skip
+    done = subprocess.run(pinned(1, command), cwd=work, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, timeout=30, check=False)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"the callee did not register (SIPp exit {done.returncode})")
+
+
+def run_calls(name: str, port: int, rate: int, count: int, args: argparse.Namespace,
+              work: Path, inf: Path, callee_user: str) -> Result:  # fmt: skip
+    """Register the callee, start the UAS, place the calls; the UAC's statistics."""
+    uas_port = free_port()
+    register_callee(port, uas_port, work, callee_user)
+    seconds = max(30, 3 * count // max(rate, 1) + args.hold // 1000)
+    uas = sipp(0, "call_uas.xml", work, "-p", str(uas_port), "-s", CALLEE[2],
+               "-timeout", f"{seconds + 20}s", "-m", str(count))  # fmt: skip
+    stats = work / f"{name}.csv"
+    uac = sipp(port, "call_uac.xml", work, "-p", str(free_port()), "-s", CALLEE[2],
+               "-inf", str(inf), "-r", str(rate), "-m", str(count),
+               "-l", str(max(rate * 4, 100)), "-d", str(args.hold), "-timeout", f"{seconds}s",
+               "-trace_stat", "-stf", str(stats), "-fd", "1")  # fmt: skip
+    with process(pinned(1, uas), work / f"{name}-uas.log"):
+        subprocess.run(pinned(1, uac), cwd=work, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=seconds + 30, check=False)  # fmt: skip
+    return parse_stats(name, rate, stats)
+
+
+def bench_centralino(args: argparse.Namespace, work: Path, inf: Path) -> Result:
+    """Centralino's ``serve``, pinned to core 0."""
+    data = work / "centralino"
+    data.mkdir()
+    asyncio.run(seed_centralino(data, [*users(args.users), CALLEE]))
+    port, http = free_port(), free_port()
+    command = [str(CENTRALINO), "serve", "--data-dir", str(data), "--sip-port", str(port),
+               "--http-port", str(http), "--bind", "127.0.0.1"]  # fmt: skip
+    os.environ["CENTRALINO_ADMIN_PASSWORD"] = "bench-admin-password"
+    with process(pinned(0, command), work / "centralino.log"):
+        wait_for_sip(port)
+        return run_calls("centralino", port, args.rate, args.count, args, work, inf, CALLEE[0])
+
+
+def bench_kamailio(args: argparse.Namespace, work: Path, inf: Path) -> Result:
+    """Kamailio as registrar + stateful proxy with htable digest auth, pinned to core 0."""
+    port = free_port()
+    # Kamailio checks that the digest user name is the From user: the callee
+    # registers as its number there (its auth ID with Centralino).
+    rows = [*users(args.users), (CALLEE[2], CALLEE[1], CALLEE[2])]
+    lines = "\n".join(f'    $sht(users=>{u}) = "{p}";' for u, p, _ in rows)
+    template = (HERE / "kamailio" / "proxy.cfg.template").read_text()
+    config = work / "kamailio.cfg"
+    config.write_text(
+        template.replace("@PORT@", str(port))
+        .replace("@USERS@", lines)
+        .replace("@CHILDREN@", str(args.kamailio_children))
+    )
+    command = ["kamailio", "-f", str(config), "-DD", "-E", "-m", "256", "-M", "32",
+               "-Y", str(work), "-P", str(work / "kamailio.pid")]  # fmt: skip
+    with process(pinned(0, command), work / "kamailio.log"):
+        wait_for_sip(port)
+        rate = args.kamailio_rate
+        return run_calls("kamailio", port, rate, rate * 10, args, work, inf, CALLEE[2])
+
+
+def report(results: list[Result]) -> None:
+    """Print each result and the ratio Kamailio / Centralino."""
+    print(f"{'server':<12}{'target/s':>10}{'answered/s':>12}{'ok':>9}{'failed':>8}{'fail %':>9}")
+    for r in results:
+        print(f"{r.name:<12}{r.target:>10}{r.rate:>12.0f}{r.successful:>9}{r.failed:>8}"
+              f"{r.failure_percent:>9.3f}")  # fmt: skip
+    by_name = {r.name: r for r in results}
+    if "centralino" in by_name and "kamailio" in by_name:
+        base = by_name["centralino"].rate or 1.0
+        print(f"kamailio / centralino = {by_name['kamailio'].rate / base:.2f}")
+
+
+def main() -> None:
+    """Parse arguments and run the selected benchmarks."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200, help="caller extensions")
+    parser.add_argument("--rate", type=int, default=200, help="Centralino target calls/s")
+    parser.add_argument("--count", type=int, default=6000, help="Centralino calls")
+    parser.add_argument("--hold", type=int, default=0, help="ms between answer and BYE")
+    parser.add_argument("--kamailio-rate", type=int, default=2000)
+    parser.add_argument("--kamailio-children", type=int, default=2)
+    parser.add_argument("--only", choices=["centralino", "kamailio"], action="append")
+    parser.add_argument("--keep", type=Path, help="work in this (new) directory and keep it")
+    args = parser.parse_args()
+    chosen = args.only or ["centralino", "kamailio"]
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True)
+            work = args.keep.resolve()
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-calls-")))
+        inf = work / "callers.csv"
+        write_csv(inf, users(args.users))
+        results = []
+        if "centralino" in chosen:
+            results.append(bench_centralino(args, work, inf))
+        if "kamailio" in chosen:
+            results.append(bench_kamailio(args, work, inf))
+        report(results)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    main()
