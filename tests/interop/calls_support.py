@@ -15,6 +15,7 @@ from pathlib import Path
 
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import CallStateChanged, DomainEvent
+from centralino.domain.extension import Extension
 from centralino.telephony.engine import Telephony
 from tests.fakes import FakeClock, InMemoryStore
 from tests.telephony.calls_support import extension, start_calls
@@ -64,10 +65,14 @@ async def call_engine(
     *,
     md5_only: bool = False,
     media_anchoring: bool = True,
+    extensions: Sequence[Extension] = (),
 ) -> AsyncIterator[CallEngine]:
-    """An engine on a free loopback port with extensions ``numbers`` (media anchored)."""
+    """An engine on a free loopback port with extensions ``numbers`` (media anchored).
+
+    ``extensions`` adds fully specified extensions (forwarding rules and so on).
+    """
     store = InMemoryStore()
-    store.seed(extensions=[extension(number) for number in numbers])
+    store.seed(extensions=[extension(number) for number in numbers] + list(extensions))
     bus = LocalEventBus()
     telephony, _registry = await start_calls(
         store, FakeClock(), bus, md5_only=md5_only, media_anchoring=media_anchoring
