@@ -97,3 +97,12 @@ async def test_no_answer_in_n_seconds_forwards(processes: Processes) -> None:
         await processes.finish(ringing, 15)  # 103 rang, then the PBX cancelled it
         await processes.finish(target, 15)  # and 102 took the call
         assert time.monotonic() - started >= 5
+
+
+async def test_a_caller_id_exception_wins_over_the_profile(processes: Processes) -> None:
+    exception = {"caller_id": "10?", "destination": TO_102}  # 101 matches
+    boss = extension("103", forwarding={"status": "dnd", "exceptions": [exception]})
+    async with call_engine(extensions=[boss]) as engine:
+        target = await _phone(processes, engine, "102", "call_uas_answer.xml")
+        await _call(processes, engine, "103")  # DND alone would send 101 to voicemail (480)
+        await processes.finish(target, 15)
