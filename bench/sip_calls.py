@@ -91,7 +91,7 @@ def run_calls(name: str, port: int, rate: int, count: int, args: argparse.Namesp
     with process(pinned(1, uas), work / f"{name}-uas.log"):
         subprocess.run(pinned(1, uac), cwd=work, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=seconds + 30, check=False)  # fmt: skip
-    return parse_stats(name, rate, stats)
+    return parse_stats(name, rate, stats, count)
 
 
 def bench_centralino(args: argparse.Namespace, work: Path, inf: Path) -> Result:

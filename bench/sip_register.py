@@ -155,20 +155,28 @@ def run_sipp(name: str, port: int, scenario: str, rate: int, count: int, work: P
     command = [arg for arg in command if arg != "-bg"]
     subprocess.run(pinned(1, command), cwd=work, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=seconds + 30, check=False)  # fmt: skip
-    return parse_stats(name, rate, stats)
+    return parse_stats(name, rate, stats, count)
 
 
-def parse_stats(name: str, rate: int, path: Path) -> Result:
-    """The last line of a SIPp ``-trace_stat`` file.
+def parse_stats(name: str, rate: int, path: Path, count: int | None = None) -> Result:
+    """A SIPp ``-trace_stat`` file: successful and failed calls, elapsed time.
 
-    Elapsed time is CurrentTime - StartTime (microseconds): ElapsedTime(C)
-    has whole seconds only, which misstated short runs by up to 10%.
+    Elapsed time runs from SIPp's start to the period in which the last call
+    succeeded, from CurrentTime - StartTime (microseconds; ElapsedTime(C) has
+    whole seconds only, which misstated short runs by up to 10%), so a call
+    lost and left to ``-timeout`` does not stretch the run. Every call of
+    ``count`` that did not succeed (failed, or unfinished at the timeout)
+    counts as failed.
     """
     with path.open() as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
-    last = rows[-1]
-    elapsed = _epoch(last["CurrentTime"]) - _epoch(last["StartTime"])
-    return Result(name, rate, int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"]), elapsed)
+    successful = int(rows[-1]["SuccessfulCall(C)"])
+    done = next(row for row in rows if int(row["SuccessfulCall(C)"]) == successful)
+    elapsed = _epoch(done["CurrentTime"]) - _epoch(done["StartTime"])
+    failed = int(rows[-1]["FailedCall(C)"])
+    if count is not None:
+        failed = max(failed, count - successful)
+    return Result(name, rate, successful, failed, elapsed)
 
 
 def _epoch(stamp: str) -> float:
