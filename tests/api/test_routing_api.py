@@ -93,3 +93,23 @@ async def test_simulate_refuses_a_bad_caller(api: httpx.AsyncClient) -> None:
     bad = await api.post("/api/v1/extensions/101/routing/simulate", json={"caller": "bob"})
     assert bad.status_code == 422
     assert "caller" in bad.text
+
+
+async def test_renamed_statuses_show_in_status_and_explainer(api: httpx.AsyncClient) -> None:
+    await _extensions(api)
+    names = {"presence": {"display_names": {"dnd": "Non disturbare"}}}
+    assert (await api.patch("/api/v1/settings", json=names)).status_code == 200
+    response = await api.put("/api/v1/extensions/101/status", json={"status": "dnd"})
+    assert response.json()["name"] == "Non disturbare"
+    simulated = await api.post("/api/v1/extensions/101/routing/simulate", json={"caller": "102"})
+    assert simulated.status_code == 200, simulated.text
+    text = simulated.json()["text"]
+    assert "Non disturbare" in text
+    assert "Do Not Disturb" not in text
+
+
+async def test_a_display_name_for_an_unknown_status_is_refused(api: httpx.AsyncClient) -> None:
+    names = {"presence": {"display_names": {"sleeping": "Zzz"}}}
+    response = await api.patch("/api/v1/settings", json=names)
+    assert response.status_code == 422
+    assert "presence.display_names" in response.text

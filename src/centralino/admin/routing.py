@@ -34,7 +34,6 @@ from centralino.domain.model import DomainModel
 from centralino.domain.office_hours import GLOBAL_SCHEDULE, OfficeHours, OfficeState
 from centralino.domain.ports import Clock, UnitOfWorkFactory
 from centralino.routing import (
-    STATUS_NAMES,
     Call,
     Callee,
     CallOrigin,
@@ -196,6 +195,7 @@ class RoutingService:
         async with self._units() as uow:
             extensions = {e.number: e for e in await uow.extensions.all()}
             schedules = {s.name: s for s in await uow.office_hours.all()}
+            names = (await uow.settings.get()).presence.names()
         if number not in extensions:
             raise NotFound("extension", number)
         world = _World(extensions, schedules, self._state, registered, number)
@@ -206,8 +206,10 @@ class RoutingService:
         call = Call(caller=caller, called=number, origin=origin, at=moment, did=did)
         callee = world.callee(number)
         assert callee is not None
-        plan = plan_call(call, callee, world.callee)
-        description = self._describe(call, callee, registered)
+        plan = plan_call(call, callee, world.callee, status_names=names)
+        description = self._describe(
+            call, callee, registered, names[callee.extension.forwarding.status]
+        )
         return Simulation(call=call, plan=plan, description=description, live=self._live.running)
 
     def _moment(self, at: dt.datetime | None, schedule: OfficeHours) -> dt.datetime:
@@ -226,7 +228,9 @@ class RoutingService:
             calls_in_progress=len(self._calls.calls(number)),
         )
 
-    def _describe(self, call: Call, callee: Callee, registered: bool | None) -> tuple[str, ...]:
+    def _describe(
+        self, call: Call, callee: Callee, registered: bool | None, status_name: str
+    ) -> tuple[str, ...]:
         schedule = callee.office_hours
         local = call.at.astimezone(zoneinfo.ZoneInfo(schedule.time_zone))
         who = (
@@ -241,7 +245,7 @@ class RoutingService:
             f"Call from {who} to extension {call.called}",
             f"At {local:%a %Y-%m-%d %H:%M} {schedule.time_zone}: office hours"
             f" '{schedule.name}' are {_STATE_WORDS[schedule.state_at(call.at)]}",
-            f"Status of {call.called}: {STATUS_NAMES[forwarding.status]}{auto}",
+            f"Status of {call.called}: {status_name}{auto}",
             f"Extension {call.called}: {state.registered_contacts} phone(s) registered,"
             f" {state.calls_in_progress} call(s) in progress"
             + (" (registration overridden)" if registered is not None else ""),

@@ -51,15 +51,16 @@ class ManagementServices:
         """Wire every service to the same storage, event bus and clock."""
         generate = generator or CredentialGenerator()
         extensions = ExtensionService(units, events, clock, generate)
+        settings = SettingsService(units, events, clock)
         return cls(
             extensions=extensions,
             groups=GroupService(units, clock),
             office_hours=OfficeHoursService(units, clock, events),
-            settings=SettingsService(units, events, clock),
+            settings=settings,
             accounts=AccountService(units, clock, TokenSigner(secret)),
             audit=AuditService(units),
             csv=CsvService(units, events, clock, generate),
-            status=StatusService(extensions),
+            status=StatusService(extensions, settings),
             routing=RoutingService(units, clock),
         )
 

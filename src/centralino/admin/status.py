@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 from centralino.admin.context import Actor
 from centralino.admin.extensions import ExtensionService
+from centralino.admin.resources import SettingsService
 from centralino.domain.account import AccountRole
 from centralino.domain.errors import InvalidInput
 from centralino.domain.extension import Extension
 from centralino.domain.forwarding import Status
-from centralino.routing import STATUS_NAMES
+from centralino.domain.settings import PresenceSettings
 
 __all__ = ["StatusService", "StatusView", "parse_status"]
 
@@ -37,13 +38,13 @@ class StatusView:
     auto_switch_by_office_hours: bool
 
     @classmethod
-    def of(cls, extension: Extension) -> StatusView:
-        """The status view of an extension."""
+    def of(cls, extension: Extension, presence: PresenceSettings) -> StatusView:
+        """The status view of an extension, with the configured display name."""
         forwarding = extension.forwarding
         return cls(
             number=extension.number,
             status=forwarding.status,
-            name=STATUS_NAMES[forwarding.status],
+            name=presence.name_of(forwarding.status),
             auto_switch_by_office_hours=forwarding.auto_switch_by_office_hours,
         )
 
@@ -64,8 +65,12 @@ def parse_status(value: object) -> Status:
 class StatusService:
     """Read and set presence statuses; also the engine's ``StatusChanger``."""
 
-    def __init__(self, extensions: ExtensionService) -> None:
+    def __init__(self, extensions: ExtensionService, settings: SettingsService) -> None:
         self._extensions = extensions
+        self._settings = settings
+
+    async def _presence(self) -> PresenceSettings:
+        return (await self._settings.get()).presence
 
     async def get(self, number: str) -> StatusView:
         """The status of extension ``number``.
@@ -73,7 +78,7 @@ class StatusService:
         Raises:
             NotFound: no such extension.
         """
-        return StatusView.of(await self._extensions.get(number))
+        return StatusView.of(await self._extensions.get(number), await self._presence())
 
     async def set(self, actor: Actor, number: str, status: object) -> StatusView:
         """Set the status of extension ``number`` (audited, ``StatusChanged`` published).
@@ -84,7 +89,8 @@ class StatusService:
         """
         wanted = parse_status(status)
         patch = {"forwarding": {"status": wanted.value}}
-        return StatusView.of(await self._extensions.patch(actor, number, patch))
+        changed = await self._extensions.patch(actor, number, patch)
+        return StatusView.of(changed, await self._presence())
 
     async def set_status(self, number: str, status: Status, *, by: str) -> None:
         """The ``StatusChanger`` port: a change made by the PBX itself, as ``by``."""

@@ -20,6 +20,7 @@ from centralino.domain.text import Matches
 from centralino.domain.values import TimeOfDay
 
 __all__ = [
+    "DEFAULT_STATUS_NAMES",
     "AlwaysWindow",
     "AvailableProfile",
     "AvailableRoutes",
@@ -45,6 +46,15 @@ class Status(enum.StrEnum):
     LUNCH = "lunch"
     BUSINESS_TRIP = "business_trip"
 
+
+DEFAULT_STATUS_NAMES: dict[Status, str] = {
+    Status.AVAILABLE: "Available",
+    Status.AWAY: "Away",
+    Status.DND: "Do Not Disturb",
+    Status.LUNCH: "Lunch",
+    Status.BUSINESS_TRIP: "Business Trip",
+}
+"""Display names of the statuses until an administrator renames them."""
 
 CallerIdPattern = Annotated[
     str,

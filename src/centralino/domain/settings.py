@@ -7,16 +7,17 @@ from typing import Annotated, Self
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from centralino.domain.forwarding import Status
+from centralino.domain.forwarding import DEFAULT_STATUS_NAMES, Status
 from centralino.domain.model import DomainModel, FieldValueError
 from centralino.domain.text import Matches
-from centralino.domain.values import Email
+from centralino.domain.values import Email, Label
 
 __all__ = [
     "DialCode",
     "DialCodeSettings",
     "NetworkSettings",
     "NumberingSettings",
+    "PresenceSettings",
     "SmtpSettings",
     "SystemSettings",
 ]
@@ -99,10 +100,29 @@ class DialCodeSettings(DomainModel):
         return next((s for s in Status if getattr(self, s.value) == dialled), None)
 
 
+class PresenceSettings(DomainModel):
+    """How statuses are called on phones, clients, the console and the explainer.
+
+    ``display_names`` renames some statuses (e.g. ``{"lunch": "Pausa pranzo"}``);
+    the others keep their default names.
+    """
+
+    display_names: dict[Status, Label] = Field(default_factory=dict)
+
+    def name_of(self, status: Status) -> str:
+        """The display name of ``status``."""
+        return self.display_names.get(status) or DEFAULT_STATUS_NAMES[status]
+
+    def names(self) -> dict[Status, str]:
+        """Every status with its display name."""
+        return {status: self.name_of(status) for status in Status}
+
+
 class SystemSettings(DomainModel):
     """Every section of the system settings."""
 
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     numbering: NumberingSettings = Field(default_factory=NumberingSettings)
+    presence: PresenceSettings = Field(default_factory=PresenceSettings)
     dial_codes: DialCodeSettings = Field(default_factory=DialCodeSettings)

@@ -39,7 +39,7 @@ so for a no-answer forward, which comes seconds later.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from centralino.domain import destination as dest
@@ -85,6 +85,7 @@ def plan_call(
     forwarded_from: tuple[str, ...] = (),
     max_forwards: int = MAX_FORWARDS,
     max_plans: int = MAX_PLANS,
+    status_names: Mapping[Status, str] = STATUS_NAMES,
 ) -> RoutingPlan:
     """Decide how a call to an extension is routed, and explain why.
 
@@ -98,6 +99,7 @@ def plan_call(
             call has already been forwarded through (loop protection).
         max_forwards: the longest chain of forwards before it counts as a loop.
         max_plans: the most nested extension plans one call may build.
+        status_names: the display names of the statuses, for the trace.
 
     Returns:
         The plan: its first step, the continuations and the trace.
@@ -107,7 +109,13 @@ def plan_call(
     """
     if call.called != callee.number:
         raise ValueError(f"call to {call.called} planned with extension {callee.number}")
-    planner = _Planner(call=call, lookup=lookup, max_forwards=max_forwards, budget=max_plans)
+    planner = _Planner(
+        call=call,
+        lookup=lookup,
+        max_forwards=max_forwards,
+        budget=max_plans,
+        status_names=status_names,
+    )
     return planner.plan(callee, chain=(*forwarded_from, callee.number))
 
 
@@ -119,6 +127,7 @@ class _Planner:
     lookup: ExtensionLookup
     max_forwards: int
     budget: int
+    status_names: Mapping[Status, str]
 
     def plan(self, callee: Callee, chain: tuple[str, ...]) -> RoutingPlan:
         frame = _Frame(planner=self, callee=callee, chain=chain)
@@ -185,7 +194,7 @@ def _ring_group(frame: _Frame) -> Step | None:
         return None
     forwarding = frame.callee.extension.forwarding
     profile = frame.profile() or forwarding.profiles.available
-    name = STATUS_NAMES[forwarding.status]
+    name = frame.planner.status_names[forwarding.status]
     skip = _ring_group_skip(frame, name, profile.accept_ring_group_calls)
     if skip is not None:
         return skip
@@ -252,7 +261,7 @@ def _profile(frame: _Frame) -> Step:
     profile = frame.profile()
     if profile is None:
         return _available(frame)
-    name = STATUS_NAMES[frame.callee.extension.forwarding.status]
+    name = frame.planner.status_names[frame.callee.extension.forwarding.status]
     target = profile.internal if frame.call.origin is CallOrigin.INTERNAL else profile.external
     text = (
         f"status {name}: calls forward immediately, {frame.side()} go to {frame.describe(target)}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,6 +33,7 @@ from centralino.domain.destination import (
     Voicemail,
 )
 from centralino.domain.forwarding import (
+    DEFAULT_STATUS_NAMES,
     AlwaysWindow,
     InOfficeHoursWindow,
     OutsideOfficeHoursWindow,
@@ -50,14 +52,8 @@ __all__ = [
     "local_moment",
 ]
 
-STATUS_NAMES = {
-    Status.AVAILABLE: "Available",
-    Status.AWAY: "Away",
-    Status.DND: "Do Not Disturb",
-    Status.LUNCH: "Lunch",
-    Status.BUSINESS_TRIP: "Business Trip",
-}
-"""The display name of each presence status."""
+STATUS_NAMES: Mapping[Status, str] = DEFAULT_STATUS_NAMES
+"""The default display name of each presence status (settings may rename them)."""
 
 _WILDCARDS = {"*": ".*", "?": "[0-9]"}
 

@@ -82,7 +82,9 @@ class B2bua:
         self._authenticator = authenticator
         self._directory = directory
         self.routing = LiveRouting(directory, locations, services.registry, services.clock)
-        self._status_codes = StatusCodes(status_changer)
+        self._status_codes = StatusCodes(
+            status_changer, lambda: directory.settings.presence.names()
+        )
 
     def handlers(self) -> dict[str, RequestHandler]:
         """Method -> handler, for ``SipServer.route``."""

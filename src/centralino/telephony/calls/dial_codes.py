@@ -15,6 +15,7 @@ engine without a management side) answers ``503 Status changes unavailable``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 
 import structlog
 
@@ -30,16 +31,19 @@ __all__ = ["StatusCodes", "status_set_reason"]
 log = structlog.get_logger("centralino.calls")
 
 
-def status_set_reason(status: Status) -> str:
-    """The reason phrase of the answer to a status dial code."""
-    return f"Status set to {STATUS_NAMES[status]}"
+def status_set_reason(status: Status, names: Mapping[Status, str] = STATUS_NAMES) -> str:
+    """The reason phrase of the answer to a status dial code (configured name)."""
+    return f"Status set to {names[status]}"
 
 
 class StatusCodes:
     """Handles INVITEs to the status dial codes."""
 
-    def __init__(self, changer: StatusChanger | None) -> None:
+    def __init__(
+        self, changer: StatusChanger | None, names: Callable[[], Mapping[Status, str]]
+    ) -> None:
         self._changer = changer
+        self._names = names
         self._tasks: set[asyncio.Task[None]] = set()
 
     def handle(self, incoming: IncomingRequest, caller: Extension, status: Status) -> None:
@@ -65,4 +69,4 @@ class StatusCodes:
             incoming.respond(StatusCode.SERVER_INTERNAL_ERROR, "Status not changed")
             return
         log.info("status set by dial code", number=caller.number, status=status.value)
-        incoming.respond(StatusCode.DECLINE, status_set_reason(status))
+        incoming.respond(StatusCode.DECLINE, status_set_reason(status, self._names()))

@@ -96,7 +96,10 @@ class LiveRouting:
         callee = self.callee(call.called)
         if callee is None:
             return None
-        return plan_call(call, callee, self.callee, forwarded_from=forwarded_from)
+        names = self.directory.settings.presence.names()
+        return plan_call(
+            call, callee, self.callee, forwarded_from=forwarded_from, status_names=names
+        )
 
 
 class PlanRunner:
