@@ -106,3 +106,29 @@ async def test_a_caller_id_exception_wins_over_the_profile(processes: Processes)
         target = await _phone(processes, engine, "102", "call_uas_answer.xml")
         await _call(processes, engine, "103")  # DND alone would send 101 to voicemail (480)
         await processes.finish(target, 15)
+
+
+async def test_busy_without_call_waiting_goes_to_the_busy_destination(
+    processes: Processes,
+) -> None:
+    rules = {"available": {"accept_multiple_calls": False, "internal": {"busy": TO_102}}}
+    busy = extension("103", forwarding={"profiles": rules})
+    async with call_engine(numbers=("101", "102", "104"), extensions=[busy]) as engine:
+        first_phone = await _phone(processes, engine, "103", "call_uas_answer.xml")
+        target = await _phone(processes, engine, "102", "call_uas_answer.xml")
+        first_call = await processes.start(
+            *_sipp("call_uac_long.xml", free_port(), engine.port, "103", "-set", "caller",
+                   "101", "-au", "user101", "-ap", PASSWORD)
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while CallState.ANSWERED not in [e.state for e in engine.events]:
+            assert time.monotonic() < deadline, "the first call was never answered"
+            await asyncio.sleep(0.05)
+        second = await processes.start(
+            *_sipp("call_uac_bye.xml", free_port(), engine.port, "103", "-set", "caller",
+                   "104", "-au", "user104", "-ap", PASSWORD)
+        )  # fmt: skip
+        await processes.finish(second, 30)  # 104's call was answered: by 102
+        await processes.finish(target, 15)
+        await processes.finish(first_call, 30)
+        await processes.finish(first_phone, 15)
