@@ -31,7 +31,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,9 +44,11 @@ from sip_register import (  # noqa: E402
     parse_stats,
     pinned,
     process,
+    report,
     seed_centralino,
     users,
     wait_for_sip,
+    work_directory,
     write_csv,
 )
 
@@ -130,18 +131,6 @@ def bench_kamailio(args: argparse.Namespace, work: Path, inf: Path) -> Result:
         return run_calls("kamailio", port, rate, rate * 10, args, work, inf, CALLEE[2])
 
 
-def report(results: list[Result]) -> None:
-    """Print each result and the ratio Kamailio / Centralino."""
-    print(f"{'server':<12}{'target/s':>10}{'answered/s':>12}{'ok':>9}{'failed':>8}{'fail %':>9}")
-    for r in results:
-        print(f"{r.name:<12}{r.target:>10}{r.rate:>12.0f}{r.successful:>9}{r.failed:>8}"
-              f"{r.failure_percent:>9.3f}")  # fmt: skip
-    by_name = {r.name: r for r in results}
-    if "centralino" in by_name and "kamailio" in by_name:
-        base = by_name["centralino"].rate or 1.0
-        print(f"kamailio / centralino = {by_name['kamailio'].rate / base:.2f}")
-
-
 def main() -> None:
     """Parse arguments and run the selected benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -156,11 +145,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = args.only or ["centralino", "kamailio"]
     with contextlib.ExitStack() as stack:
-        if args.keep:
-            args.keep.mkdir(parents=True)
-            work = args.keep.resolve()
-        else:
-            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-calls-")))
+        work = work_directory(stack, args.keep, "bench-calls-")
         inf = work / "callers.csv"
         write_csv(inf, users(args.users))
         results = []
@@ -168,7 +153,7 @@ def main() -> None:
             results.append(bench_centralino(args, work, inf))
         if "kamailio" in chosen:
             results.append(bench_kamailio(args, work, inf))
-        report(results)
+        report(results, rate_label="answered/s")
 
 
 if __name__ == "__main__":

@@ -270,18 +270,25 @@ async def echo_server(port: int) -> None:
     await asyncio.Event().wait()
 
 
-def report(results: list[Result]) -> None:
-    """Print each result and the ratios to Centralino."""
-    print(f"{'server':<12}{'target/s':>10}{'achieved/s':>12}{'ok':>9}{'failed':>8}{'fail %':>9}")
+def work_directory(stack: contextlib.ExitStack, keep: Path | None, prefix: str) -> Path:
+    """A temporary work directory, or ``keep`` (created, kept) when given."""
+    if keep is None:
+        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+    keep.mkdir(parents=True)
+    return keep.resolve()
+
+
+def report(results: list[Result], rate_label: str = "achieved/s") -> None:
+    """Print each result and the ratio of every other server to Centralino."""
+    print(f"{'server':<12}{'target/s':>10}{rate_label:>12}{'ok':>9}{'failed':>8}{'fail %':>9}")
     for r in results:
         print(f"{r.name:<12}{r.target:>10}{r.rate:>12.0f}{r.successful:>9}{r.failed:>8}"
               f"{r.failure_percent:>9.3f}")  # fmt: skip
     by_name = {r.name: r for r in results}
     if "centralino" in by_name:
         base = by_name["centralino"].rate or 1.0
-        for other in ("kamailio", "echo"):
-            if other in by_name:
-                print(f"{other} / centralino = {by_name[other].rate / base:.2f}")
+        for other in sorted(by_name.keys() - {"centralino"}):
+            print(f"{other} / centralino = {by_name[other].rate / base:.2f}")
 
 
 def main() -> None:
@@ -303,11 +310,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = args.only or ["centralino", "kamailio", "echo"]
     with contextlib.ExitStack() as stack:
-        if args.keep:
-            args.keep.mkdir(parents=True)
-            work = args.keep.resolve()
-        else:
-            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sip-")))
+        work = work_directory(stack, args.keep, "bench-sip-")
         inf = work / "users.csv"
         write_csv(inf, users(args.users))
         results = []
