@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, model_validator
 
@@ -49,11 +49,30 @@ class Permissions(DomainModel):
 
 
 class GroupRight(DomainModel):
-    """Membership of one group with a role and its permissions."""
+    """Membership of one group with a role and its permissions.
+
+    Permissions left out take the role's usual value (a manager may operate
+    members' calls, a user may not); the ones given win.
+    """
 
     group: GroupName
     role: Role = Role.USER
     permissions: Permissions = Field(default_factory=Permissions)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        try:
+            role = Role(data.get("role", Role.USER))
+        except ValueError:
+            return data  # the field validator reports the bad role
+        given = data.get("permissions")
+        if isinstance(given, Permissions) or (given is not None and not isinstance(given, dict)):
+            return data
+        defaults = Permissions.for_role(role).model_dump()
+        return data | {"permissions": defaults | (given or {})}
 
 
 class ExtensionsScope(enum.StrEnum):
