@@ -40,6 +40,8 @@ class CallEndReason(enum.StrEnum):
     NO_ANSWER = "no_answer"
     UNAVAILABLE = "unavailable"
     """Routing sent the call where nothing answers yet (voicemail, a trunk)."""
+    VOICEMAIL = "voicemail"
+    """Nobody answered: the caller was answered by voicemail (or hung up there)."""
     FAILED = "failed"
     """Signalling broke (no ACK, a phone unreachable mid-call)."""
 

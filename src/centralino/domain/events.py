@@ -12,15 +12,18 @@ from centralino.domain.calls import CallEndReason, CallState
 from centralino.domain.forwarding import Status
 
 __all__ = [
+    "CallRecorded",
     "CallStateChanged",
     "CredentialsChanged",
     "DomainEvent",
     "ExtensionChanged",
     "ExtensionCreated",
     "ExtensionDeleted",
+    "MailboxChanged",
     "OfficeHoursChanged",
     "SettingsChanged",
     "StatusChanged",
+    "VoicemailLeft",
 ]
 
 
@@ -83,6 +86,33 @@ class CallStateChanged:
     status: int | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoicemailLeft:
+    """A caller left a message (email notification follows it)."""
+
+    mailbox: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxChanged:
+    """A mailbox's message counts changed (message-waiting lamps follow it)."""
+
+    mailbox: str
+    new: int
+    saved: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecorded:
+    """A recorded call's WAV was stored."""
+
+    recording_id: str
+    call_id: str
+    caller: str
+    callee: str
+
+
 DomainEvent = (
     ExtensionCreated
     | ExtensionChanged
@@ -92,4 +122,7 @@ DomainEvent = (
     | SettingsChanged
     | OfficeHoursChanged
     | CallStateChanged
+    | VoicemailLeft
+    | MailboxChanged
+    | CallRecorded
 )

@@ -22,13 +22,19 @@ from centralino.domain.forwarding import Status
 from centralino.domain.group import Group
 from centralino.domain.location import LiveView, LocationStore
 from centralino.domain.office_hours import OfficeHours
+from centralino.domain.recordings import CallRecording
 from centralino.domain.settings import SystemSettings
+from centralino.domain.voicemail import Greeting, MailboxCounts, MessageFolder, VoicemailMessage
 
 T = TypeVar("T")
 
 __all__ = [
     "AccountRepository",
+    "AudioArchive",
+    "AudioKind",
     "AuditLog",
+    "CallRecordingRepository",
+    "CallRecordings",
     "AuditQuery",
     "Clock",
     "EventBus",
@@ -38,12 +44,14 @@ __all__ = [
     "GroupRepository",
     "LiveView",
     "LocationStore",
+    "Mailboxes",
     "OfficeHoursRepository",
     "Page",
     "SettingsRepository",
     "StatusChanger",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "VoicemailRepository",
 ]
 
 
@@ -133,6 +141,35 @@ class AuditLog(Protocol):
     async def search(self, query: AuditQuery) -> Page[AuditEntry]: ...
 
 
+class VoicemailRepository(Protocol):
+    """Voicemail messages' records (their audio is in the :class:`AudioArchive`)."""
+
+    async def add(self, message: VoicemailMessage) -> None: ...
+    async def list(self, mailbox: str) -> Sequence[VoicemailMessage]:
+        """The mailbox's messages, newest first."""
+        ...
+
+    async def get(self, mailbox: str, message_id: str) -> VoicemailMessage | None: ...
+    async def set_folder(self, mailbox: str, message_id: str, folder: MessageFolder) -> None: ...
+    async def delete(self, mailbox: str, message_id: str) -> None: ...
+    async def counts(self, mailbox: str) -> MailboxCounts: ...
+    async def delete_mailbox(self, mailbox: str) -> None:
+        """Forget every message of ``mailbox`` (its extension was deleted)."""
+        ...
+
+
+class CallRecordingRepository(Protocol):
+    """Recorded calls' records (their audio is in the :class:`AudioArchive`)."""
+
+    async def add(self, recording: CallRecording) -> None: ...
+    async def list(self, number: str | None = None) -> Sequence[CallRecording]:
+        """Recordings, newest first; with ``number``, those where it is caller or callee."""
+        ...
+
+    async def get(self, recording_id: str) -> CallRecording | None: ...
+    async def delete(self, recording_id: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving without commit rolls back."""
 
@@ -142,6 +179,8 @@ class UnitOfWork(Protocol):
     settings: SettingsRepository
     accounts: AccountRepository
     audit: AuditLog
+    voicemail: VoicemailRepository
+    recordings: CallRecordingRepository
 
     async def commit(self) -> None: ...
     async def __aenter__(self) -> Self: ...
@@ -181,4 +220,91 @@ class StatusChanger(Protocol):
         Raises:
             NotFound: no such extension.
         """
+        ...
+
+
+class AudioKind(enum.StrEnum):
+    """What an archived WAV file is."""
+
+    GREETING = "greeting"
+    MESSAGE = "message"
+    RECORDING = "recording"
+
+
+class AudioArchive(Protocol):
+    """Where WAV files live (files in the data directory): by kind, owner and id.
+
+    ``owner`` is the extension number (a recording's: its call id).
+    """
+
+    async def write(self, kind: AudioKind, owner: str, item: str, wav: bytes) -> None: ...
+    async def read(self, kind: AudioKind, owner: str, item: str) -> bytes | None:
+        """The WAV file's bytes, or None when there is none."""
+        ...
+
+    async def delete(self, kind: AudioKind, owner: str, item: str) -> None:
+        """Remove the file (nothing when it is already gone)."""
+        ...
+
+
+class Mailboxes(Protocol):
+    """What the call engine asks of voicemail boxes (the management side implements it).
+
+    The voicemail applications (leave a message, listen to messages, record a
+    greeting from the phone) and the message-waiting lamps use it. Audio goes
+    in and out as 16-bit little-endian mono PCM at 8 kHz. Every change is
+    committed, audited where the API audits it, and published
+    (``VoicemailLeft``, ``MailboxChanged``).
+    """
+
+    async def leave_message(
+        self, mailbox: str, *, caller: str, caller_name: str | None, pcm: bytes
+    ) -> VoicemailMessage:
+        """Store a new message; publishes VoicemailLeft and MailboxChanged."""
+        ...
+
+    async def messages(self, mailbox: str) -> Sequence[VoicemailMessage]:
+        """The mailbox's messages, newest first."""
+        ...
+
+    async def message_audio(self, mailbox: str, message_id: str) -> bytes:
+        """A message's audio as PCM.
+
+        Raises:
+            NotFound: no such message.
+        """
+        ...
+
+    async def save_message(self, mailbox: str, message_id: str) -> None:
+        """Move a message to the saved folder (publishes MailboxChanged)."""
+        ...
+
+    async def delete_message(self, mailbox: str, message_id: str) -> None:
+        """Delete a message and its audio (publishes MailboxChanged)."""
+        ...
+
+    async def counts(self, mailbox: str) -> MailboxCounts: ...
+
+    async def active_greeting(self, mailbox: str) -> bytes | None:
+        """The active greeting's PCM, or None (the default prompt is played)."""
+        ...
+
+    async def record_greeting(self, mailbox: str, pcm: bytes) -> Greeting:
+        """Add a greeting recorded on the phone and make it the active one."""
+        ...
+
+
+class CallRecordings(Protocol):
+    """Where the call engine files a recorded call (the management side implements it)."""
+
+    async def store_recording(
+        self,
+        *,
+        call_id: str,
+        caller: str,
+        callee: str,
+        started_at: dt.datetime,
+        pcm: bytes,
+    ) -> CallRecording:
+        """Store both parties' mixed audio (PCM); publishes CallRecorded."""
         ...

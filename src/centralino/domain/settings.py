@@ -73,10 +73,11 @@ DialCode = Annotated[
 
 
 class DialCodeSettings(DomainModel):
-    """Codes a phone dials to set its own presence status (SPEC §2.3).
+    """Codes a phone dials: its own presence status (SPEC §2.3), its voicemail.
 
-    Dialling one sets the caller's status and the call is answered
+    Dialling a status code sets the caller's status and the call is answered
     ``603 Status set to <name>`` at once: the phone shows the reason phrase.
+    The voicemail codes are answered by the PBX's voicemail menu.
     """
 
     available: DialCode = "*30"
@@ -84,15 +85,19 @@ class DialCodeSettings(DomainModel):
     dnd: DialCode = "*32"
     lunch: DialCode = "*33"
     business_trip: DialCode = "*34"
+    voicemail: DialCode = "*97"
+    """The caller's own mailbox: listen to messages, record a greeting."""
+    record_greeting: DialCode = "*96"
+    """Record a new greeting for the caller's own mailbox, straight away."""
 
     @model_validator(mode="after")
     def _distinct(self) -> Self:
         seen: dict[str, str] = {}
-        for status in Status:
-            code = getattr(self, status.value)
+        for name in (*(status.value for status in Status), "voicemail", "record_greeting"):
+            code = getattr(self, name)
             if code in seen:
-                raise FieldValueError(status.value, f"{code} is already the code of {seen[code]}")
-            seen[code] = status.value
+                raise FieldValueError(name, f"{code} is already the code of {seen[code]}")
+            seen[code] = name
         return self
 
     def status_for(self, dialled: str) -> Status | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+from dataclasses import dataclass
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator
@@ -11,7 +13,15 @@ from centralino.domain.model import DomainModel, FieldValueError
 from centralino.domain.text import Matches
 from centralino.domain.values import Name, Pin
 
-__all__ = ["EmailMode", "Greeting", "GreetingId", "VoicemailSettings"]
+__all__ = [
+    "EmailMode",
+    "Greeting",
+    "GreetingId",
+    "MailboxCounts",
+    "MessageFolder",
+    "VoicemailMessage",
+    "VoicemailSettings",
+]
 
 GreetingId = Annotated[
     str, Matches(r"[a-z0-9][a-z0-9_-]{0,39}", "lower-case letters, digits, '_' or '-' (at most 40)")
@@ -54,3 +64,40 @@ class VoicemailSettings(DomainModel):
         if self.active_greeting is not None and self.active_greeting not in ids:
             raise FieldValueError("active_greeting", "must be the id of one of the greetings")
         return self
+
+
+class MessageFolder(enum.StrEnum):
+    """Where a voicemail message is: new until the owner listens to it and keeps it."""
+
+    NEW = "new"
+    SAVED = "saved"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoicemailMessage:
+    """One message left in a mailbox (its audio, an 8 kHz mono WAV, is archived apart).
+
+    ``caller`` is the caller's number (caller ID); ``caller_name`` their
+    display name when known; ``duration`` in seconds.
+    """
+
+    id: str
+    mailbox: str
+    caller: str
+    caller_name: str | None
+    received_at: dt.datetime
+    duration: float
+    folder: MessageFolder = MessageFolder.NEW
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxCounts:
+    """How many messages a mailbox holds (what a message-waiting lamp shows)."""
+
+    new: int
+    saved: int
+
+    @property
+    def waiting(self) -> bool:
+        """The lamp is lit while a new message waits."""
+        return self.new > 0

@@ -35,7 +35,13 @@ from dataclasses import dataclass, field
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import LiveCalls
 from centralino.domain.location import Binding, BlockedAddress, LiveView, LocationStore
-from centralino.domain.ports import Clock, StatusChanger, UnitOfWorkFactory
+from centralino.domain.ports import (
+    CallRecordings,
+    Clock,
+    Mailboxes,
+    StatusChanger,
+    UnitOfWorkFactory,
+)
 from centralino.net import open_tcp, open_udp
 from centralino.net.rtp import PortAllocator
 from centralino.net.transport import TransportKind
@@ -100,8 +106,14 @@ class Telephony:
         clock: Clock,
         wall_clock: Callable[[], float] = time.time,
         status_changer: StatusChanger | None = None,
+        mailboxes: Mailboxes | None = None,
+        recordings: CallRecordings | None = None,
     ) -> None:
         self.settings = settings
+        self.mailboxes = mailboxes
+        """Voicemail boxes (the management side's); None: no voicemail, no lamps."""
+        self.recordings = recordings
+        """Where recorded calls are filed; None: calls are not recorded."""
         self.events = events
         self.clock = clock
         self.sip = SipServer(advertised_host=settings.advertised_host)

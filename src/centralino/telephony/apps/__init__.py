@@ -1,0 +1,1 @@
+"""The PBX's own call applications: voicemail and call screening."""
