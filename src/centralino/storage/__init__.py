@@ -11,8 +11,16 @@ Typical wiring::
     await database.dispose()
 """
 
+from centralino.storage.audio_archive import FileAudioArchive
 from centralino.storage.database import Database, sqlite_url
 from centralino.storage.location_store import SqlLocationStore
 from centralino.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 
-__all__ = ["Database", "SqlLocationStore", "SqlUnitOfWork", "SqlUnitOfWorkFactory", "sqlite_url"]
+__all__ = [
+    "Database",
+    "FileAudioArchive",
+    "SqlLocationStore",
+    "SqlUnitOfWork",
+    "SqlUnitOfWorkFactory",
+    "sqlite_url",
+]

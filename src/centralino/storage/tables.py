@@ -22,6 +22,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -41,6 +42,7 @@ __all__ = [
     "UtcDateTime",
     "accounts",
     "audit",
+    "call_recordings",
     "extension_keys",
     "extensions",
     "groups",
@@ -48,6 +50,7 @@ __all__ = [
     "office_hours",
     "settings",
     "sip_bindings",
+    "voicemail_messages",
 ]
 
 NAMING_CONVENTION = {
@@ -191,3 +194,33 @@ sip_bindings = Table(
     Column("auth_user", String(64), nullable=False, server_default=""),
 )
 """The registrar's bindings (no foreign key: the registrar ends them itself)."""
+
+voicemail_messages = Table(
+    "voicemail_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("mailbox", String(10), nullable=False),
+    Column("caller", String(64), nullable=False),
+    Column("caller_name", String(128), nullable=True),
+    Column("received_at", UTC_DATETIME, nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("folder", String(8), nullable=False),
+    Index("ix_voicemail_messages_mailbox_received_at", "mailbox", "received_at"),
+)
+"""Voicemail messages' records; the audio is a file (``AudioArchive``).
+
+No foreign key to ``extensions``: deleting an extension deletes its messages
+and their files in the same use-case, which the database alone could not do.
+"""
+
+call_recordings = Table(
+    "call_recordings",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("call_id", String(255), nullable=False),
+    Column("caller", String(64), nullable=False),
+    Column("callee", String(64), nullable=False),
+    Column("started_at", UTC_DATETIME, nullable=False, index=True),
+    Column("duration", Float, nullable=False),
+)
+"""Recorded calls' records; the audio is a file (``AudioArchive``)."""

@@ -13,10 +13,12 @@ from typing import Self
 from centralino.domain.ports import (
     AccountRepository,
     AuditLog,
+    CallRecordingRepository,
     ExtensionRepository,
     GroupRepository,
     OfficeHoursRepository,
     SettingsRepository,
+    VoicemailRepository,
 )
 from centralino.storage.database import Database
 from centralino.storage.repositories import (
@@ -26,6 +28,10 @@ from centralino.storage.repositories import (
     SqlGroupRepository,
     SqlOfficeHoursRepository,
     SqlSettingsRepository,
+)
+from centralino.storage.voicemail_repository import (
+    SqlCallRecordingRepository,
+    SqlVoicemailRepository,
 )
 
 __all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
@@ -46,6 +52,8 @@ class SqlUnitOfWork:
         self.settings: SettingsRepository = SqlSettingsRepository(self._connection)
         self.accounts: AccountRepository = SqlAccountRepository(self._connection)
         self.audit: AuditLog = SqlAuditLog(self._connection)
+        self.voicemail: VoicemailRepository = SqlVoicemailRepository(self._connection)
+        self.recordings: CallRecordingRepository = SqlCallRecordingRepository(self._connection)
 
     async def __aenter__(self) -> Self:
         await self._connection.start()
