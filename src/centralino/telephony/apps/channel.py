@@ -84,7 +84,7 @@ class Channel(Protocol):
         """
         ...
 
-    async def get_digit(self, timeout: float) -> str | None:
+    async def get_digit(self, timeout: float) -> str | None:  # noqa: ASYNC109
         """The next key pressed ('0'-'9', '*', '#', 'A'-'D'), or None after ``timeout`` s.
 
         Raises:
