@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypeVar
 
 from centralino.domain.account import Account
 from centralino.domain.audit import AuditEntry
+from centralino.domain.errors import NotFound
 from centralino.domain.events import DomainEvent
 from centralino.domain.extension import Extension, UniqueKind
 from centralino.domain.group import Group
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.ports import (
     AccountRepository,
+    AudioArchive,
+    AudioKind,
     AuditLog,
     AuditQuery,
+    CallRecordingRepository,
     Clock,
     EventBus,
     ExtensionQuery,
@@ -38,14 +42,19 @@ from centralino.domain.ports import (
     SettingsRepository,
     UnitOfWork,
     UnitOfWorkFactory,
+    VoicemailRepository,
 )
+from centralino.domain.recordings import CallRecording
 from centralino.domain.settings import SystemSettings
+from centralino.domain.voicemail import MailboxCounts, MessageFolder, VoicemailMessage
 
 __all__ = [
     "EPOCH",
     "FakeClock",
     "InMemoryAccountRepository",
+    "InMemoryAudioArchive",
     "InMemoryAuditLog",
+    "InMemoryCallRecordingRepository",
     "InMemoryExtensionRepository",
     "InMemoryGroupRepository",
     "InMemoryOfficeHoursRepository",
@@ -54,6 +63,7 @@ __all__ = [
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InMemoryUnitOfWorkFactory",
+    "InMemoryVoicemailRepository",
     "RecordingEventBus",
 ]
 
@@ -73,6 +83,8 @@ class InMemoryState:
     settings: SystemSettings = field(default_factory=SystemSettings)
     accounts: dict[str, Account] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+    messages: dict[str, VoicemailMessage] = field(default_factory=dict)
+    recordings: dict[str, CallRecording] = field(default_factory=dict)
 
     def copy(self) -> InMemoryState:
         """A copy whose containers can change without touching this one."""
@@ -83,6 +95,8 @@ class InMemoryState:
             settings=self.settings,
             accounts=dict(self.accounts),
             audit=list(self.audit),
+            messages=dict(self.messages),
+            recordings=dict(self.recordings),
         )
 
 
@@ -236,6 +250,90 @@ class InMemoryAuditLog:
         return Page(items=found[query.offset : query.offset + query.limit], total=len(found))
 
 
+class InMemoryVoicemailRepository:
+    """Messages by id; lists are newest first."""
+
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def add(self, message: VoicemailMessage) -> None:
+        if message.id in self._state.messages:
+            raise KeyError(f"message {message.id} exists")
+        self._state.messages[message.id] = message
+
+    async def list(self, mailbox: str) -> Sequence[VoicemailMessage]:
+        found = [m for m in self._state.messages.values() if m.mailbox == mailbox]
+        return sorted(found, key=lambda m: (m.received_at, m.id), reverse=True)
+
+    async def get(self, mailbox: str, message_id: str) -> VoicemailMessage | None:
+        message = self._state.messages.get(message_id)
+        return message if message is not None and message.mailbox == mailbox else None
+
+    async def set_folder(self, mailbox: str, message_id: str, folder: MessageFolder) -> None:
+        message = await self.get(mailbox, message_id)
+        if message is None:
+            raise NotFound("message", message_id)
+        self._state.messages[message_id] = replace(message, folder=folder)
+
+    async def delete(self, mailbox: str, message_id: str) -> None:
+        if await self.get(mailbox, message_id) is None:
+            raise NotFound("message", message_id)
+        del self._state.messages[message_id]
+
+    async def counts(self, mailbox: str) -> MailboxCounts:
+        folders = [m.folder for m in self._state.messages.values() if m.mailbox == mailbox]
+        return MailboxCounts(
+            new=folders.count(MessageFolder.NEW), saved=folders.count(MessageFolder.SAVED)
+        )
+
+    async def delete_mailbox(self, mailbox: str) -> None:
+        for message in [m for m in self._state.messages.values() if m.mailbox == mailbox]:
+            del self._state.messages[message.id]
+
+
+class InMemoryCallRecordingRepository:
+    """Recordings by id; lists are newest first."""
+
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def add(self, recording: CallRecording) -> None:
+        if recording.id in self._state.recordings:
+            raise KeyError(f"recording {recording.id} exists")
+        self._state.recordings[recording.id] = recording
+
+    async def list(self, number: str | None = None) -> Sequence[CallRecording]:
+        found = [
+            r
+            for r in self._state.recordings.values()
+            if number is None or number in (r.caller, r.callee)
+        ]
+        return sorted(found, key=lambda r: (r.started_at, r.id), reverse=True)
+
+    async def get(self, recording_id: str) -> CallRecording | None:
+        return self._state.recordings.get(recording_id)
+
+    async def delete(self, recording_id: str) -> None:
+        if self._state.recordings.pop(recording_id, None) is None:
+            raise NotFound("recording", recording_id)
+
+
+class InMemoryAudioArchive:
+    """WAV files in a dict keyed by (kind, owner, item); not transactional, like files."""
+
+    def __init__(self) -> None:
+        self.files: dict[tuple[AudioKind, str, str], bytes] = {}
+
+    async def write(self, kind: AudioKind, owner: str, item: str, wav: bytes) -> None:
+        self.files[(AudioKind(kind), owner, item)] = wav
+
+    async def read(self, kind: AudioKind, owner: str, item: str) -> bytes | None:
+        return self.files.get((AudioKind(kind), owner, item))
+
+    async def delete(self, kind: AudioKind, owner: str, item: str) -> None:
+        self.files.pop((AudioKind(kind), owner, item), None)
+
+
 class InMemoryUnitOfWork:
     """One transaction over an ``InMemoryStore``: copy on begin, write back on commit."""
 
@@ -245,6 +343,8 @@ class InMemoryUnitOfWork:
     settings: SettingsRepository
     accounts: AccountRepository
     audit: AuditLog
+    voicemail: VoicemailRepository
+    recordings: CallRecordingRepository
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -258,6 +358,8 @@ class InMemoryUnitOfWork:
         self.settings = InMemorySettingsRepository(self._working)
         self.accounts = InMemoryAccountRepository(self._working)
         self.audit = InMemoryAuditLog(self._working)
+        self.voicemail = InMemoryVoicemailRepository(self._working)
+        self.recordings = InMemoryCallRecordingRepository(self._working)
 
     async def commit(self) -> None:
         self._store.state = self._working.copy()
@@ -365,5 +467,8 @@ if TYPE_CHECKING:
     _settings: SettingsRepository = InMemorySettingsRepository(InMemoryState())
     _accounts: AccountRepository = InMemoryAccountRepository(InMemoryState())
     _audit: AuditLog = InMemoryAuditLog(InMemoryState())
+    _voicemail: VoicemailRepository = InMemoryVoicemailRepository(InMemoryState())
+    _recordings: CallRecordingRepository = InMemoryCallRecordingRepository(InMemoryState())
+    _archive: AudioArchive = InMemoryAudioArchive()
     _clock: Clock = FakeClock()
     _bus: EventBus = RecordingEventBus()
