@@ -25,7 +25,7 @@ from centralino.api import create_api
 from centralino.config import Config
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import DomainEvent
-from centralino.storage import Database, SqlLocationStore, SqlUnitOfWorkFactory
+from centralino.storage import Database, FileAudioArchive, SqlLocationStore, SqlUnitOfWorkFactory
 from centralino.telephony.engine import Telephony, TelephonySettings
 
 __all__ = ["Runtime", "SystemClock", "build_telephony", "open_runtime", "serve"]
@@ -75,7 +75,11 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
         await database.migrate()
         events = LocalEventBus(on_error=_log_subscriber_error)
         services = ManagementServices.build(
-            SqlUnitOfWorkFactory(database), events, SystemClock(), load_secret(config.secret_file)
+            SqlUnitOfWorkFactory(database),
+            events,
+            SystemClock(),
+            load_secret(config.secret_file),
+            audio=FileAudioArchive(config.data_dir / "audio"),
         )
         yield Runtime(config=config, database=database, events=events, services=services)
     finally:

@@ -29,6 +29,8 @@ from centralino.domain.events import (
 )
 from centralino.domain.extension import TABS, Extension, ExtensionSpec, UniqueKind
 from centralino.domain.ports import (
+    AudioArchive,
+    AudioKind,
     Clock,
     EventBus,
     ExtensionQuery,
@@ -125,8 +127,11 @@ class ExtensionService:
         events: EventBus,
         clock: Clock,
         generator: CredentialGenerator | None = None,
+        *,
+        audio: AudioArchive | None = None,
     ) -> None:
         self._units = units
+        self._audio = audio
         self._events = events
         self._clock = clock
         self._generate = generator or CredentialGenerator()
@@ -209,17 +214,24 @@ class ExtensionService:
         return await self._update(actor, number, regenerated, forget_secrets=True)
 
     async def delete(self, actor: Actor, number: str) -> None:
-        """Delete an extension.
+        """Delete an extension, its voicemail messages and its greetings.
 
         Raises:
             NotFound: no extension has that number.
         """
         async with self._units() as uow:
             previous = await self._load(uow, number)
+            messages = await uow.voicemail.list(number)
+            await uow.voicemail.delete_mailbox(number)
             await uow.extensions.delete(number)
             before = previous.model_dump(mode="json")
             await self._audit(uow, actor, AuditAction.DELETE, number, before, None)
             await uow.commit()
+        if self._audio is not None:
+            for message in messages:
+                await self._audio.delete(AudioKind.MESSAGE, number, message.id)
+            for greeting in previous.voicemail.greetings:
+                await self._audio.delete(AudioKind.GREETING, number, greeting.id)
         self._events.publish(ExtensionDeleted(number=number))
 
     async def _update(

@@ -10,13 +10,15 @@ from centralino.admin.calls import CallsService
 from centralino.admin.csv_io import CsvService
 from centralino.admin.extensions import ExtensionService
 from centralino.admin.live import LiveService
+from centralino.admin.recordings import RecordingService
 from centralino.admin.resources import GroupService, OfficeHoursService, SettingsService
 from centralino.admin.routing import RoutingService
 from centralino.admin.status import StatusService
+from centralino.admin.voicemail import TransientAudioArchive, VoicemailService
 from centralino.domain.calls import LiveCalls
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.location import LiveView
-from centralino.domain.ports import Clock, EventBus, UnitOfWorkFactory
+from centralino.domain.ports import AudioArchive, Clock, EventBus, UnitOfWorkFactory
 
 __all__ = ["ManagementServices"]
 
@@ -34,6 +36,10 @@ class ManagementServices:
     csv: CsvService
     status: StatusService
     routing: RoutingService
+    voicemail: VoicemailService
+    """Mailboxes: messages and greetings (also the call engine's ``Mailboxes`` port)."""
+    recordings: RecordingService
+    """Recorded calls (also the call engine's ``CallRecordings`` port)."""
     live: LiveService = field(default_factory=LiveService)
     """The running call engine's live state (empty when none runs)."""
     calls: CallsService = field(default_factory=CallsService)
@@ -47,10 +53,16 @@ class ManagementServices:
         clock: Clock,
         secret: bytes,
         generator: CredentialGenerator | None = None,
+        audio: AudioArchive | None = None,
     ) -> ManagementServices:
-        """Wire every service to the same storage, event bus and clock."""
+        """Wire every service to the same storage, event bus and clock.
+
+        ``audio`` is where greetings, messages and recordings are kept; without
+        one they are kept in memory only (tools and tests that keep no audio).
+        """
         generate = generator or CredentialGenerator()
-        extensions = ExtensionService(units, events, clock, generate)
+        archive = audio if audio is not None else TransientAudioArchive()
+        extensions = ExtensionService(units, events, clock, generate, audio=archive)
         settings = SettingsService(units, events, clock)
         return cls(
             extensions=extensions,
@@ -62,6 +74,8 @@ class ManagementServices:
             csv=CsvService(units, events, clock, generate),
             status=StatusService(extensions, settings),
             routing=RoutingService(units, clock),
+            voicemail=VoicemailService(units, events, clock, archive, extensions),
+            recordings=RecordingService(units, events, clock, archive),
         )
 
     def with_engine(self, view: LiveView, calls: LiveCalls) -> ManagementServices:
