@@ -53,6 +53,7 @@ from centralino.telephony.directory import Directory
 from centralino.telephony.media import AnchorSdp
 from centralino.telephony.notifier import CheckSyncNotifier
 from centralino.telephony.office_switch import OfficeHoursSwitch
+from centralino.telephony.recording import CallRecorder
 from centralino.telephony.registrar import Registrar
 from centralino.telephony.sip_server import RequestHandler, SipServer
 from centralino.telephony.throttle import Throttle
@@ -152,6 +153,10 @@ class Telephony:
                 advertised_host=settings.advertised_host,
                 allocator=PortAllocator(settings.rtp_port_min, settings.rtp_port_max),
             )
+        self.recorder: CallRecorder | None = None
+        """Records the calls of extensions with ``record_all_calls`` (needs anchoring)."""
+        if self.media is not None and recordings is not None:
+            self.recorder = CallRecorder(self.media, self.directory, recordings, clock)
         call_services = CallServices(
             signaling=self.sip,
             schedule=loop_scheduler,
@@ -188,6 +193,8 @@ class Telephony:
         self.sip.route("REGISTER", self.registrar.handle_register)
         self.sip.route("OPTIONS", self.registrar.handle_options)
         self.install(lambda engine: engine.b2bua.handlers())
+        if self.recorder is not None:
+            self.recorder.subscribe(self.events)
         if self.office_switch is not None:
             self.office_switch.start()
         self._started = True
@@ -204,6 +211,8 @@ class Telephony:
             self.sip.close()
         if self.media is not None:
             self.media.close()
+        if self.recorder is not None:
+            await self.recorder.close()  # the closed media filed its calls: store them
         await self.registrar.stop()
         await self.directory.close()
         self._started = False
