@@ -49,13 +49,17 @@ from centralino.sip.digest import DigestAlgorithm, NonceManager
 from centralino.telephony.auth import DEFAULT_ALGORITHMS, Authenticator
 from centralino.telephony.bindings import ExpiryPolicy
 from centralino.telephony.calls import B2bua, CallRegistry, CallServices, RelaySdp, loop_scheduler
+from centralino.telephony.calls.local import drain_applications
+from centralino.telephony.calls.ports import Applications
 from centralino.telephony.directory import Directory
 from centralino.telephony.media import AnchorSdp
+from centralino.telephony.mwi import MessageWaiting
 from centralino.telephony.notifier import CheckSyncNotifier
 from centralino.telephony.office_switch import OfficeHoursSwitch
 from centralino.telephony.recording import CallRecorder
 from centralino.telephony.registrar import Registrar
 from centralino.telephony.sip_server import RequestHandler, SipServer
+from centralino.telephony.subscriptions import Subscriptions
 from centralino.telephony.throttle import Throttle
 
 __all__ = ["HandlerFactory", "Telephony", "TelephonySettings"]
@@ -109,6 +113,7 @@ class Telephony:
         status_changer: StatusChanger | None = None,
         mailboxes: Mailboxes | None = None,
         recordings: CallRecordings | None = None,
+        applications: Applications | None = None,
     ) -> None:
         self.settings = settings
         self.mailboxes = mailboxes
@@ -145,6 +150,16 @@ class Telephony:
             notifier=CheckSyncNotifier(self.sip),
             policy=settings.expiry,
         )
+        self.subscriptions = Subscriptions(self.sip, self.authenticator)
+        """SUBSCRIBE/NOTIFY (RFC 6665); without an event package SUBSCRIBE gets 489."""
+        self.mwi: MessageWaiting | None = None
+        if mailboxes is not None:
+            self.mwi = MessageWaiting(
+                sip=self.sip,
+                subscriptions=self.subscriptions,
+                mailboxes=mailboxes,
+                locations=self.registrar,
+            )
         self.calls = CallRegistry()
         self.media: AnchorSdp | None = None
         if settings.media_anchoring:
@@ -165,6 +180,7 @@ class Telephony:
             events=events,
             clock=clock,
             ring_timeout=settings.ring_timeout,
+            applications=applications,
         )
         self.b2bua = B2bua(
             call_services,
@@ -192,6 +208,9 @@ class Telephony:
         self.sip.add_transport(await open_tcp(host, udp.local_address[1], self.sip.receive))
         self.sip.route("REGISTER", self.registrar.handle_register)
         self.sip.route("OPTIONS", self.registrar.handle_options)
+        self.sip.route("SUBSCRIBE", self.subscriptions.handle_subscribe)
+        if self.mwi is not None:
+            self.mwi.start(self.events)
         self.install(lambda engine: engine.b2bua.handlers())
         if self.recorder is not None:
             self.recorder.subscribe(self.events)
@@ -207,10 +226,14 @@ class Telephony:
         """Close transports, stop background work, save the bindings."""
         if self.office_switch is not None:
             await self.office_switch.stop()
+        if self.mwi is not None:
+            self.mwi.stop()
+        await self.subscriptions.close()
         if self._started:
             self.sip.close()
         if self.media is not None:
-            self.media.close()
+            self.media.close()  # running applications hear the hang-up...
+        await drain_applications()  # ...and finish (a message being left is saved)
         if self.recorder is not None:
             await self.recorder.close()  # the closed media filed its calls: store them
         await self.registrar.stop()
