@@ -16,7 +16,10 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BaresipPhone", "goertzel_power", "read_samples", "write_tone"]
+from tests.interop.calls_support import free_port
+from tests.telephony.calls_support import PASSWORD
+
+__all__ = ["BaresipPhone", "goertzel_power", "make_phone", "read_samples", "write_tone"]
 
 RATE = 8000
 
@@ -121,3 +124,21 @@ class BaresipPhone:
             await asyncio.wait_for(reader.read(4096), 5)
         finally:
             writer.close()
+
+
+def make_phone(root: Path, number: str, tone: float, rtp_base: int, answer: str) -> BaresipPhone:
+    """Phone ``number`` (``user<number>`` / PASSWORD) under ``root``, on free ports."""
+    sip_port = free_port()
+    while free_port() == sip_port + 1:  # baresip also binds TLS on PORT+1
+        sip_port = free_port()
+    return BaresipPhone(
+        root=root / number,
+        number=number,
+        auth_id=f"user{number}",
+        password=PASSWORD,
+        sip_port=sip_port,
+        ctrl_port=free_port(),
+        rtp_base=rtp_base,
+        tone=tone,
+        answer=answer,
+    )
