@@ -8,7 +8,8 @@ The script is what the person on the phone does, in order:
   that label (any play when ``on`` is None) runs: it interrupts that play;
 * ``Speak(pcm, end=..., key=...)``: what the next ``record`` collects
   (``end=RecordEnd.HUNG_UP``: the phone hangs up at the end of it);
-* ``HangUp()``: the next ``get_digit`` or ``record`` finds the phone gone.
+* ``HangUp()``: the next ``get_digit`` or ``record`` finds the phone gone;
+  ``HangUp(on="label")``: the phone hangs up during the play containing it.
 
 When the script runs out, the next ``get_digit`` or ``record`` hangs up, so
 an application always ends. Every play is kept, as labels:
@@ -72,7 +73,8 @@ class Speak:
 
 @dataclass(frozen=True)
 class HangUp:
-    pass
+    on: str | None = None
+    """Hang up while a play containing this label runs (None: at the next key or record)."""
 
 
 Step = Keys | Timeout | During | Speak | HangUp
@@ -148,6 +150,11 @@ class ScriptedChannel:
         buffers = [pcm] if isinstance(pcm, bytes) else list(pcm)
         labels = [self._labels.get(buffer, f"?{len(buffer)}") for buffer in buffers]
         step = self._script[0] if self._script else None
+        if isinstance(step, HangUp) and step.on is not None and step.on in labels:
+            self._script.popleft()
+            self.plays.append(Play(labels=labels, interrupt=interrupt, interrupted_by=None))
+            self.hung_up = True
+            raise HungUp
         if isinstance(step, During) and (step.on is None or step.on in labels):
             self._script.popleft()
             self._queue.extend(step.keys)

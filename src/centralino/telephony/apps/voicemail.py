@@ -34,6 +34,7 @@ confirmed yet). The mailbox is the extension's number.
     7     delete it ("Message deleted."), go to the next
     #     next message
     0     mailbox options
+    star  back to the main menu (not announced)
     ====  =====================================================
 
     Keys work during the announcement and the audio too (type-ahead). A new
@@ -369,7 +370,7 @@ class _MailboxSession:
         return [*amount, *self._prompts.say(one if n == 1 else many)]
 
     async def _listen(self, messages: list[VoicemailMessage]) -> str | None:
-        """Play the messages: "0" (options asked), "#" (all played) or None (no answer)."""
+        """Play the messages: "#" (all played), "0" (options), "*" (main menu), None (no answer)."""
         for message in messages:
             outcome = await self._message(message)
             if outcome != "#":
@@ -378,7 +379,7 @@ class _MailboxSession:
         return "#"
 
     async def _message(self, message: VoicemailMessage) -> str | None:
-        """One message and its menu: "#" (go on), "0" (options) or None (no answer)."""
+        """One message and its menu: "#" (go on), "0", "*" or None (see :meth:`_listen`)."""
         try:
             audio = await self._mailboxes.message_audio(self._mailbox, message.id)
         except NotFound:
@@ -393,7 +394,7 @@ class _MailboxSession:
                 heard = pending is None
             while True:
                 choice = await self._choose(
-                    self._prompts.say("message-menu"), "179#0", pending=pending is not None
+                    self._prompts.say("message-menu"), "179#0*", pending=pending is not None
                 )
                 pending = None
                 if choice == "1":
