@@ -27,8 +27,9 @@ origin is the first packet of any source:
 
 The sources are **mixed as they arrive** into one buffer with a saturating
 add (:func:`.mixing.mix`, entered only when a sum leaves the 16-bit range;
-a plain sum otherwise: a packet costs about 25 µs, not 65): since a source never overlaps itself, each
-sample is the sum of at most one packet per source. Memory is therefore one
+a plain sum otherwise: a packet costs about 25 µs, not 65). Since a source
+never overlaps itself, each sample is the sum of at most one packet per
+source. Memory is therefore one
 16-bit sample per 8 kHz tick of the call (16 kB per second, 57.6 MB per
 hour) whatever the number of sources, and is **bounded** by
 ``max_duration`` (default :data:`DEFAULT_MAX_DURATION`, 4 hours, about
