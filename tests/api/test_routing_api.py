@@ -67,7 +67,8 @@ async def test_simulate_explains_an_exception_outside_its_window(api: httpx.Asyn
     assert not answer["trace"][0]["matched"]
     assert "on a break" in answer["trace"][0]["text"]
     assert "assumed registered" in answer["text"]
-    assert "Voicemail not available yet" in answer["text"]
+    assert "voicemail of extension" in answer["text"]
+    assert "not available" not in answer["text"]
 
 
 async def test_simulate_the_exception_in_office_hours_and_an_override(

@@ -12,6 +12,7 @@ import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import CallStateChanged, DomainEvent
@@ -66,16 +67,18 @@ async def call_engine(
     md5_only: bool = False,
     media_anchoring: bool = True,
     extensions: Sequence[Extension] = (),
+    **engine: Any,
 ) -> AsyncIterator[CallEngine]:
     """An engine on a free loopback port with extensions ``numbers`` (media anchored).
 
-    ``extensions`` adds fully specified extensions (forwarding rules and so on).
+    ``extensions`` adds fully specified extensions (forwarding rules and so on);
+    ``engine`` goes to the Telephony constructor (mailboxes, recordings...).
     """
     store = InMemoryStore()
     store.seed(extensions=[extension(number) for number in numbers] + list(extensions))
     bus = LocalEventBus()
     telephony, _registry = await start_calls(
-        store, FakeClock(), bus, md5_only=md5_only, media_anchoring=media_anchoring
+        store, FakeClock(), bus, md5_only=md5_only, media_anchoring=media_anchoring, **engine
     )
     engine = CallEngine(telephony)
     bus.subscribe(engine.record)

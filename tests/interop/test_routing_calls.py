@@ -129,7 +129,7 @@ async def _answers_forwarded_call(pbx: Pbx, caller: SipPhone, target: SipPhone) 
     await caller.response(180, wait=8)
     target.answer(invite, 486)  # end the test call quickly: 103 is busy after all
     final = await caller.final(wait=3)
-    assert (final.status, final.reason) == (480, "Voicemail not available yet")
+    assert (final.status, final.reason) == (480, "Voicemail not available")
 
 
 async def test_do_not_disturb_forwards_to_another_extension(pbx: Pbx) -> None:

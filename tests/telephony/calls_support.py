@@ -14,6 +14,7 @@ import socket
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.extension import Extension
@@ -312,17 +313,19 @@ async def start_calls(
     ring_timeout: float = 60.0,
     md5_only: bool = False,
     media_anchoring: bool = False,
+    **engine: Any,
 ) -> tuple[Telephony, CallRegistry]:
     """A started engine on loopback (its B2BUA included) and its call registry.
 
     ``md5_only`` offers only the MD5 challenge (baresip 1.0 refuses SHA-256).
     ``media_anchoring`` is off by default here, so signalling tests see the
     SDP as the phones wrote it (tests/telephony/test_media*.py cover it on).
+    ``engine`` goes to the Telephony constructor (mailboxes, applications...).
     """
     settings = TelephonySettings(
         bind="127.0.0.1", port=0, ring_timeout=ring_timeout, media_anchoring=media_anchoring
     )
     if md5_only:
         settings = dataclasses.replace(settings, digest_algorithms=(DigestAlgorithm.MD5,))
-    telephony = await start_telephony(store, clock, bus=bus, settings=settings)
+    telephony = await start_telephony(store, clock, bus=bus, settings=settings, **engine)
     return telephony, telephony.calls

@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.location import Binding, LocationStore
@@ -143,14 +144,16 @@ async def start_telephony(
     location: LocationStore | None = None,
     bus: LocalEventBus | None = None,
     settings: TelephonySettings | None = None,
+    **engine: Any,
 ) -> Telephony:
-    """A started engine on 127.0.0.1, a free port."""
+    """A started engine on 127.0.0.1, a free port (``engine``: more constructor arguments)."""
     telephony = Telephony(
         settings or TelephonySettings(bind="127.0.0.1", port=0),
         units=store,
         store=location or InMemoryLocationStore(),
         events=bus or LocalEventBus(),
         clock=clock,
+        **engine,
     )
     await telephony.start()
     return telephony

@@ -205,7 +205,7 @@ async def test_nothing_registered_goes_to_voicemail_not_there_yet(engine: Engine
     caller = await engine.phone("101")
     await caller.dial("103")
     final = await caller.final()
-    assert (final.status, final.reason) == (480, "Voicemail not available yet")
+    assert (final.status, final.reason) == (480, "Voicemail not available")
 
 
 async def test_disabled_callee_is_403(engine: Engine) -> None:
@@ -231,7 +231,7 @@ async def test_busy_callee_without_call_waiting_follows_its_busy_rule(engine: En
     await callee.request("INVITE")  # ringing: one call in progress
     await third.dial("105")
     final = await third.final()
-    assert (final.status, final.reason) == (480, "Voicemail not available yet")
+    assert (final.status, final.reason) == (480, "Voicemail not available")
     assert await callee.silent("INVITE")
 
 
@@ -286,7 +286,7 @@ async def test_a_busy_phone_sends_the_call_to_the_busy_rule(engine: Engine) -> N
     desk.answer(to_desk, 480, tag="desk")
     mobile.answer(to_mobile, 486, tag="mobile")
     final = await caller.final()
-    assert (final.status, final.reason) == (480, "Voicemail not available yet")
+    assert (final.status, final.reason) == (480, "Voicemail not available")
     assert engine.events[-1].reason is CallEndReason.UNAVAILABLE
 
 

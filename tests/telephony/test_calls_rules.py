@@ -26,7 +26,7 @@ def test_refusals_before_any_plan() -> None:
 
 def test_voicemail_and_trunks_end_with_a_clear_answer() -> None:
     voicemail = answer_for(SendToVoicemail(box_number="101"))
-    assert (voicemail.status, voicemail.reason) == (480, "Voicemail not available yet")
+    assert (voicemail.status, voicemail.reason) == (480, "Voicemail not available")
     assert voicemail.why is CallEndReason.UNAVAILABLE
     trunk = answer_for(DialExternal(number="+39061234", reason=DialReason.NUMBER))
     assert (trunk.status, trunk.reason) == (503, "No trunk for external numbers")

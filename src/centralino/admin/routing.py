@@ -40,7 +40,6 @@ from centralino.routing import (
     DialExternal,
     LiveState,
     RoutingPlan,
-    SendToVoicemail,
     plan_call,
     plan_document,
     trace_document,
@@ -76,10 +75,6 @@ class SimulationRequest(DomainModel):
     """Override whether the called extension has a phone registered."""
 
 
-VOICEMAIL_NOTE = (
-    "Note: voicemail is not available yet: a call sent to a voicemail box ends"
-    " with 480 'Voicemail not available yet'."
-)
 TRUNK_NOTE = (
     "Note: no trunk exists yet: a call to a mobile or an external number ends"
     " with 503 'No trunk for external numbers'."
@@ -101,8 +96,6 @@ class Simulation:
         """What the PBX cannot do yet for steps of this plan (what callers get then)."""
         steps = self.plan.steps()
         notes = []
-        if any(isinstance(step, SendToVoicemail) for step in steps):
-            notes.append(VOICEMAIL_NOTE)
         if any(isinstance(step, DialExternal) for step in steps):
             notes.append(TRUNK_NOTE)
         return tuple(notes)

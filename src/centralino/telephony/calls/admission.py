@@ -5,9 +5,9 @@ decides every call; this module only turns its terminal steps into a SIP
 status and a reason phrase an administrator can read in a trace or on a
 phone's display. Two refusals come before any plan: an unknown number (404)
 and a disabled caller (403). Destinations whose parts do not exist yet end
-the call with a clear answer: voicemail (480 "Voicemail not available yet",
-until the media issue lands) and anything over a trunk (503 "No trunk for
-external numbers": the mobile, an external number).
+the call with a clear answer: anything over a trunk (503 "No trunk for
+external numbers": the mobile, an external number), and voicemail when the
+engine runs without its applications (480 "Voicemail not available").
 """
 
 from __future__ import annotations
@@ -66,8 +66,13 @@ _END_ANSWERS = {
 
 VOICEMAIL_NOT_AVAILABLE = Answer(
     status=StatusCode.TEMPORARILY_UNAVAILABLE,
-    reason="Voicemail not available yet",
+    reason="Voicemail not available",
     why=CallEndReason.UNAVAILABLE,
+)
+NOT_ACCEPTABLE = Answer(
+    status=StatusCode.NOT_ACCEPTABLE_HERE,
+    reason="No audio in common with the PBX",
+    why=CallEndReason.FAILED,
 )
 NO_TRUNK = Answer(
     status=StatusCode.SERVICE_UNAVAILABLE,

@@ -10,7 +10,9 @@ this order, and the first failure answers it:
    authenticator answers 407/403 itself);
 3. the caller's extension is disabled -> 403;
 4. the Request-URI user is a status dial code (:mod:`.dial_codes`): the
-   caller's status is set and the INVITE answered at once;
+   caller's status is set and the INVITE answered at once; the voicemail
+   codes are answered by the PBX (the caller's own voicemail menu, or
+   recording a new greeting);
 5. the Request-URI user is an extension number or SIP ID, else 404; then
    the routing engine decides: a :class:`~.plan_runner.PlanRunner` walks
    the callee's plan (ring, forward, refuse...), creating the
@@ -27,16 +29,18 @@ from collections.abc import Callable
 
 import structlog
 
+from centralino.domain.calls import CallEndReason
 from centralino.domain.extension import Extension
 from centralino.domain.ports import StatusChanger
 from centralino.sip.codes import Method, StatusCode
 from centralino.sip.message import Request
-from centralino.telephony.calls.admission import Refusal
-from centralino.telephony.calls.call import CallServices
+from centralino.telephony.calls.admission import NOT_ACCEPTABLE, VOICEMAIL_NOT_AVAILABLE, Refusal
+from centralino.telephony.calls.call import Call, CallServices
 from centralino.telephony.calls.dial_codes import StatusCodes
 from centralino.telephony.calls.in_dialog import handle_ack, handle_bye, relay_request
 from centralino.telephony.calls.plan_runner import LiveRouting, PlanRunner
 from centralino.telephony.calls.ports import (
+    Application,
     Authenticator,
     Cancellable,
     ExtensionDirectory,
@@ -118,9 +122,21 @@ class B2bua:
             self._refuse(incoming, caller, Refusal.CALLER_DISABLED)
             return
         user = incoming.request.uri.user or ""
-        status = self._directory.settings.dial_codes.status_for(user)
+        codes = self._directory.settings.dial_codes
+        status = codes.status_for(user)
         if status is not None:
             self._status_codes.handle(incoming, caller, status)
+            return
+        applications = self.services.applications
+        if user in (codes.voicemail, codes.record_greeting):
+            if applications is None:
+                answer = VOICEMAIL_NOT_AVAILABLE
+                incoming.respond(answer.status, answer.reason)
+                return
+            if user == codes.voicemail:
+                self._answer_locally(incoming, caller, applications.voicemail_menu(caller))
+            else:
+                self._answer_locally(incoming, caller, applications.record_greeting(caller))
             return
         callee = self._callee(incoming.request)
         if callee is None:
@@ -128,6 +144,15 @@ class B2bua:
             return
         runner = PlanRunner(self.services, self.routing, caller=caller, incoming=incoming)
         runner.run(callee)
+
+    def _answer_locally(
+        self, incoming: IncomingRequest, caller: Extension, application: Application
+    ) -> None:
+        call = Call(self.services, caller=caller, callee=caller, incoming=incoming)
+        call.start()
+        log.info("call: the PBX answers", call=call.id, caller=caller.number)
+        if not call.answer_locally(application, reason=CallEndReason.CALLER_HUNG_UP):
+            call.refuse(NOT_ACCEPTABLE.status, NOT_ACCEPTABLE.reason, NOT_ACCEPTABLE.why)
 
     def _refuse(self, incoming: IncomingRequest, caller: Extension, refusal: Refusal) -> None:
         log.info("call refused", caller=caller.number, status=refusal.status)

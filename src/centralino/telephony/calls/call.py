@@ -24,9 +24,13 @@ Each fork's responses come back to :meth:`Call._on_outcome`:
   elsewhere or ends the call with :meth:`Call.refuse`.
 
 The caller's CANCEL cancels every fork and answers 487; the setup timer
-answers 408. After the answer, in-dialog requests are handled by
-:mod:`.in_dialog`. Whatever the path, :meth:`Call.end` runs once: timers
-stopped, the SDP policy released, the registry cleaned, ENDED published.
+answers 408. Instead of a fork, the PBX may answer the caller itself
+(:meth:`Call.answer_locally`: voicemail, the voicemail menu); the
+application then runs over the caller's leg (:mod:`.local`) and the call
+no longer counts as one of the callee's calls in progress. After the
+answer, in-dialog requests are handled by :mod:`.in_dialog`. Whatever the
+path, :meth:`Call.end` runs once: timers stopped, the SDP policy released,
+the registry cleaned, ENDED published.
 
 The phases and their moves, as a table (anything else is ignored):
 
@@ -65,9 +69,16 @@ from centralino.sip.message import Request, Response
 from centralino.sip.uri import Uri
 from centralino.telephony.calls.forking import ForkFailure, RingOutcome, best_failure, classify
 from centralino.telephony.calls.legs import AwaitedAck, CalleeLeg, CallerLeg, Leg, LegState
-from centralino.telephony.calls.media import Direction, SdpPolicy
+from centralino.telephony.calls.local import CallChannel, run_application
+from centralino.telephony.calls.media import Direction, LocalAnswer, SdpPolicy
 from centralino.telephony.calls.messages import contact_of, extension_address, outbound_invite
-from centralino.telephony.calls.ports import Cancellable, Scheduler, Signaling
+from centralino.telephony.calls.ports import (
+    Application,
+    Applications,
+    Cancellable,
+    Scheduler,
+    Signaling,
+)
 from centralino.telephony.calls.registry import CallRegistry, DialogKey, InviteKey, Side
 from centralino.telephony.calls.retransmit import Retransmitter
 from centralino.telephony.sip_server import ClientOutcome, IncomingRequest, new_tag
@@ -121,6 +132,8 @@ class CallServices:
     clock: Clock
     ring_timeout: float = 180.0
     """The longest a caller waits for an answer, across forwards (then 408)."""
+    applications: Applications | None = None
+    """Voicemail and the other PBX applications; None: none (voicemail answers 480)."""
 
 
 class Call:
@@ -139,7 +152,7 @@ class Call:
         self.id = uuid.uuid4().hex
         self.caller = caller
         self.callee = callee
-        self.parties = (caller.number, callee.number)
+        self.parties: tuple[str, ...] = (caller.number, callee.number)
         self.phase = CallPhase.RINGING
         self.started_at = services.clock.now()
         self.answered_at: dt.datetime | None = None
@@ -154,6 +167,8 @@ class Call:
         self._ring_timer: Cancellable | None = None
         self._setup_timer: Cancellable | None = None
         self._invite_key = _invite_key(incoming)
+        self.local: LocalAnswer | None = None
+        self._local_reason: CallEndReason | None = None
 
     # Views --------------------------------------------------------------------
 
@@ -312,6 +327,49 @@ class Call:
         else:
             self.refuse(StatusCode.REQUEST_TIMEOUT, "No Answer", CallEndReason.NO_ANSWER)
 
+    # The PBX answers ----------------------------------------------------------------
+
+    def answer_locally(
+        self, application: Application, *, reason: CallEndReason = CallEndReason.VOICEMAIL
+    ) -> bool:
+        """Answer the caller with the PBX's own media and run ``application`` on it.
+
+        Args:
+            application: what talks to the caller (from the ACK on).
+            reason: the end reason published when the call ends.
+
+        Returns:
+            False when the caller's offer cannot be answered (no common audio,
+            no media anchoring, no free port): the caller is still waiting.
+        """
+        if self.phase is not CallPhase.RINGING:
+            return False
+        local = self.services.sdp.answer_locally(self.id, self.caller_leg.invite.body)
+        if local is None:
+            return False
+        self._stop_ringing()
+        self._cancel_timers()
+        self.local, self._local_reason = local, reason
+        self.phase = CallPhase.ANSWERED
+        self.answered_at = self.services.clock.now()
+        self.parties = (self.caller.number,)
+        response = self.caller_leg.answer(local.body)
+        self.services.registry.forget_invite(self, self._invite_key)
+        channel = CallChannel(self, local.media, self._application_hangs_up)
+
+        def acked(_ack: Request) -> None:
+            if self.phase is CallPhase.ANSWERED:
+                self.phase = CallPhase.CONNECTED
+                run_application(application, channel, self._application_hangs_up)
+
+        self.expect_ack(self.caller_leg, self.caller_leg.incoming, response, acked)
+        return True
+
+    def _application_hangs_up(self) -> None:
+        if self.phase in (CallPhase.ANSWERED, CallPhase.CONNECTED):
+            self.caller_leg.send_in_dialog(self.services.signaling, "BYE")
+            self.end(self._local_reason or CallEndReason.CALLEE_HUNG_UP)
+
     # Caller side of the setup -----------------------------------------------------
 
     def cancel(self) -> None:
@@ -412,6 +470,8 @@ class Call:
         """End the call once: timers off, media released, registry cleaned, event out."""
         if self.phase is CallPhase.ENDED:
             return
+        if self._local_reason is not None and reason is not CallEndReason.FAILED:
+            reason = self._local_reason
         self.phase = CallPhase.ENDED
         self._cancel_timers()
         for leg in (self.caller_leg, *self.forks):

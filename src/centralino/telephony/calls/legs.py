@@ -26,7 +26,7 @@ from centralino.sip.codes import Method
 from centralino.sip.dialog import Dialog
 from centralino.sip.headers import Via
 from centralino.sip.message import Request, Response
-from centralino.telephony.calls.messages import cancel_for, relayed_response
+from centralino.telephony.calls.messages import cancel_for, local_answer, relayed_response
 from centralino.telephony.calls.ports import Signaling
 from centralino.telephony.calls.retransmit import Retransmitter
 from centralino.telephony.sip_server import IncomingRequest, ResponseCallback
@@ -139,6 +139,14 @@ class CallerLeg(Leg):
         if source.is_success:
             self.dialog = Dialog.from_uas(self.invite, self.tag)
             self.state = LegState.ANSWERED
+        return response
+
+    def answer(self, body: bytes) -> Response:
+        """Answer the caller's INVITE ourselves: 200 OK with our SDP ``body``."""
+        response = local_answer(self.invite, to_tag=self.tag, contact=self.contact, body=body)
+        self.incoming.send_response(response)
+        self.dialog = Dialog.from_uas(self.invite, self.tag)
+        self.state = LegState.ANSWERED
         return response
 
     def reject(self, status: int, reason: str | None = None) -> None:

@@ -8,14 +8,24 @@ two RTP/RTCP port pairs per call, rewrites ``c=``/``m=`` so both phones send
 to the PBX, negotiates codecs per leg and relays the packets; it learns the
 end of a call through :meth:`SdpPolicy.release`. :class:`RelaySdp` passes
 SDP through unchanged, so RTP flows directly between the phones
-(``TelephonySettings.media_anchoring = False``)."""
+(``TelephonySettings.media_anchoring = False``).
+
+When the PBX answers a call itself (voicemail, call screening), the policy
+also writes the PBX's answer to the caller's offer and gives the call a
+:class:`PbxMedia`: the media half of an application's
+:class:`~centralino.telephony.apps.channel.Channel`. Only an anchoring
+policy can: :class:`RelaySdp` has no media of its own and answers None."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Direction", "RelaySdp", "SdpPolicy"]
+from centralino.telephony.apps.channel import Recording
+
+__all__ = ["Direction", "LocalAnswer", "PbxMedia", "RelaySdp", "SdpPolicy"]
 
 
 class Direction(enum.Enum):
@@ -25,6 +35,40 @@ class Direction(enum.Enum):
     """From the caller's leg to a callee's leg."""
     TO_CALLER = enum.auto()
     """From a callee's leg to the caller's leg."""
+
+
+class PbxMedia(Protocol):
+    """The PBX's own voice and ears on one leg (see the Channel protocol)."""
+
+    async def play(self, pcm: bytes | Sequence[bytes], *, interrupt: bool = True) -> str | None:
+        """Play PCM; the interrupting key, or None."""
+        ...
+
+    async def get_digit(self, timeout: float) -> str | None:  # noqa: ASYNC109
+        """The next key, or None after ``timeout``."""
+        ...
+
+    def flush_digits(self) -> None:
+        """Forget queued keys."""
+        ...
+
+    async def record(
+        self, *, max_seconds: float, stop_keys: str = "#", silence_seconds: float | None = None
+    ) -> Recording:
+        """Record until a stop key, the length limit or the end."""
+        ...
+
+    def close(self) -> None:
+        """The call ended: wake every waiter with HungUp."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAnswer:
+    """The PBX's SDP answer to a caller's offer, and the media behind it."""
+
+    body: bytes
+    media: PbxMedia
 
 
 class SdpPolicy(Protocol):
@@ -38,6 +82,10 @@ class SdpPolicy(Protocol):
         """The call ended: free whatever was held for it."""
         ...
 
+    def answer_locally(self, call_id: str, offer: bytes) -> LocalAnswer | None:
+        """The PBX answers the caller's ``offer`` itself; None when it cannot."""
+        ...
+
 
 class RelaySdp:
     """Pass SDP through unchanged: media flows phone to phone."""
@@ -49,3 +97,7 @@ class RelaySdp:
     def release(self, call_id: str) -> None:
         """Nothing held."""
         return
+
+    def answer_locally(self, call_id: str, offer: bytes) -> LocalAnswer | None:
+        """No media of our own without anchoring."""
+        return None

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from centralino.domain.extension import Extension
 from centralino.net.transport import TransportKind
 from centralino.sip.address import NameAddress
-from centralino.sip.codes import Method
+from centralino.sip.codes import Method, StatusCode
 from centralino.sip.headers import Headers, Via
 from centralino.sip.message import Request, Response, make_request, make_response
 from centralino.sip.uri import Uri
@@ -126,4 +126,12 @@ def relayed_response(
     fields += [*extra, *body_headers(source, body)]
     return make_response(
         request, source.status, source.reason, to_tag=to_tag, extra_headers=fields, body=body
+    )
+
+
+def local_answer(request: Request, *, to_tag: str, contact: NameAddress, body: bytes) -> Response:
+    """Our own 200 OK to an INVITE the PBX answers (voicemail), with our SDP."""
+    fields = [("Contact", str(contact)), ("Allow", ALLOW), ("Content-Type", "application/sdp")]
+    return make_response(
+        request, StatusCode.OK, "OK", to_tag=to_tag, extra_headers=fields, body=body
     )

@@ -18,6 +18,10 @@ A :class:`PlanRunner` walks one call's plan (SPEC §2.3), step by step:
 * ``Forward``: the target is planned again with fresh live state and the
   chain so far as ``forwarded_from`` (its own rules apply; loops end at the
   engine's loop rule), and its plan is walked.
+* ``SendToVoicemail``: the PBX answers the caller itself and the
+  voicemail application records a message in that box (the call is
+  created first when no phone rang); without applications (or when the
+  caller's offer has no audio in common) the call ends 480 / 488.
 * every other step ends the call with the answer of
   :func:`~.admission.answer_for` and a log line.
 
@@ -41,11 +45,17 @@ from centralino.routing import (
     LiveState,
     RingExtension,
     RoutingPlan,
+    SendToVoicemail,
     Step,
     describe_step,
     plan_call,
 )
-from centralino.telephony.calls.admission import Answer, Refusal, answer_for
+from centralino.telephony.calls.admission import (
+    NOT_ACCEPTABLE,
+    Answer,
+    Refusal,
+    answer_for,
+)
 from centralino.telephony.calls.call import Call, CallServices, RingEnd
 from centralino.telephony.calls.forking import RingOutcome
 from centralino.telephony.calls.ports import ExtensionDirectory, Locations
@@ -140,6 +150,8 @@ class PlanRunner:
                 self._ring(step)
             case Forward():
                 self._forward(step.number)
+            case SendToVoicemail() if self._services.applications is not None:
+                self._voicemail(step)
             case _:
                 self._end(step)
 
@@ -166,6 +178,23 @@ class PlanRunner:
         else:
             log.info("routing: ringing", call=self.call.id, number=step.number)
             self.call.ring(extension, bindings, step.seconds)
+
+    def _voicemail(self, step: SendToVoicemail) -> None:
+        applications = self._services.applications
+        box = self._routing.directory.by_number(step.box_number)
+        if applications is None or box is None:  # pragma: no cover - planned with both
+            self._end(step)
+            return
+        call = self.call
+        if call is None:
+            call = self.call = Call(
+                self._services, caller=self._caller, callee=box, incoming=self._incoming
+            )
+            call.start()
+        call.callee = box
+        log.info("routing: voicemail", call=call.id, box=box.number, caller=self._caller.number)
+        if not call.answer_locally(applications.leave_message(box, self._caller)):
+            self._finish(NOT_ACCEPTABLE)
 
     def _ring_ended(self, call: Call, end: RingEnd) -> None:
         step = self._ringing

@@ -8,7 +8,7 @@ its tests use in-memory stand-ins and the composition root (``telephony
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from centralino.domain.extension import Extension
@@ -18,9 +18,12 @@ from centralino.domain.settings import SystemSettings
 from centralino.net.transport import Peer, TransportKind
 from centralino.sip.events import TransactionKey
 from centralino.sip.message import Request
+from centralino.telephony.apps.channel import Channel
 from centralino.telephony.sip_server import IncomingRequest, ResponseCallback
 
 __all__ = [
+    "Application",
+    "Applications",
     "Authenticator",
     "Cancellable",
     "ExtensionDirectory",
@@ -101,3 +104,23 @@ class Cancellable(Protocol):
 
 Scheduler = Callable[[float, Callable[[], None]], Cancellable]
 """Run a callback after a delay in seconds (``loop.call_later`` fits)."""
+
+
+Application = Callable[[Channel], Awaitable[None]]
+"""A PBX application, run on a call the PBX answered (it returns: the PBX hangs up)."""
+
+
+class Applications(Protocol):
+    """The PBX's own call applications, bound to their mailboxes and prompts."""
+
+    def leave_message(self, box: Extension, caller: Extension) -> Application:
+        """A caller leaves a message in ``box``'s mailbox."""
+        ...
+
+    def voicemail_menu(self, owner: Extension) -> Application:
+        """``owner`` listens to their messages, from their own phone."""
+        ...
+
+    def record_greeting(self, owner: Extension) -> Application:
+        """``owner`` records a new greeting from their own phone."""
+        ...

@@ -30,6 +30,11 @@ a call) closes the session and frees the ports; a late body for a released
 call is passed through rather than anchored again. When the port range is
 exhausted the call goes on without anchoring (logged), as if
 :class:`~centralino.telephony.calls.media.RelaySdp` were in use.
+
+:meth:`AnchorSdp.answer_locally` is the PBX answering the caller itself
+(voicemail): the caller's offer is answered with PCMU/PCMA (in the
+caller's order) and telephone-event when offered, pointing at the caller
+leg's port, and a :class:`~.endpoint.MediaEndpoint` holds that leg.
 """
 
 from __future__ import annotations
@@ -44,9 +49,22 @@ import structlog
 from centralino.media.codecs import CodecRegistry, default_codecs
 from centralino.net.rtp import PortAllocator, PortsExhausted
 from centralino.sip.errors import SipError
-from centralino.sip.sdp import Codec, SessionDescription, negotiated_codecs
-from centralino.telephony.calls.media import Direction
+from centralino.sip.sdp import (
+    AddressType,
+    Codec,
+    CodecOrder,
+    CodecSpec,
+    MediaCapabilities,
+    Origin,
+    SessionDescription,
+    create_answer,
+    is_acceptable,
+    negotiate,
+    negotiated_codecs,
+)
+from centralino.telephony.calls.media import Direction, LocalAnswer
 from centralino.telephony.calls.registry import Side
+from centralino.telephony.media.endpoint import MediaEndpoint
 from centralino.telephony.media.negotiation import (
     LegCodecs,
     anchored_stream,
@@ -100,6 +118,7 @@ def _newer_version(description: SessionDescription, previous: SessionDescription
 class _Anchored:
     session: MediaSession
     exchange: _Exchange = field(default_factory=_Exchange)
+    endpoints: list[MediaEndpoint] = field(default_factory=list)
 
 
 class AnchorSdp:
@@ -168,7 +187,59 @@ class AnchorSdp:
             self._released.popitem(last=False)
         anchored = self._calls.pop(call_id, None)
         if anchored is not None:
+            for endpoint in anchored.endpoints:
+                endpoint.close()
             anchored.session.close()
+
+    def answer_locally(self, call_id: str, offer: bytes) -> LocalAnswer | None:
+        """Answer the caller's ``offer`` with the PBX's own media (see the module doc).
+
+        Returns:
+            The answer and the endpoint holding the caller's leg; None when the
+            offer has no audio in common with the PBX, or no port is free.
+        """
+        if call_id in self._released:
+            return None
+        try:
+            description = SessionDescription.parse(offer)
+        except SipError:
+            return None
+        negotiation = negotiate(description, [self._capabilities()])
+        if not is_acceptable(negotiation):
+            return None
+        index = next(position for position, stream in enumerate(negotiation) if stream.accepted)
+        anchored = self._calls.get(call_id) or self._open(call_id)
+        if anchored is None:
+            return None
+        session = anchored.session
+        port = session.caller.local_port
+        ports = [port if position == index else 0 for position in range(len(negotiation))]
+        host = self.advertised_host
+        origin = Origin(
+            username="centralino",
+            session_id=str(abs(hash(call_id)) % 10**12),
+            session_version=1,
+            address_type=AddressType.of(host),
+            address=host,
+        )
+        answer = create_answer(description, negotiation, origin=origin, address=host, ports=ports)
+        session.learn(Side.CALLER, media_address(description, index))
+        session.negotiated(Side.CALLER, LegCodecs.of(negotiation[index].codecs))
+        exchange = anchored.exchange
+        exchange.offerer, exchange.offer, exchange.answered = Side.CALLER, description, True
+        exchange.index = index
+        exchange.last[Side.CALLER] = description
+        endpoint = MediaEndpoint(session, Side.CALLER, self.codecs)
+        anchored.endpoints.append(endpoint)
+        return LocalAnswer(bytes(answer), endpoint)
+
+    def _capabilities(self) -> MediaCapabilities:
+        specs = [CodecSpec.parse(f"{codec.name}/{codec.clock_rate}") for codec in self.codecs]
+        return MediaCapabilities(
+            codecs=(*specs, CodecSpec.parse("telephone-event/8000")),
+            rtcp_mux=False,
+            order=CodecOrder.OFFERER,
+        )
 
     # Views and taps -------------------------------------------------------------
 

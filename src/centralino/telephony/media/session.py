@@ -25,6 +25,9 @@ other leg's RTP socket to the other phone:
 * **RTCP** is relayed the same way, between the RTCP sockets (or the RTP
   sockets, with ``rtcp-mux`` on both sides).
 * **Taps** (:mod:`.taps`) get each direction's audio decoded to PCM.
+* **Held legs**: a leg *held* by the PBX itself (:meth:`MediaSession.hold`,
+  for voicemail and screening: :mod:`.endpoint`) relays nothing: what its
+  phone sends goes to the holder, nothing from the other leg reaches it.
 
 Per-leg :class:`~.statistics.LegStatistics` count packets, bytes, loss and
 jitter. :meth:`MediaSession.close` closes the sockets and frees the ports.
@@ -36,6 +39,7 @@ import dataclasses
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
@@ -48,7 +52,7 @@ from centralino.telephony.media.negotiation import AUXILIARY, LegCodecs, MediaAd
 from centralino.telephony.media.statistics import CallMediaStats, LegStatistics, LegStats
 from centralino.telephony.media.taps import MediaTap, TapDirection
 
-__all__ = ["MediaLeg", "MediaSession"]
+__all__ = ["LegHolder", "MediaLeg", "MediaSession"]
 
 log = structlog.get_logger("centralino.media")
 
@@ -73,6 +77,14 @@ class _Route:
 
 
 _DROP = _Route(None)
+
+
+class LegHolder(Protocol):
+    """Who takes a held leg's packets instead of the relay (see :mod:`.endpoint`)."""
+
+    def receive(self, data: bytes, now: float) -> None:
+        """One RTP packet from the leg's phone (already latched and counted)."""
+        ...
 
 
 class MediaLeg:
@@ -162,6 +174,7 @@ class MediaSession:
         self._codecs = codecs
         self._clock = clock
         self._taps: list[MediaTap] = []
+        self._held: dict[Side, LegHolder] = {}
         self._routes: tuple[dict[int, _Route], dict[int, _Route]] = ({}, {})
         caller = bind_rtp_pair(host, allocator, self._from_caller)
         try:
@@ -187,6 +200,18 @@ class MediaSession:
         """The codecs the leg facing ``side`` settled on (routes are recomputed)."""
         self.leg(side).codecs = codecs
         self._routes = ({}, {})
+
+    def hold(self, side: Side, holder: LegHolder) -> None:
+        """Give the leg facing ``side`` to ``holder``: no relay to or from it."""
+        self._held[side] = holder
+
+    def unhold(self, side: Side) -> None:
+        """Relay the leg facing ``side`` again."""
+        self._held.pop(side, None)
+
+    def held(self, side: Side) -> bool:
+        """Whether the leg facing ``side`` is held by the PBX."""
+        return side in self._held
 
     # Taps ---------------------------------------------------------------------
 
@@ -235,6 +260,13 @@ class MediaSession:
         now = self._clock()
         header = _FIELDS.unpack_from(data, 2)
         leg.statistics.received(header, len(data), now, route.clock_rate)
+        if self._held:
+            holder = self._held.get(leg.side)
+            if holder is not None:
+                holder.receive(data, now)
+                return
+            if other.side in self._held:
+                return
         if self._taps:
             self._tap(leg, data, now)
         destination = other.destination
@@ -303,6 +335,8 @@ class MediaSession:
             leg.statistics.packets_dropped += 1
             return
         leg.statistics.rtcp_received += 1
+        if self._held and (leg.side in self._held or other.side in self._held):
+            return
         if other.address.rtcp_mux and leg.address.rtcp_mux:
             destination = other.destination
             if destination is not None:
@@ -341,6 +375,7 @@ class MediaSession:
         if self.closed:
             return
         self.closed = True
+        self._held.clear()
         self.caller.sockets.close()
         self.callee.sockets.close()
         for tap in list(self._taps):
