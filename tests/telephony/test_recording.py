@@ -15,10 +15,12 @@ from centralino.domain.extension import Extension
 from centralino.domain.recordings import CallRecording
 from centralino.media.pcm import SAMPLE_RATE, samples_from_pcm, split_frames
 from centralino.media.tones import goertzel_power, sine
+from centralino.telephony.engine import Telephony, TelephonySettings
 from centralino.telephony.media.taps import MediaTap, TapDirection
 from centralino.telephony.recording import CallRecorder
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, InMemoryStore
 from tests.telephony.calls_support import extension
+from tests.telephony.registrar_support import InMemoryLocationStore
 
 
 @dataclass
@@ -220,3 +222,21 @@ def test_a_tap_closed_without_a_running_loop_is_dropped() -> None:
     _talk(rig, "c1", 0.2)
     rig.media.release("c1")
     assert rig.recorder.pending == 0
+
+
+@pytest.mark.parametrize(
+    ("anchoring", "with_port", "expected"),
+    [(True, True, True), (True, False, False), (False, True, False)],
+)
+def test_the_engine_records_when_media_is_anchored_and_a_port_is_given(
+    anchoring: bool, with_port: bool, expected: bool
+) -> None:
+    telephony = Telephony(
+        TelephonySettings(bind="127.0.0.1", port=0, media_anchoring=anchoring),
+        units=InMemoryStore(),
+        store=InMemoryLocationStore(),
+        events=LocalEventBus(),
+        clock=FakeClock(),
+        recordings=FakeRecordings() if with_port else None,
+    )
+    assert (telephony.recorder is not None) is expected
