@@ -46,6 +46,11 @@ def test_every_prompt_of_the_table_ships_as_a_small_8khz_mono_16bit_wav() -> Non
         assert any(raw), name
 
 
+def test_no_wav_is_left_over_from_an_older_table() -> None:
+    shipped = {item.name[:-4] for item in _folder().iterdir() if item.name.endswith(".wav")}
+    assert shipped == set(_table())
+
+
 def test_load_reads_every_prompt_once_as_pcm() -> None:
     prompts = Prompts.load()
     assert prompts is Prompts.load()

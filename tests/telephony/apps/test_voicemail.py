@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from centralino.domain.extension import Extension
+from centralino.domain.ports import Mailboxes
 from centralino.domain.voicemail import MessageFolder
-from centralino.telephony.apps.channel import RecordEnd
+from centralino.telephony.apps.channel import Channel, RecordEnd
 from centralino.telephony.apps.prompts import Prompts
 from centralino.telephony.apps.voicemail import (
     VoicemailLimits,
@@ -55,6 +56,13 @@ def channel(*script: Any, prompts: Prompts = PROMPTS) -> ScriptedChannel:
     fake.label("GREETING", GREETING)
     fake.label("SPEECH", SPEECH)
     return fake
+
+
+def test_the_fakes_follow_the_ports() -> None:
+    mailboxes: Mailboxes = InMemoryMailboxes()
+    phone: Channel = channel()
+    assert mailboxes is not None
+    assert phone.caller == "+390612345678"
 
 
 # Leaving a message ---------------------------------------------------------
@@ -422,7 +430,7 @@ async def test_listen_again_reads_the_mailbox_again() -> None:
         "main-menu",
         "goodbye",
     ]
-    assert mailboxes.folder_of("101", first) is None
+    assert mailboxes.folder_of("101", first.id) is None
 
 
 async def test_a_message_deleted_meanwhile_is_skipped() -> None:
@@ -465,11 +473,19 @@ async def test_record_a_greeting_and_keep_it() -> None:
 async def test_record_a_greeting_again_then_keep_the_second() -> None:
     mailboxes = InMemoryMailboxes()
     second = seconds_of_audio(2, fill=5)
-    phone = channel(Speak(GREETING), Keys("2"), Speak(second), During("1", on="?32000"))
+    phone = channel(Speak(GREETING), Keys("2"), Speak(second), During("1", on="SECOND"))
+    phone.label("SECOND", second)
     greeting = await record_greeting(phone, mailboxes, extension(), PROMPTS)
     assert greeting is not None
     assert [pcm for _, pcm in mailboxes.greetings("101")] == [second]
-    assert phone.said().count("record-greeting") == 2
+    assert phone.said()[-6:] == [
+        "keep-greeting",
+        "record-greeting",
+        "BEEP",
+        "SECOND",
+        "greeting-saved",
+        "goodbye",
+    ]
 
 
 async def test_a_too_short_greeting_is_recorded_again() -> None:
