@@ -107,7 +107,8 @@ class SqlVoicemailRepository:
             .where(_messages.mailbox == mailbox)
             .group_by(_messages.folder)
         )
-        found: dict[str, int] = dict((await self._connection.execute(statement)).tuples().all())
+        result = await self._connection.execute(statement)
+        found: dict[str, int] = dict(result.all())
         return MailboxCounts(
             new=found.get(MessageFolder.NEW.value, 0),
             saved=found.get(MessageFolder.SAVED.value, 0),
