@@ -46,6 +46,7 @@ from centralino.net import open_tcp, open_udp
 from centralino.net.rtp import PortAllocator
 from centralino.net.transport import TransportKind
 from centralino.sip.digest import DigestAlgorithm, NonceManager
+from centralino.telephony.apps.launcher import VoicemailApplications
 from centralino.telephony.auth import DEFAULT_ALGORITHMS, Authenticator
 from centralino.telephony.bindings import ExpiryPolicy
 from centralino.telephony.calls import B2bua, CallRegistry, CallServices, RelaySdp, loop_scheduler
@@ -180,7 +181,7 @@ class Telephony:
             events=events,
             clock=clock,
             ring_timeout=settings.ring_timeout,
-            applications=applications,
+            applications=applications or _voicemail(mailboxes),
         )
         self.b2bua = B2bua(
             call_services,
@@ -261,6 +262,11 @@ class Telephony:
     def live_view(self) -> LiveView:
         """The engine as the management side sees it."""
         return _EngineView(self)
+
+
+def _voicemail(mailboxes: Mailboxes | None) -> Applications | None:
+    """The voicemail applications over ``mailboxes`` (None without mailboxes)."""
+    return VoicemailApplications(mailboxes) if mailboxes is not None else None
 
 
 class _EngineView:

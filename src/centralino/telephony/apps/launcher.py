@@ -1,0 +1,82 @@
+"""The call engine's :class:`~centralino.telephony.calls.ports.Applications`.
+
+Binds the voicemail applications (:mod:`.voicemail`) to the mailboxes (the
+management side's :class:`~centralino.domain.ports.Mailboxes`), the shipped
+voice prompts and the limits, so the B2BUA can start one on a call with
+nothing but the extensions involved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from centralino.domain.extension import Extension
+from centralino.domain.ports import Mailboxes
+from centralino.telephony.apps.channel import Channel
+from centralino.telephony.apps.prompts import Prompts
+from centralino.telephony.apps.voicemail import (
+    DEFAULT_LIMITS,
+    VoicemailLimits,
+    leave_message,
+    record_greeting,
+    voicemail_menu,
+)
+from centralino.telephony.calls.ports import Application
+
+__all__ = ["VoicemailApplications"]
+
+
+class VoicemailApplications:
+    """Voicemail for the call engine.
+
+    Args:
+        mailboxes: where messages and greetings are kept.
+        prompts: the voice prompts (default: the shipped ones).
+        limits: message lengths, PIN attempts, timeouts.
+        tz: the zone dates are read out in (None: the server's local zone).
+    """
+
+    def __init__(
+        self,
+        mailboxes: Mailboxes,
+        *,
+        prompts: Prompts | None = None,
+        limits: VoicemailLimits = DEFAULT_LIMITS,
+        tz: dt.tzinfo | None = None,
+    ) -> None:
+        self.mailboxes = mailboxes
+        self.prompts = prompts or Prompts.load()
+        self.limits = limits
+        self.tz = tz
+
+    def leave_message(self, box: Extension, caller: Extension) -> Application:
+        """The caller leaves a message in ``box``'s mailbox."""
+
+        async def run(channel: Channel) -> None:
+            await leave_message(channel, self.mailboxes, box, self.prompts, self.limits)
+
+        return run
+
+    def voicemail_menu(self, owner: Extension) -> Application:
+        """The owner listens to their messages from their own phone."""
+
+        async def run(channel: Channel) -> None:
+            await voicemail_menu(
+                channel,
+                self.mailboxes,
+                owner,
+                self.prompts,
+                own_phone=True,
+                limits=self.limits,
+                tz=self.tz,
+            )
+
+        return run
+
+    def record_greeting(self, owner: Extension) -> Application:
+        """The owner records a new greeting from their own phone."""
+
+        async def run(channel: Channel) -> None:
+            await record_greeting(channel, self.mailboxes, owner, self.prompts, self.limits)
+
+        return run
