@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from centralino.domain.bus import LocalEventBus
+from centralino.domain.events import ExtensionChanged, ExtensionDeleted
 from centralino.sip.address import NameAddress
 from centralino.sip.digest import choose_challenge
 from centralino.sip.message import Request, Response, make_request
@@ -32,9 +33,19 @@ def mailboxes(bus: LocalEventBus) -> FakeMailboxes:
     return FakeMailboxes(bus)
 
 
-async def _engine(bus: LocalEventBus, mailboxes: FakeMailboxes | None) -> Telephony:
+@pytest.fixture
+def store() -> InMemoryStore:
     store = InMemoryStore()
     store.seed(extensions=[extension("101", options={"sip_id": "alias101"}), extension("102")])
+    return store
+
+
+async def _engine(
+    bus: LocalEventBus, mailboxes: FakeMailboxes | None, store: InMemoryStore | None = None
+) -> Telephony:
+    if store is None:
+        store = InMemoryStore()
+        store.seed(extensions=[extension("101"), extension("102")])
     telephony = Telephony(
         TelephonySettings(bind="127.0.0.1", port=0, media_anchoring=False),
         units=store,
@@ -48,8 +59,10 @@ async def _engine(bus: LocalEventBus, mailboxes: FakeMailboxes | None) -> Teleph
 
 
 @pytest.fixture
-async def telephony(bus: LocalEventBus, mailboxes: FakeMailboxes) -> AsyncIterator[Telephony]:
-    engine = await _engine(bus, mailboxes)
+async def telephony(
+    bus: LocalEventBus, mailboxes: FakeMailboxes, store: InMemoryStore
+) -> AsyncIterator[Telephony]:
+    engine = await _engine(bus, mailboxes, store)
     yield engine
     await engine.stop()
 
@@ -402,3 +415,53 @@ async def test_without_mailboxes_subscribe_is_489(bus: LocalEventBus) -> None:
     finally:
         phone.close()
         await telephony.stop()
+
+
+# Directory changes --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"options": {"disabled": True}}, "rejected"),
+        ({"auth_password": "Another-password-1"}, "deactivated"),
+    ],
+)
+async def test_extension_change_ends_its_subscriptions(
+    telephony: Telephony,
+    phone: SipPhone,
+    bus: LocalEventBus,
+    store: InMemoryStore,
+    change: dict[str, object],
+    reason: str,
+) -> None:
+    await subscribe(phone)
+    await notified(phone)
+    store.seed(extensions=[extension("101", **change)])
+    bus.publish(ExtensionChanged(number="101", tabs=("general", "options")))
+    notify = await notified(phone)
+    assert notify.headers.get("subscription-state") == f"terminated;reason={reason}"
+    assert telephony.subscriptions.all() == []
+
+
+async def test_deleted_extension_ends_its_subscriptions(
+    telephony: Telephony, phone: SipPhone, bus: LocalEventBus, store: InMemoryStore
+) -> None:
+    await subscribe(phone)
+    await notified(phone)
+    del store.state.extensions["101"]
+    bus.publish(ExtensionDeleted(number="101"))
+    notify = await notified(phone)
+    assert notify.headers.get("subscription-state") == "terminated;reason=noresource"
+    assert telephony.subscriptions.all() == []
+
+
+async def test_unrelated_change_keeps_the_subscription(
+    telephony: Telephony, phone: SipPhone, bus: LocalEventBus, store: InMemoryStore
+) -> None:
+    await subscribe(phone)
+    await notified(phone)
+    store.seed(extensions=[extension("101", first_name="Anna")])
+    bus.publish(ExtensionChanged(number="101", tabs=("general",)))
+    assert await phone.silent("NOTIFY")
+    assert len(telephony.subscriptions.all()) == 1

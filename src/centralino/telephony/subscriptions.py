@@ -26,7 +26,11 @@ here:
   answered 481, timed out or undeliverable removes the subscription.
 * a subscription ends when it expires (its timer), when the subscriber
   unsubscribes, or when :meth:`Subscriptions.terminate` is called; the last
-  NOTIFY says ``Subscription-State: terminated;reason=...``.
+  NOTIFY says ``Subscription-State: terminated;reason=...``. The directory's
+  changes end subscriptions too: a disabled subscriber's are ``rejected``,
+  those of one whose credentials changed ``deactivated`` (re-subscribe,
+  authenticating afresh), and a deleted extension's, or those watching it,
+  ``noresource``.
 
 :func:`send_unsolicited` sends an out-of-dialog NOTIFY to a registered
 contact (message-waiting for phones that never subscribe).
@@ -179,6 +183,7 @@ class Subscriptions:
         self._by_key: dict[SubscriptionKey, Subscription] = {}
         self._by_resource: dict[tuple[str, str], list[Subscription]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        authenticator.directory.on_change(self._extension_changed)
 
     # Packages and queries -----------------------------------------------------------
 
@@ -215,6 +220,23 @@ class Subscriptions:
         self._forget(subscription)
         subscription.ended = reason
         self._push(subscription)
+
+    def _extension_changed(
+        self, number: str, before: Extension | None, after: Extension | None
+    ) -> None:
+        if after is None:
+            reason: str | None = "noresource"
+        elif after.options.disabled:
+            reason = "rejected"
+        elif before is not None and _credentials(before) != _credentials(after):
+            reason = "deactivated"  # re-subscribe, authenticating afresh
+        else:
+            reason = None
+        for subscription in self.all():
+            if subscription.subscriber == number and reason is not None:
+                self.terminate(subscription, reason)
+            elif subscription.resource == number and after is None:
+                self.terminate(subscription, "noresource")
 
     async def close(self) -> None:
         """Stop timers and NOTIFY work (subscribers re-subscribe after a 481)."""
@@ -503,6 +525,10 @@ def _accepts(request: Request, content_type: str) -> bool:
     kind, _, _ = content_type.partition("/")
     allowed = {content_type, f"{kind}/*", "*/*"}
     return any(strip_lws(item.split(";")[0]).lower() in allowed for item in ranges)
+
+
+def _credentials(extension: Extension) -> tuple[str, str]:
+    return extension.auth_id, extension.auth_password
 
 
 def _subscription_gone(outcome: ClientOutcome) -> bool:
