@@ -25,10 +25,11 @@ from centralino.api import create_api
 from centralino.config import Config
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import DomainEvent
+from centralino.notify import EmailNotifier, SmtpMailer
 from centralino.storage import Database, FileAudioArchive, SqlLocationStore, SqlUnitOfWorkFactory
 from centralino.telephony.engine import Telephony, TelephonySettings
 
-__all__ = ["Runtime", "SystemClock", "build_telephony", "open_runtime", "serve"]
+__all__ = ["Runtime", "SystemClock", "build_notifier", "build_telephony", "open_runtime", "serve"]
 
 log = structlog.get_logger("centralino")
 
@@ -105,7 +106,17 @@ def build_telephony(runtime: Runtime) -> Telephony:
         events=runtime.events,
         clock=SystemClock(),
         status_changer=runtime.services.status,
+        mailboxes=runtime.services.voicemail,
+        recordings=runtime.services.recordings,
     )
+
+
+def build_notifier(runtime: Runtime) -> EmailNotifier:
+    """Voicemail and missed-call emails, following the runtime's events."""
+    units = SqlUnitOfWorkFactory(runtime.database)
+    notifier = EmailNotifier(units, runtime.services.voicemail, SmtpMailer(units), SystemClock())
+    notifier.subscribe(runtime.events)
+    return notifier
 
 
 def _tune_garbage_collector() -> None:
@@ -159,6 +170,7 @@ async def run_server(config: Config) -> None:
         given = config.admin_password.get_secret_value() if config.admin_password else None
         password = await runtime.services.accounts.ensure_owner(given)
         telephony = build_telephony(runtime)
+        notifier = build_notifier(runtime)
         await telephony.start()
         _tune_garbage_collector()
         try:
@@ -177,6 +189,7 @@ async def run_server(config: Config) -> None:
             await server.serve()
         finally:
             await telephony.stop()
+            await notifier.close()
 
 
 def serve(config: Config) -> None:
