@@ -7,6 +7,7 @@ on the bus, as the management side does after a commit.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from centralino.domain.bus import LocalEventBus
@@ -23,6 +24,8 @@ class FakeMailboxes:
         self.bus = bus
         self.boxes: dict[str, MailboxCounts] = {}
         self.reads = 0
+        self.gate: asyncio.Event | None = None
+        """When set by a test, every read waits for it (a slow database)."""
 
     def set(self, mailbox: str, new: int, saved: int = 0, *, publish: bool = True) -> None:
         """Change ``mailbox``'s counts; publish ``MailboxChanged`` when asked."""
@@ -32,6 +35,8 @@ class FakeMailboxes:
 
     async def counts(self, mailbox: str) -> MailboxCounts:
         self.reads += 1
+        if self.gate is not None:
+            await self.gate.wait()
         return self.boxes.get(mailbox, MailboxCounts(new=0, saved=0))
 
     async def leave_message(

@@ -385,6 +385,22 @@ async def test_changes_during_an_unanswered_notify_are_coalesced(
     assert await phone.silent("NOTIFY")
 
 
+async def test_unsubscribe_while_the_state_is_read_sends_one_last_notify(
+    telephony: Telephony, phone: SipPhone, mailboxes: FakeMailboxes
+) -> None:
+    sub = await subscribe(phone)
+    await notified(phone)
+    mailboxes.gate = asyncio.Event()
+    mailboxes.set("101", 1)
+    await eventually(lambda: mailboxes.reads == 2)  # the pump waits for the counts
+    assert (await resubscribe(phone, sub, 0)).status == 200
+    mailboxes.gate.set()
+    notify = await notified(phone)
+    assert notify.headers.get("subscription-state") == "terminated;reason=timeout"
+    assert "Voice-Message: 1/0" in body(notify)
+    assert await phone.silent("NOTIFY")
+
+
 async def test_registered_phone_without_subscription_gets_an_unsolicited_notify(
     telephony: Telephony, phone: SipPhone, mailboxes: FakeMailboxes
 ) -> None:

@@ -400,8 +400,7 @@ class Subscriptions:
         try:
             while subscription._dirty:
                 subscription._dirty = False
-                final = subscription.ended is not None
-                outcome = await self._notify_once(subscription)
+                outcome, final = await self._notify_once(subscription)
                 if final:
                     return
                 if outcome is None or _subscription_gone(outcome):
@@ -414,9 +413,11 @@ class Subscriptions:
         finally:
             subscription._sending = False
 
-    async def _notify_once(self, subscription: Subscription) -> ClientOutcome | None:
+    async def _notify_once(self, subscription: Subscription) -> tuple[ClientOutcome | None, bool]:
+        """Send one NOTIFY of the state now; its outcome, and whether it was the last."""
         body = await subscription.package.state(subscription.resource)
-        if subscription.ended is not None:
+        final = subscription.ended is not None  # told after the state was read
+        if final:
             state = f"terminated;reason={subscription.ended}"
         else:
             state = f"active;expires={subscription.remaining(self._clock())}"
@@ -435,7 +436,7 @@ class Subscriptions:
         outcome = await self._send(request, subscription.peer)
         if outcome is not None and outcome.response is not None and outcome.response.is_success:
             subscription.notified += 1
-        return outcome
+        return outcome, final
 
     async def _send(self, request: Request, peer: Peer) -> ClientOutcome | None:
         answered: asyncio.Future[ClientOutcome] = asyncio.get_running_loop().create_future()
