@@ -27,6 +27,7 @@ from centralino.media.tones import goertzel_power as _goertzel
 from centralino.media.tones import multitone, sine
 from centralino.sip.sdp import SessionDescription
 from centralino.telephony.apps.channel import Channel, HungUp, Recording
+from centralino.telephony.apps.screening import ScreeningControl
 from centralino.telephony.calls.ports import Application
 from centralino.telephony.engine import Telephony
 from tests.fakes import FakeClock, InMemoryStore
@@ -93,6 +94,9 @@ class Script:
 
     def record_greeting(self, owner: Extension) -> Application:
         return self._app("record_greeting", owner)
+
+    def screen_call(self, control: ScreeningControl) -> Application:
+        raise AssertionError("no extension is screened here")
 
 
 @dataclass

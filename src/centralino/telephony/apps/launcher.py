@@ -14,6 +14,7 @@ from centralino.domain.extension import Extension
 from centralino.domain.ports import Mailboxes
 from centralino.telephony.apps.channel import Channel
 from centralino.telephony.apps.prompts import Prompts
+from centralino.telephony.apps.screening import ScreeningControl, screen_call
 from centralino.telephony.apps.voicemail import (
     DEFAULT_LIMITS,
     VoicemailLimits,
@@ -78,5 +79,13 @@ class VoicemailApplications:
 
         async def run(channel: Channel) -> None:
             await record_greeting(channel, self.mailboxes, owner, self.prompts, self.limits)
+
+        return run
+
+    def screen_call(self, control: ScreeningControl) -> Application:
+        """Call screening: the caller's name, then the extension accepts or refuses."""
+
+        async def run(channel: Channel) -> None:
+            await screen_call(channel, control, self.prompts)
 
         return run

@@ -67,6 +67,7 @@ from centralino.sip.codes import StatusCode
 from centralino.sip.headers import Via
 from centralino.sip.message import Request, Response
 from centralino.sip.uri import Uri
+from centralino.telephony.calls.dialer import Dialer
 from centralino.telephony.calls.forking import ForkFailure, RingOutcome, best_failure, classify
 from centralino.telephony.calls.legs import AwaitedAck, CalleeLeg, CallerLeg, Leg, LegState
 from centralino.telephony.calls.local import CallChannel, run_application
@@ -168,7 +169,8 @@ class Call:
         self._setup_timer: Cancellable | None = None
         self._invite_key = _invite_key(incoming)
         self.local: LocalAnswer | None = None
-        self._local_reason: CallEndReason | None = None
+        self.local_reason: CallEndReason | None = None
+        self.dialer: Dialer | None = None
 
     # Views --------------------------------------------------------------------
 
@@ -243,6 +245,10 @@ class Call:
         self.round.append(leg)
         self.services.registry.index(self, DialogKey(leg.call_id, leg.tag), Side.CALLEE)
         leg.start(signaling, lambda outcome: self._on_outcome(leg, outcome))
+
+    def contact(self, kind: TransportKind, user: str) -> NameAddress:
+        """Our Contact for a leg over ``kind`` naming ``user``."""
+        return self._contact(kind, user)
 
     def _contact(self, kind: TransportKind, user: str) -> NameAddress:
         signaling = self.services.signaling
@@ -349,7 +355,7 @@ class Call:
             return False
         self._stop_ringing()
         self._cancel_timers()
-        self.local, self._local_reason = local, reason
+        self.local, self.local_reason = local, reason
         self.phase = CallPhase.ANSWERED
         self.answered_at = self.services.clock.now()
         self.parties = (self.caller.number,)
@@ -365,10 +371,28 @@ class Call:
         self.expect_ack(self.caller_leg, self.caller_leg.incoming, response, acked)
         return True
 
+    def dial(self) -> Dialer:
+        """Ring extensions for this PBX-answered call (call screening)."""
+        if self.dialer is None:
+            self.dialer = Dialer(self)
+        return self.dialer
+
+    def connect(self, leg: CalleeLeg) -> None:
+        """Bridge the caller to ``leg``, answered through :meth:`dial` (screening accepted)."""
+        if self.phase is not CallPhase.CONNECTED or leg.state is not LegState.ANSWERED:
+            return
+        self.winner = leg
+        self.local_reason = None
+        self.parties = (self.caller.number, self.callee.number)
+        self.services.sdp.bridge(self.id)
+        self._publish()
+
     def _application_hangs_up(self) -> None:
+        if self.winner is not None:
+            return  # the application bridged the call: the parties hang up
         if self.phase in (CallPhase.ANSWERED, CallPhase.CONNECTED):
             self.caller_leg.send_in_dialog(self.services.signaling, "BYE")
-            self.end(self._local_reason or CallEndReason.CALLEE_HUNG_UP)
+            self.end(self.local_reason or CallEndReason.CALLEE_HUNG_UP)
 
     # Caller side of the setup -----------------------------------------------------
 
@@ -450,7 +474,11 @@ class Call:
             return
         if self.phase is CallPhase.ENDED:
             return
+        if side is Side.CALLEE and self.winner is None and self.dialer is not None:
+            self.dialer.callee_hung_up()  # screening: the caller stays with the PBX
+            return
         signaling = self.services.signaling
+        self._stop_ringing()
         if self.winner is not None and self.winner.ack is None:
             self.winner.acknowledge(signaling, self.winner.invite)
         for leg in (self.caller_leg, self.winner):
@@ -470,10 +498,12 @@ class Call:
         """End the call once: timers off, media released, registry cleaned, event out."""
         if self.phase is CallPhase.ENDED:
             return
-        if self._local_reason is not None and reason is not CallEndReason.FAILED:
-            reason = self._local_reason
+        if self.local_reason is not None and reason is not CallEndReason.FAILED:
+            reason = self.local_reason
         self.phase = CallPhase.ENDED
         self._cancel_timers()
+        if self.dialer is not None:
+            self.dialer.call_ended()
         for leg in (self.caller_leg, *self.forks):
             leg.stop()
         self.services.sdp.release(self.id)

@@ -86,6 +86,18 @@ class SdpPolicy(Protocol):
         """The PBX answers the caller's ``offer`` itself; None when it cannot."""
         ...
 
+    def offer_locally(self, call_id: str) -> bytes | None:
+        """The PBX's own offer to a callee (after :meth:`answer_locally`); None: cannot."""
+        ...
+
+    def callee_answered(self, call_id: str, answer: bytes) -> PbxMedia | None:
+        """The callee answered our offer: its leg, held by the PBX (None: unusable)."""
+        ...
+
+    def bridge(self, call_id: str) -> None:
+        """Stop holding both legs: relay the caller and the callee to each other."""
+        ...
+
 
 class RelaySdp:
     """Pass SDP through unchanged: media flows phone to phone."""
@@ -101,3 +113,15 @@ class RelaySdp:
     def answer_locally(self, call_id: str, offer: bytes) -> LocalAnswer | None:
         """No media of our own without anchoring."""
         return None
+
+    def offer_locally(self, call_id: str) -> bytes | None:
+        """No media of our own without anchoring."""
+        return None
+
+    def callee_answered(self, call_id: str, answer: bytes) -> PbxMedia | None:
+        """No media of our own without anchoring."""
+        return None
+
+    def bridge(self, call_id: str) -> None:
+        """Nothing held."""
+        return

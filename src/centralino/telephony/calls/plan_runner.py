@@ -18,6 +18,12 @@ A :class:`PlanRunner` walks one call's plan (SPEC §2.3), step by step:
 * ``Forward``: the target is planned again with fresh live state and the
   chain so far as ``forwarded_from`` (its own rules apply; loops end at the
   engine's loop rule), and its plan is walked.
+* ``RingExtension`` of an extension with ``call_screening`` on (first ring
+  of the call): the PBX answers the caller and the screening application
+  runs (:mod:`centralino.telephony.apps.screening`), with a
+  :class:`_Screening` to ring the extension, bridge, or continue the plan
+  on the caller's answered leg (:meth:`_Screening.fallback`: voicemail,
+  another extension rung and bridged, or a hang-up).
 * ``SendToVoicemail``: the PBX answers the caller itself and the
   voicemail application records a message in that box (the call is
   created first when no phone rang); without applications (or when the
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import structlog
 
+from centralino.domain.calls import CallEndReason
 from centralino.domain.extension import Extension
 from centralino.domain.ports import Clock
 from centralino.routing import (
@@ -50,6 +57,7 @@ from centralino.routing import (
     describe_step,
     plan_call,
 )
+from centralino.telephony.apps.channel import Channel
 from centralino.telephony.calls.admission import (
     NOT_ACCEPTABLE,
     Answer,
@@ -57,6 +65,7 @@ from centralino.telephony.calls.admission import (
     answer_for,
 )
 from centralino.telephony.calls.call import Call, CallServices, RingEnd
+from centralino.telephony.calls.dialer import DialResult
 from centralino.telephony.calls.forking import RingOutcome
 from centralino.telephony.calls.ports import ExtensionDirectory, Locations
 from centralino.telephony.calls.registry import CallRegistry
@@ -164,6 +173,19 @@ class PlanRunner:
             return
         if step.also_ring_mobile:
             log.info("routing: mobile not rung, no trunk yet", mobile=step.also_ring_mobile)
+        applications = self._services.applications
+        screened = extension.options.call_screening and extension.number != self._caller.number
+        if screened and self.call is None and applications is not None:
+            self.call = Call(
+                self._services, caller=self._caller, callee=extension, incoming=self._incoming
+            )
+            self.call.start()
+            screening = _Screening(self, self.call, step)
+            log.info("routing: call screening", call=self.call.id, number=step.number)
+            application = applications.screen_call(screening)
+            if not self.call.answer_locally(application, reason=CallEndReason.NO_ANSWER):
+                self._finish(NOT_ACCEPTABLE)
+            return
         self._ringing = step
         if self.call is None:
             self.call = Call(
@@ -241,6 +263,85 @@ class PlanRunner:
             self._incoming.respond(answer.status, answer.reason or None)
             return
         self.call.refuse(answer.status, answer.reason or None, answer.why)
+
+
+class _Screening:
+    """The screening application's hold on the call and on the rest of the plan."""
+
+    def __init__(self, runner: PlanRunner, call: Call, step: RingExtension) -> None:
+        self._runner = runner
+        self._call = call
+        self._step = step
+        self._answered: DialResult | None = None
+
+    async def ring(self) -> Channel | None:
+        """Ring the screened extension's phones for its no-answer time."""
+        result = await self._dial(self._step)
+        if result.channel is None:
+            return None
+        self._answered = result
+        return result.channel
+
+    async def _dial(self, step: RingExtension) -> DialResult:
+        routing = self._runner._routing
+        extension = routing.directory.by_number(step.number)
+        bindings = routing.locations.contacts(step.number)
+        if extension is None or not bindings:
+            return DialResult(outcome=RingOutcome.NOT_REACHABLE)
+        return await self._call.dial().ring(extension, bindings, step.seconds)
+
+    def connect(self) -> None:
+        """Bridge the caller and the phone that accepted."""
+        dialer = self._call.dialer
+        if dialer is not None and dialer.answered is not None:
+            self._call.connect(dialer.answered)
+
+    async def fallback(self, channel: Channel) -> None:
+        """The extension refused or did not answer: its no-answer rule, on the answered call."""
+        outcome = self._answered.outcome if self._answered else RingOutcome.NO_ANSWER
+        step = self._step
+        await self._follow(_after(step, outcome), channel)
+
+    async def _follow(self, step: Step, channel: Channel) -> None:
+        runner = self._runner
+        for _ in range(16):  # the routing engine's own loop rules end chains sooner
+            match step:
+                case SendToVoicemail():
+                    applications = runner._services.applications
+                    box = runner._routing.directory.by_number(step.box_number)
+                    if applications is None or box is None:
+                        break
+                    self._call.callee = box
+                    self._call.local_reason = CallEndReason.VOICEMAIL
+                    await applications.leave_message(box, runner._caller)(channel)
+                    return
+                case RingExtension():
+                    result = await self._dial(step)
+                    if result.channel is not None and self._call.dialer is not None:
+                        answered = self._call.dialer.answered
+                        if answered is not None:
+                            self._call.connect(answered)
+                            return
+                    step = _after(step, result.outcome)
+                case Forward():
+                    routed = runner._routing.new_call(runner._caller, step.number)
+                    plan = runner._routing.plan(routed, forwarded_from=runner._chain)
+                    if plan is None:
+                        break
+                    runner._chain = (*runner._chain, step.number)
+                    step = plan.first
+                case _:
+                    break
+        await channel.hang_up()
+
+
+def _after(step: RingExtension, outcome: RingOutcome) -> Step:
+    """The step a ring's outcome leads to."""
+    if outcome is RingOutcome.BUSY:
+        return step.on_busy
+    if outcome is RingOutcome.NOT_REACHABLE:
+        return step.on_not_registered
+    return step.on_no_answer
 
 
 def _log_plan(caller: str, plan: RoutingPlan) -> None:

@@ -19,6 +19,7 @@ from centralino.net.transport import Peer, TransportKind
 from centralino.sip.events import TransactionKey
 from centralino.sip.message import Request
 from centralino.telephony.apps.channel import Channel
+from centralino.telephony.apps.screening import ScreeningControl
 from centralino.telephony.sip_server import IncomingRequest, ResponseCallback
 
 __all__ = [
@@ -123,4 +124,8 @@ class Applications(Protocol):
 
     def record_greeting(self, owner: Extension) -> Application:
         """``owner`` records a new greeting from their own phone."""
+        ...
+
+    def screen_call(self, control: ScreeningControl) -> Application:
+        """Ask the caller's name, then let the screened extension accept or refuse."""
         ...

@@ -66,6 +66,7 @@ from centralino.telephony.calls.media import Direction, LocalAnswer
 from centralino.telephony.calls.registry import Side
 from centralino.telephony.media.endpoint import MediaEndpoint
 from centralino.telephony.media.negotiation import (
+    AUXILIARY,
     LegCodecs,
     anchored_stream,
     answer_for_offerer,
@@ -81,6 +82,8 @@ __all__ = ["AnchorSdp"]
 
 log = structlog.get_logger("centralino.media")
 
+_EVENT_TYPE = 101
+"""The payload type of telephone-event in the PBX's own offers."""
 _RELEASED_MEMORY = 4096
 """How many ended calls are remembered, so a late body does not reopen one."""
 
@@ -119,6 +122,7 @@ class _Anchored:
     session: MediaSession
     exchange: _Exchange = field(default_factory=_Exchange)
     endpoints: list[MediaEndpoint] = field(default_factory=list)
+    local_offer: SessionDescription | None = None
 
 
 class AnchorSdp:
@@ -232,6 +236,65 @@ class AnchorSdp:
         endpoint = MediaEndpoint(session, Side.CALLER, self.codecs)
         anchored.endpoints.append(endpoint)
         return LocalAnswer(bytes(answer), endpoint)
+
+    def offer_locally(self, call_id: str) -> bytes | None:
+        """The PBX's own offer to a callee, on the callee leg (call screening).
+
+        Returns:
+            PCMU, PCMA and telephone-event on the callee leg's port; None
+            when the call has no media of the PBX's own.
+        """
+        anchored = self._calls.get(call_id)
+        if anchored is None or not anchored.endpoints:
+            return None
+        host = self.advertised_host
+        port = anchored.session.callee.local_port
+        lines = [
+            "v=0",
+            f"o=centralino {abs(hash(call_id)) % 10**12} 2 IN {AddressType.of(host).value} {host}",
+            "s=-",
+            f"c=IN {AddressType.of(host).value} {host}",
+            "t=0 0",
+        ]
+        codecs = [codec for codec in self.codecs if codec.payload_type is not None]
+        formats = " ".join(str(codec.payload_type) for codec in codecs)
+        lines.append(f"m=audio {port} RTP/AVP {formats} {_EVENT_TYPE}")
+        lines += [f"a=rtpmap:{c.payload_type} {c.name}/{c.clock_rate}" for c in codecs]
+        lines += [f"a=rtpmap:{_EVENT_TYPE} telephone-event/8000", f"a=fmtp:{_EVENT_TYPE} 0-16"]
+        lines.append("a=sendrecv")
+        offer = SessionDescription.parse(("\r\n".join(lines) + "\r\n").encode())
+        anchored.local_offer = offer
+        return bytes(offer)
+
+    def callee_answered(self, call_id: str, answer: bytes) -> MediaEndpoint | None:
+        """The callee answered :meth:`offer_locally`: learn it, hold its leg."""
+        anchored = self._calls.get(call_id)
+        if anchored is None or anchored.local_offer is None:
+            return None
+        try:
+            description = SessionDescription.parse(answer)
+        except SipError:
+            return None
+        if not description.media or description.media[0].port == 0:
+            return None
+        codecs = _stream_codecs(anchored.local_offer, description, 0)
+        if not any(codec.encoding_name.upper() not in AUXILIARY for codec in codecs):
+            return None
+        session = anchored.session
+        session.learn(Side.CALLEE, media_address(description, 0))
+        session.negotiated(Side.CALLEE, LegCodecs.of(codecs))
+        endpoint = MediaEndpoint(session, Side.CALLEE, self.codecs)
+        anchored.endpoints.append(endpoint)
+        return endpoint
+
+    def bridge(self, call_id: str) -> None:
+        """Give both legs back to the relay: caller and callee talk (after screening)."""
+        anchored = self._calls.get(call_id)
+        if anchored is None:
+            return
+        for endpoint in anchored.endpoints:
+            endpoint.release()
+        anchored.endpoints.clear()
 
     def _capabilities(self) -> MediaCapabilities:
         specs = [CodecSpec.parse(f"{codec.name}/{codec.clock_rate}") for codec in self.codecs]
