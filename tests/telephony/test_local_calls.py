@@ -304,3 +304,38 @@ async def test_an_offer_without_common_audio_gets_488(rig: Rig) -> None:
     final = await rig.phone.final()
     assert final.status == 488
     assert rig.script.started == []
+
+
+async def test_sip_info_keys_and_a_re_invite_while_the_pbx_answers(rig: Rig) -> None:
+    dialed, ok, _answer, _pbx = await answered_call(rig, "102")
+    phone = rig.phone
+    local = dialed.invite.headers.from_address()  # type: ignore[attr-defined]
+    remote = ok.headers.to_address()  # type: ignore[attr-defined]
+    call_id = dialed.invite.headers.call_id()  # type: ignore[attr-defined]
+    target = contact_uri(ok)  # type: ignore[arg-type]
+    phone.cseq += 1
+    info = phone.new_request(
+        "INFO",
+        str(target),
+        to=str(remote),
+        call_id=call_id,
+        tag=local.tag or "",
+        extra=[("Content-Type", "application/dtmf-relay")],
+        body=b"Signal=7\r\nDuration=160\r\n",
+    )
+    phone.send(info)
+    assert (await phone.final("INFO")).status == 200
+    reinvite = phone.in_dialog(
+        "INVITE",
+        local=local,
+        remote=remote,
+        call_id=call_id,
+        target=target,
+        body=offer(rig.rtp.getsockname()[1]),
+    )
+    refreshed = await phone.final("INVITE")
+    assert refreshed.status == 200
+    assert refreshed.body == ok.body  # type: ignore[attr-defined]
+    phone.send(phone.ack_for(reinvite, refreshed))
+    await asyncio.sleep(0.8)  # the prompt ends, the key is read
+    assert rig.script.digits == ["7"]

@@ -153,3 +153,25 @@ async def test_a_refused_call_goes_to_the_voicemail(rig: Rig) -> None:
     assert message.caller == "101"
     audio = await rig.mailboxes.message_audio("102", message.id)
     assert power(audio, 1200.0) > 50 * power(audio, NAME_TONE)
+
+
+async def test_the_callee_hanging_up_during_the_announcement_sends_the_caller_on(
+    rig: Rig,
+) -> None:
+    _pbx_a, _pbx_b, invite = await say_name_and_get_rung(rig)
+    await receive_audio(rig.callee_rtp, 0.3)
+    answered_to = invite.headers.to_address().with_tag("callee")
+    rig.callee.in_dialog(
+        "BYE",
+        local=answered_to,
+        remote=invite.headers.from_address(),
+        call_id=invite.headers.call_id(),
+        target=invite.headers.contacts()[0].uri,  # type: ignore[index]
+    )
+    assert (await rig.callee.final("BYE")).status == 200
+    heard, packets = await receive_audio(rig.caller_rtp, 1.5)
+    assert packets  # the caller hears the voicemail greeting, not a hang-up
+    assert await rig.caller.silent("BYE", 0.2)
+    (live,) = rig.telephony.calls.calls()
+    assert rig.telephony.calls.calls_in_progress("101") == 1
+    assert live.caller == "101"

@@ -187,7 +187,11 @@ class Call:
 
     def leg(self, side: Side) -> Leg | None:
         """The leg facing ``side`` (the callee's: the one that answered)."""
-        return self.caller_leg if side is Side.CALLER else self.winner
+        if side is Side.CALLER:
+            return self.caller_leg
+        if self.winner is None and self.dialer is not None:
+            return self.dialer.answered  # screening: the callee before the bridge
+        return self.winner
 
     def other(self, side: Side) -> Leg | None:
         """The leg facing the other party."""

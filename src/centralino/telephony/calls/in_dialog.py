@@ -15,6 +15,12 @@ request came from. Then:
 
 A request for no known dialog gets 481; a CSeq lower than the dialog's gets
 500 (§12.2.2). Nothing here touches any other call.
+
+A call the PBX answered itself (voicemail, a screening not yet bridged) has
+nobody to relay to: a re-INVITE or UPDATE from the caller is answered 200
+with the PBX's unchanged SDP, and an INFO carrying a key
+(``application/dtmf-relay`` ``Signal=5``, or ``application/dtmf``) goes to
+the application like an RFC 4733 key.
 """
 
 from __future__ import annotations
@@ -79,6 +85,9 @@ def relay_request(registry: CallRegistry, incoming: IncomingRequest) -> None:
     if found is None:
         return
     call, side, source = found
+    if call.local is not None and call.winner is None and side is Side.CALLER:
+        _answer_locally(call, incoming)
+        return
     target = call.other(side)
     if target is None or call.phase is not CallPhase.CONNECTED:
         incoming.respond(StatusCode.REQUEST_PENDING if target else 481)
@@ -156,3 +165,41 @@ class _Relay:
     def _finish(self) -> None:
         if self.incoming.request.method == Method.INVITE:
             self.call.reinvite_pending = False
+
+
+_DTMF_BODIES = ("application/dtmf-relay", "application/dtmf")
+
+
+def _answer_locally(call: Call, incoming: IncomingRequest) -> None:
+    """The caller's in-dialog request while the PBX itself is its other party."""
+    local = call.local
+    assert local is not None
+    request = incoming.request
+    if request.method in (Method.INVITE, Method.UPDATE):
+        body = local.body
+        extra = [("Contact", str(call.caller_leg.contact)), ("Content-Type", "application/sdp")]
+        incoming.respond(StatusCode.OK, headers=extra, body=body)
+        return
+    if request.method == Method.INFO:
+        kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        key = _info_key(request.body.decode("utf-8", "replace")) if kind in _DTMF_BODIES else None
+        if key is not None:
+            local.media.press(key)
+        incoming.respond(StatusCode.OK)
+        return
+    incoming.respond(StatusCode.NOT_IMPLEMENTED)
+
+
+def _info_key(text: str) -> str | None:
+    """The key of a SIP INFO DTMF body: ``Signal=5`` (dtmf-relay) or ``5`` (dtmf)."""
+    for line in text.splitlines():
+        name, _, value = line.partition("=")
+        if value and name.strip().lower() == "signal":
+            text = value
+            break
+    key = text.strip().upper()
+    if len(key) == 1 and key in "0123456789*#ABCD":
+        return key
+    if key in ("10", "11"):
+        return "*" if key == "10" else "#"
+    return None

@@ -52,6 +52,10 @@ class PbxMedia(Protocol):
         """Forget queued keys."""
         ...
 
+    def press(self, key: str) -> None:
+        """A key the phone sent by signalling (SIP INFO), queued like the others."""
+        ...
+
     async def record(
         self, *, max_seconds: float, stop_keys: str = "#", silence_seconds: float | None = None
     ) -> Recording:

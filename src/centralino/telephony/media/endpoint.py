@@ -229,6 +229,11 @@ class MediaEndpoint:
         """Forget keys pressed and not read yet."""
         self._digits.clear()
 
+    def press(self, key: str) -> None:
+        """A key sent by signalling (SIP INFO): queued like the others."""
+        if not self._closed:
+            self._key(key)
+
     async def _sleep_until_woken(self, seconds: float) -> None:
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
