@@ -169,7 +169,7 @@ async def test_the_callee_hanging_up_during_the_announcement_sends_the_caller_on
         target=invite.headers.contacts()[0].uri,  # type: ignore[index]
     )
     assert (await rig.callee.final("BYE")).status == 200
-    heard, packets = await receive_audio(rig.caller_rtp, 1.5)
+    _heard, packets = await receive_audio(rig.caller_rtp, 1.5)
     assert packets  # the caller hears the voicemail greeting, not a hang-up
     assert await rig.caller.silent("BYE", 0.2)
     (live,) = rig.telephony.calls.calls()
