@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 
 from centralino.domain.calls import CallEndReason, CallState
-from tests.interop.baresip_support import BaresipPhone, goertzel_power, read_samples
-from tests.interop.calls_support import CallEngine, Processes, call_engine, free_port
-from tests.telephony.calls_support import PASSWORD
+from tests.interop.baresip_support import goertzel_power, make_phone, read_samples
+from tests.interop.calls_support import CallEngine, Processes, call_engine
 
 pytestmark = [
     pytest.mark.interop,
@@ -48,26 +47,9 @@ async def _until(condition: Callable[[], object], within: float, what: str) -> N
         await asyncio.sleep(0.1)
 
 
-def _phone(root: Path, number: str, tone: float, rtp_base: int, answer: str) -> BaresipPhone:
-    sip_port = free_port()
-    while free_port() == sip_port + 1:  # baresip also binds TLS on PORT+1
-        sip_port = free_port()
-    return BaresipPhone(
-        root=root / number,
-        number=number,
-        auth_id=f"user{number}",
-        password=PASSWORD,
-        sip_port=sip_port,
-        ctrl_port=free_port(),
-        rtp_base=rtp_base,
-        tone=tone,
-        answer=answer,
-    )
-
-
 async def test_two_baresip_phones_talk_through_the_pbx(engine: CallEngine, tmp_path: Path) -> None:
-    caller = _phone(tmp_path, "101", 1000.0, 41000, "manual")
-    callee = _phone(tmp_path, "102", 1500.0, 41100, "auto")
+    caller = make_phone(tmp_path, "101", 1000.0, 41000, "manual")
+    callee = make_phone(tmp_path, "102", 1500.0, 41100, "auto")
     processes = Processes(tmp_path)
     registrar = engine.telephony.registrar
     try:
