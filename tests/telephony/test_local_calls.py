@@ -95,6 +95,9 @@ class Script:
     def record_greeting(self, owner: Extension) -> Application:
         return self._app("record_greeting", owner)
 
+    def mailbox_login(self, caller: Extension) -> Application:
+        return self._app("mailbox_login", caller)
+
     def screen_call(self, control: ScreeningControl) -> Application:
         raise AssertionError("no extension is screened here")
 
@@ -271,7 +274,8 @@ async def test_the_caller_hanging_up_raises_hung_up_in_the_application(rig: Rig)
 
 
 @pytest.mark.parametrize(
-    ("code", "application"), [("*97", "voicemail_menu"), ("*96", "record_greeting")]
+    ("code", "application"),
+    [("*97", "voicemail_menu"), ("*96", "record_greeting"), ("*98", "mailbox_login")],
 )
 async def test_the_voicemail_codes_run_the_owner_applications(
     rig: Rig, code: str, application: str

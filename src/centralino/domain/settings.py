@@ -89,11 +89,18 @@ class DialCodeSettings(DomainModel):
     """The caller's own mailbox: listen to messages, record a greeting."""
     record_greeting: DialCode = "*96"
     """Record a new greeting for the caller's own mailbox, straight away."""
+    voicemail_login: DialCode = "*98"
+    """Any mailbox from any phone: the mailbox number, then its PIN."""
 
     @model_validator(mode="after")
     def _distinct(self) -> Self:
         seen: dict[str, str] = {}
-        for name in (*(status.value for status in Status), "voicemail", "record_greeting"):
+        for name in (
+            *(status.value for status in Status),
+            "voicemail",
+            "record_greeting",
+            "voicemail_login",
+        ):
             code = getattr(self, name)
             if code in seen:
                 raise FieldValueError(name, f"{code} is already the code of {seen[code]}")

@@ -181,7 +181,7 @@ class Telephony:
             events=events,
             clock=clock,
             ring_timeout=settings.ring_timeout,
-            applications=applications or _voicemail(mailboxes),
+            applications=applications or _voicemail(mailboxes, self.directory),
         )
         self.b2bua = B2bua(
             call_services,
@@ -264,9 +264,11 @@ class Telephony:
         return _EngineView(self)
 
 
-def _voicemail(mailboxes: Mailboxes | None) -> Applications | None:
+def _voicemail(mailboxes: Mailboxes | None, directory: Directory) -> Applications | None:
     """The voicemail applications over ``mailboxes`` (None without mailboxes)."""
-    return VoicemailApplications(mailboxes) if mailboxes is not None else None
+    if mailboxes is None:
+        return None
+    return VoicemailApplications(mailboxes, lookup=directory.by_number)
 
 
 class _EngineView:

@@ -9,6 +9,7 @@ nothing but the extensions involved.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from centralino.domain.extension import Extension
 from centralino.domain.ports import Mailboxes
@@ -19,6 +20,7 @@ from centralino.telephony.apps.voicemail import (
     DEFAULT_LIMITS,
     VoicemailLimits,
     leave_message,
+    mailbox_login,
     record_greeting,
     voicemail_menu,
 )
@@ -32,6 +34,7 @@ class VoicemailApplications:
 
     Args:
         mailboxes: where messages and greetings are kept.
+        lookup: an extension by number (for logging in to any mailbox).
         prompts: the voice prompts (default: the shipped ones).
         limits: message lengths, PIN attempts, timeouts.
         tz: the zone dates are read out in (None: the server's local zone).
@@ -41,11 +44,13 @@ class VoicemailApplications:
         self,
         mailboxes: Mailboxes,
         *,
+        lookup: Callable[[str], Extension | None] = lambda _number: None,
         prompts: Prompts | None = None,
         limits: VoicemailLimits = DEFAULT_LIMITS,
         tz: dt.tzinfo | None = None,
     ) -> None:
         self.mailboxes = mailboxes
+        self.lookup = lookup
         self.prompts = prompts or Prompts.load()
         self.limits = limits
         self.tz = tz
@@ -79,6 +84,22 @@ class VoicemailApplications:
 
         async def run(channel: Channel) -> None:
             await record_greeting(channel, self.mailboxes, owner, self.prompts, self.limits)
+
+        return run
+
+    def mailbox_login(self, caller: Extension) -> Application:
+        """Any mailbox from ``caller``'s phone: the mailbox number, then its PIN."""
+
+        async def run(channel: Channel) -> None:
+            await mailbox_login(
+                channel,
+                self.mailboxes,
+                caller,
+                self.lookup,
+                self.prompts,
+                limits=self.limits,
+                tz=self.tz,
+            )
 
         return run
 

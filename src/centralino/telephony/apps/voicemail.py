@@ -449,3 +449,35 @@ class _MailboxSession:
         return await _choose(
             self._channel, prompt, keys, self._prompts, self._limits, pending=pending
         )
+
+
+async def mailbox_login(
+    channel: Channel,
+    mailboxes: Mailboxes,
+    caller: Extension,
+    lookup: Callable[[str], Extension | None],
+    prompts: Prompts,
+    *,
+    limits: VoicemailLimits = DEFAULT_LIMITS,
+    tz: dt.tzinfo | None = None,
+) -> None:
+    """Any mailbox from any phone: the mailbox number, then its menu (PIN asked).
+
+    The PIN is always asked unless the caller logs in to their own mailbox
+    and it does not require one (as with the voicemail code).
+    """
+    with contextlib.suppress(HungUp):
+        for _ in range(limits.pin_attempts):
+            await channel.play(prompts.say("enter-mailbox"))
+            number = await _read_entry(channel, limits)
+            owner = lookup(number) if number else None
+            if owner is not None:
+                own_phone = owner.number == caller.number
+                await voicemail_menu(
+                    channel, mailboxes, owner, prompts, own_phone=own_phone, limits=limits, tz=tz
+                )
+                return
+            channel.flush_digits()
+            if number:
+                await channel.play(prompts.say("unknown-mailbox"))
+        await _finish(channel, prompts.say("goodbye"))

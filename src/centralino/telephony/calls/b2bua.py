@@ -128,15 +128,18 @@ class B2bua:
             self._status_codes.handle(incoming, caller, status)
             return
         applications = self.services.applications
-        if user in (codes.voicemail, codes.record_greeting):
+        if user in (codes.voicemail, codes.record_greeting, codes.voicemail_login):
             if applications is None:
                 answer = VOICEMAIL_NOT_AVAILABLE
                 incoming.respond(answer.status, answer.reason)
                 return
             if user == codes.voicemail:
-                self._answer_locally(incoming, caller, applications.voicemail_menu(caller))
+                application = applications.voicemail_menu(caller)
+            elif user == codes.record_greeting:
+                application = applications.record_greeting(caller)
             else:
-                self._answer_locally(incoming, caller, applications.record_greeting(caller))
+                application = applications.mailbox_login(caller)
+            self._answer_locally(incoming, caller, application)
             return
         callee = self._callee(incoming.request)
         if callee is None:

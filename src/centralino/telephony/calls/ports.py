@@ -126,6 +126,10 @@ class Applications(Protocol):
         """``owner`` records a new greeting from their own phone."""
         ...
 
+    def mailbox_login(self, caller: Extension) -> Application:
+        """Any mailbox from ``caller``'s phone: the mailbox number, then its PIN."""
+        ...
+
     def screen_call(self, control: ScreeningControl) -> Application:
         """Ask the caller's name, then let the screened extension accept or refuse."""
         ...
