@@ -21,8 +21,10 @@ from centralino.api.routes import (
     extensions,
     groups,
     office_hours,
+    recordings,
     routing,
     settings,
+    voicemail,
 )
 from centralino.api.routes_calls import router as calls_router
 from centralino.api.routes_live import router as live_router
@@ -37,12 +39,14 @@ DOCS_URL = "/api/docs"
 # Order matters: /extensions/export and /extensions/import before /extensions/{number}.
 _PROTECTED = (
     extension_files.router,
+    voicemail.router,
     extensions.router,
     routing.router,
     groups.router,
     office_hours.router,
     settings.router,
     audit.router,
+    recordings.router,
     live_router,
     calls_router,
 )
