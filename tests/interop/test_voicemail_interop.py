@@ -34,14 +34,13 @@ import shutil
 import wave
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from centralino.media.pcm import SAMPLE_RATE
 from centralino.media.tones import BEEP_FREQUENCY, beep
 from centralino.telephony.apps.prompts import Prompts
-from tests.interop.baresip_support import goertzel_power, make_phone
+from tests.interop.baresip_support import goertzel_power, make_phone, read_samples
 from tests.interop.calls_support import SCENARIOS, Processes, free_port
 from tests.interop.pcap_support import RtpStream
 from tests.interop.voicemail_support import (
@@ -52,7 +51,7 @@ from tests.interop.voicemail_support import (
     free_range,
     running_pbx,
 )
-from tests.notify.smtp_support import SmtpServer, running_smtp_server
+from tests.notify.smtp_support import SmtpServer, running_smtp_server, tone
 
 pytestmark = [pytest.mark.interop]
 
@@ -116,13 +115,20 @@ def _assert_only_tone(samples: list[int], frequency: float) -> None:
         assert _tone_share(part, BEEP_FREQUENCY) < 0.01, where
 
 
+def _first_window(samples: list[int], frequency: float) -> float | None:
+    """When (seconds) the first 50 ms window dominated by ``frequency`` starts."""
+    window = SAMPLE_RATE // 20
+    for start in range(0, len(samples) - window + 1, window):
+        if _tone_share(samples[start : start + window], frequency) > 0.5:
+            return start / SAMPLE_RATE
+    return None
+
+
 def _seconds(pcm: list[bytes]) -> float:
     return sum(len(part) for part in pcm) / (2 * SAMPLE_RATE)
 
 
 def _tone_pcm(seconds: float) -> bytes:
-    from tests.notify.smtp_support import tone
-
     return tone(seconds, CALLER_TONE)
 
 
@@ -149,16 +155,6 @@ async def _sipp_call(
         return await processes.finish(process, within + 5)
     finally:
         await processes.stop_all()
-
-
-async def _until(condition: Any, within: float, what: str) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not (value := condition()):
-        if loop.time() > deadline:
-            raise TimeoutError(what)
-        await asyncio.sleep(0.1)
-    return value
 
 
 # Tests ---------------------------------------------------------------------------------
@@ -189,10 +185,20 @@ async def test_a_baresip_caller_leaves_a_message_listed_played_and_emailed(
         listed = await asyncio.to_thread(
             pbx.wait_for, lambda: pbx.messages("102"), 10, "no message for 102"
         )
+        await asyncio.to_thread(pbx.wait_for, caller.received_recordings, 5, "no recording")
+        await asyncio.sleep(0.5)  # let the sndfile module close the file
     finally:
         with contextlib.suppress(OSError, TimeoutError):
             await baresip_ask(caller.ctrl_port, "quit")
         await processes.stop_all()
+
+    # The caller heard the greeting, then the beep.
+    heard, rate = read_samples(caller.received_recordings()[-1])
+    assert rate == SAMPLE_RATE
+    beep_at = _first_window(heard, BEEP_FREQUENCY)
+    assert beep_at is not None, "the caller never heard the beep"
+    greeting = _seconds(prompts.default_greeting("102"))
+    assert greeting - 0.5 <= beep_at <= greeting + 1.5, (beep_at, greeting)
 
     assert len(listed) == 1, listed
     message = listed[0]
@@ -239,3 +245,24 @@ async def test_the_owner_saves_a_message_with_rfc4733_keys(pbx: Pbx, tmp_path: P
     await _sipp_call(tmp_path, pbx, caller="103", service="*97", stream=keys, within=30)
     [after] = pbx.messages("103")
     assert (after["id"], after["folder"]) == (left["id"], "saved")
+
+
+@needs_sipp
+async def test_the_owner_records_a_greeting_from_the_phone(pbx: Pbx, tmp_path: Path) -> None:
+    prompts = Prompts.load()
+    assert pbx.greetings("104") == []
+    # 104 dials *96: keys before the beep are ignored, so the tone runs past
+    # the prompt and the beep; '#' ends the recording, '1' (during the
+    # playback) keeps it, and the PBX says goodbye.
+    before_recording = _seconds(prompts.say("record-greeting")) + _seconds([beep()])
+    stream = RtpStream()
+    stream.audio(_tone_pcm(before_recording + 0.5 + TALK_SECONDS))
+    stream.keys("#")
+    stream.pause(0.3)
+    stream.keys("1")
+    await _sipp_call(tmp_path, pbx, caller="104", service="*96", stream=stream, within=30)
+    [greeting] = pbx.greetings("104")
+    assert greeting["active"] is True
+    assert TALK_SECONDS - 0.5 < greeting["duration"] < TALK_SECONDS + 1.5, greeting
+    samples = _samples(pbx.greeting_audio("104", greeting["id"]))
+    _assert_only_tone(samples[:-800], CALLER_TONE)
