@@ -6,11 +6,12 @@ through the REST API, SMTP settings pointing at an aiosmtpd server of the
 test. Each test uses its own mailbox:
 
 * 102: a baresip phone (101, a WAV tone as its microphone) calls 102, who is
-  not registered: the PBX answers with the default greeting and the beep,
+  not registered: the PBX answers with the default greeting and the beep
+  (the caller's received audio has the 1 kHz beep right after the greeting),
   records, and after a few seconds 101 hangs up. The message is listed with
   caller 101 and about the talk time; its WAV holds the caller's tone from
-  start to end and no beep (1 kHz) nor prompt; the email to 102 (attach
-  mode) carries the same WAV.
+  start to end and no beep nor prompt; the email to 102 (attach mode)
+  reaches the SMTP server with the same audio attached.
 * 103: a SIPp caller (101) leaves a message (PCMU tone, then '#' as an
   RFC 4733 event: the PBX thanks and hangs up); then SIPp as 103 dials
   ``*97`` and sends the PIN, '#', '9' (save) and '*' as RFC 4733
@@ -214,6 +215,8 @@ async def test_a_baresip_caller_leaves_a_message_listed_played_and_emailed(
     )
     assert len(delivery) == 1
     assert delivery[0].recipients == [EMAIL]
+    assert delivery[0].sender == "pbx@example.com"
+    assert "101" in delivery[0].message["Subject"], delivery[0].message["Subject"]
     attachments = list(delivery[0].message.iter_attachments())
     assert [part.get_content_type() for part in attachments] == ["audio/wav"]
     assert _samples(attachments[0].get_content()) == samples
