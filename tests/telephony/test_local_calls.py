@@ -343,3 +343,19 @@ async def test_sip_info_keys_and_a_re_invite_while_the_pbx_answers(rig: Rig) -> 
     phone.send(phone.ack_for(reinvite, refreshed))
     await asyncio.sleep(0.8)  # the prompt ends, the key is read
     assert rig.script.digits == ["7"]
+
+
+async def test_without_media_anchoring_there_is_no_voicemail() -> None:
+    store = InMemoryStore()
+    store.seed(extensions=[extension("101"), extension("102")])
+    telephony, _ = await start_calls(
+        store, FakeClock(), LocalEventBus(), media_anchoring=False, applications=Script()
+    )
+    phone = SipPhone(telephony.port(), "101")
+    try:
+        await phone.dial("102")
+        final = await phone.final()
+        assert (final.status, final.reason) == (480, "Voicemail not available")
+    finally:
+        phone.close()
+        await telephony.stop()

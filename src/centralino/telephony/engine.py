@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import structlog
+
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import LiveCalls
 from centralino.domain.location import Binding, BlockedAddress, LiveView, LocationStore
@@ -64,6 +66,8 @@ from centralino.telephony.subscriptions import Subscriptions
 from centralino.telephony.throttle import Throttle
 
 __all__ = ["HandlerFactory", "Telephony", "TelephonySettings"]
+
+log = structlog.get_logger("centralino.telephony")
 
 HandlerFactory = Callable[["Telephony"], Mapping[str, RequestHandler]]
 """Given the engine, the request handlers to route, by method."""
@@ -181,7 +185,7 @@ class Telephony:
             events=events,
             clock=clock,
             ring_timeout=settings.ring_timeout,
-            applications=applications or _voicemail(mailboxes, self.directory),
+            applications=_applications(applications, mailboxes, self.directory, self.media),
         )
         self.b2bua = B2bua(
             call_services,
@@ -264,8 +268,23 @@ class Telephony:
         return _EngineView(self)
 
 
-def _voicemail(mailboxes: Mailboxes | None, directory: Directory) -> Applications | None:
-    """The voicemail applications over ``mailboxes`` (None without mailboxes)."""
+def _applications(
+    given: Applications | None,
+    mailboxes: Mailboxes | None,
+    directory: Directory,
+    media: AnchorSdp | None,
+) -> Applications | None:
+    """The PBX's applications: ``given``, else voicemail over ``mailboxes``.
+
+    They need the PBX in the media path: without anchoring there are none
+    (voicemail answers 480, screened extensions are rung directly).
+    """
+    if media is None:
+        if given is not None or mailboxes is not None:
+            log.warning("media anchoring is off: no voicemail and no call screening")
+        return None
+    if given is not None:
+        return given
     if mailboxes is None:
         return None
     return VoicemailApplications(mailboxes, lookup=directory.by_number)
