@@ -6,8 +6,12 @@ media half of a :class:`~centralino.telephony.apps.channel.Channel`:
 
 * **Sending**: :meth:`MediaEndpoint.play` cuts PCM into 20 ms frames,
   encodes them in the leg's negotiated codec and sends one RTP packet per
-  frame, paced on the event loop's clock against a fixed schedule (no
-  drift: each deadline is the start plus n * 20 ms). The endpoint's own
+  frame, paced by the loop's shared :class:`~.clock.MediaClock` (one timer
+  for every prompt playing, on a fixed schedule: no drift). Frames
+  are encoded once per prompt and codec, shared by every caller hearing the
+  same prompt and kept for the next plays (up to 32 MB of prompt audio,
+  least recently played dropped first), and the codec is looked up again
+  only when the leg renegotiates. The endpoint's own
   SSRC, sequence numbers and timestamps are random at the start; between
   two prompts the timestamp advances with the wall clock and the first
   packet carries the marker bit, so the phone's jitter buffer sees a new
@@ -32,9 +36,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import operator
 import secrets
+import struct
 from array import array
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 
 import structlog
@@ -43,10 +49,12 @@ from centralino.media.codecs import Codec, CodecRegistry
 from centralino.media.dtmf import DtmfReceiver
 from centralino.media.dtmf_detector import DtmfDetector
 from centralino.media.errors import MediaError
-from centralino.media.pcm import FRAME_BYTES, FRAME_DURATION, FRAME_SAMPLES, SAMPLE_RATE
-from centralino.media.rtp import RtpPacket, is_rtcp
+from centralino.media.pcm import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE
+from centralino.media.rtp import RTP_VERSION, RtpPacket, is_rtcp
 from centralino.telephony.apps.channel import HungUp, RecordEnd, Recording
 from centralino.telephony.calls.registry import Side
+from centralino.telephony.media.clock import media_clock
+from centralino.telephony.media.negotiation import LegCodecs
 from centralino.telephony.media.session import MediaLeg, MediaSession
 
 __all__ = ["MediaEndpoint"]
@@ -58,14 +66,19 @@ _SPEECH_LEVEL = 0.01
 _FULL_SCALE = 32768.0
 _MAX_GAP_SECONDS = 10.0
 """A timestamp jump larger than this is a new stream, not a gap to fill."""
+_HEADER = struct.Struct("!BBHII")  # RFC 3550 §5.1, no CSRC, no extension
+_FIRST_BYTE = RTP_VERSION << 6
+_PROMPT_MEMORY = 32 * 1024 * 1024
+"""Bytes of prompt PCM whose encoded frames are kept (least recently played go first)."""
 
 
 class _Take:
     """One recording in progress: PCM placed by RTP timestamp."""
 
-    def __init__(self, max_samples: int) -> None:
+    def __init__(self, max_samples: int, *, track_speech: bool = True) -> None:
         self.pcm = bytearray()
         self.max_samples = max_samples
+        self.track_speech = track_speech  # only a silence stop reads last_speech
         self._ssrc: int | None = None
         self._base_timestamp = 0
         self._base_offset = 0
@@ -91,7 +104,7 @@ class _Take:
         if end > len(self.pcm):
             self.pcm.extend(bytes(end - len(self.pcm)))
         self.pcm[start:end] = pcm[: end - start]
-        if _rms(pcm) > _SPEECH_LEVEL:
+        if self.track_speech and _rms(pcm) > _SPEECH_LEVEL:
             self.last_speech = now
         return end < self.max_samples * 2
 
@@ -101,7 +114,100 @@ def _rms(pcm: bytes) -> float:
     samples.frombytes(pcm[: len(pcm) - len(pcm) % 2])
     if not samples:
         return 0.0
-    return math.sqrt(sum(value * value for value in samples) / len(samples)) / _FULL_SCALE
+    energy = sum(map(operator.mul, samples, samples))  # in C, not a generator
+    return math.sqrt(energy / len(samples)) / _FULL_SCALE
+
+
+class _Encoded:
+    """One prompt's frames in one codec, each encoded when a playout first needs it.
+
+    Shared by every playout of the same PCM in the same codec (the same
+    greeting to many callers is encoded once), and kept for the next plays
+    (see :func:`_encoded`).
+    """
+
+    __slots__ = ("audio", "codec", "frames")
+
+    def __init__(self, codec: Codec, audio: bytes) -> None:
+        self.codec = codec
+        self.audio = audio
+        self.frames: list[bytes | None] = [None] * -(-len(audio) // FRAME_BYTES)
+
+    def frame(self, index: int) -> bytes:
+        payload = self.frames[index]
+        if payload is None:
+            pcm = self.audio[index * FRAME_BYTES : (index + 1) * FRAME_BYTES]
+            if len(pcm) < FRAME_BYTES:
+                pcm += bytes(FRAME_BYTES - len(pcm))
+            payload = self.frames[index] = self.codec.encode(pcm)
+        return payload
+
+
+_prompts: OrderedDict[tuple[Codec, bytes], _Encoded] = OrderedDict()
+_prompt_bytes = 0
+
+
+def _encoded(codec: Codec, audio: bytes) -> _Encoded:
+    """The shared encoded frames of ``audio`` in ``codec`` (least recently used dropped)."""
+    global _prompt_bytes  # one memory for the process
+    key = (codec, audio)
+    encoded = _prompts.get(key)
+    if encoded is not None:
+        _prompts.move_to_end(key)
+        return encoded
+    encoded = _prompts[key] = _Encoded(codec, audio)
+    _prompt_bytes += len(audio)
+    while _prompt_bytes > _PROMPT_MEMORY and len(_prompts) > 1:
+        (_codec, dropped), _value = _prompts.popitem(last=False)
+        _prompt_bytes -= len(dropped)
+    return encoded
+
+
+class _Playout:
+    """One prompt playing: a client of the media clock (see :mod:`.clock`)."""
+
+    __slots__ = ("_encoded", "audio", "done", "endpoint", "frames", "index", "interrupt")
+
+    def __init__(
+        self,
+        endpoint: MediaEndpoint,
+        audio: bytes,
+        interrupt: bool,
+        done: asyncio.Future[str | None],
+    ) -> None:
+        self.endpoint = endpoint
+        self.audio = audio
+        self.frames = -(-len(audio) // FRAME_BYTES)
+        self.index = 0
+        self.interrupt = interrupt
+        self.done = done
+        self._encoded: _Encoded | None = None
+
+    def tick(self, at: float) -> bool:
+        """Send the next frame; at the end (or on a key, or hung up) finish."""
+        done = self.done
+        if done.done():
+            return False  # finished by a key or the hang-up, or cancelled
+        endpoint = self.endpoint
+        if endpoint.closed:
+            done.set_exception(HungUp())
+            return False
+        if self.interrupt and endpoint._digits:
+            done.set_result(endpoint._digits[0])
+            return False
+        if self.index >= self.frames:
+            done.set_result(None)  # the last frame's 20 ms are over
+            return False
+        endpoint._send_frame(self, at)
+        self.index += 1
+        return True
+
+    def payload(self, codec: Codec) -> bytes:
+        """The current frame encoded in ``codec``."""
+        encoded = self._encoded
+        if encoded is None or encoded.codec is not codec:
+            encoded = self._encoded = _encoded(codec, self.audio)
+        return encoded.frame(self.index)
 
 
 class MediaEndpoint:
@@ -129,6 +235,10 @@ class MediaEndpoint:
         self._dtmf: DtmfReceiver | None = None
         self._detector: DtmfDetector | None = None
         self._dtmf_timer: asyncio.TimerHandle | None = None
+        self._playouts: set[_Playout] = set()
+        self._sending: LegCodecs | None = None  # the leg codecs the next three are for
+        self._send_codec: Codec | None = None
+        self._send_type = 0
         self.renegotiated()
         session.hold(side, self)
 
@@ -187,6 +297,9 @@ class MediaEndpoint:
     def _key(self, digit: str) -> None:
         self._digits.append(digit)
         self._wake.set()
+        for playout in self._playouts:
+            if playout.interrupt and not playout.done.done():
+                playout.done.set_result(self._digits[0])
 
     def _arm_dtmf_timer(self) -> None:
         if self._dtmf_timer is not None:
@@ -252,53 +365,49 @@ class MediaEndpoint:
         """
         buffers = [pcm] if isinstance(pcm, bytes | bytearray) else list(pcm)
         audio = b"".join(bytes(buffer) for buffer in buffers)
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        if self._last_sent is not None:
-            gap = max(0, round((start - self._last_sent) * SAMPLE_RATE) - FRAME_SAMPLES)
-            self._timestamp = (self._timestamp + gap) & 0xFFFFFFFF
-        marker = True
-        for index, offset in enumerate(range(0, len(audio), FRAME_BYTES)):
-            self._check()
-            if interrupt and self._digits:
-                return self._digits[0]
-            frame = audio[offset : offset + FRAME_BYTES]
-            if len(frame) < FRAME_BYTES:
-                frame += bytes(FRAME_BYTES - len(frame))
-            self._send(frame, marker=marker)
-            marker = False
-            due = start + (index + 1) * FRAME_DURATION
-            while (delay := due - loop.time()) > 0:
-                if not interrupt:
-                    await asyncio.sleep(delay)
-                    break
-                await self._sleep_until_woken(delay)
-                if self._digits or self.closed:
-                    break
         self._check()
-        return self._digits[0] if interrupt and self._digits else None
+        if interrupt and self._digits:
+            return self._digits[0]
+        if not audio:
+            return None
+        done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        playout = _Playout(self, audio, interrupt, done)
+        clock = media_clock()
+        self._playouts.add(playout)
+        try:
+            clock.add(playout)  # the first frame goes at once, or on the next tick
+            return await done
+        finally:
+            clock.remove(playout)
+            self._playouts.discard(playout)
 
-    def _send(self, frame: bytes, *, marker: bool) -> None:
+    def _send_frame(self, playout: _Playout, at: float) -> None:
+        """Send ``playout``'s current frame, due at ``at`` (called by the clock)."""
+        if playout.index == 0 and self._last_sent is not None:
+            # A new talkspurt: the timestamp advances with the time since the last one.
+            gap = max(0, round((at - self._last_sent) * SAMPLE_RATE) - FRAME_SAMPLES)
+            self._timestamp = (self._timestamp + gap) & 0xFFFFFFFF
         leg = self._leg
-        primary = leg.codecs.primary or "PCMU"
-        codec = self._codecs.by_name(primary)
-        payload_type = leg.codecs.payload_types.get(primary, 0)
+        codecs = leg.codecs
+        if codecs is not self._sending:  # renegotiated (or the first frame): look up again
+            self._sending = codecs
+            name = codecs.primary or "PCMU"
+            self._send_codec = self._codecs.by_name(name)
+            self._send_type = codecs.payload_types.get(name, 0)
+        codec = self._send_codec
         destination = leg.destination
         if codec is not None and destination is not None and not self._session.closed:
-            packet = RtpPacket(
-                payload_type=payload_type,
-                sequence_number=self._sequence,
-                timestamp=self._timestamp,
-                ssrc=self._ssrc,
-                marker=marker,
-                payload=codec.encode(frame),
+            payload = playout.payload(codec)
+            marker = 0x80 if playout.index == 0 else 0
+            data = _HEADER.pack(
+                _FIRST_BYTE, marker | self._send_type, self._sequence, self._timestamp, self._ssrc
             )
-            data = bytes(packet)
+            data += payload
             leg.sockets.send_rtp(data, destination)
             leg.statistics.sent(len(data))
         self._sequence = (self._sequence + 1) & 0xFFFF
         self._timestamp = (self._timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
-        self._last_sent = asyncio.get_running_loop().time()
+        self._last_sent = at
 
     # Recording --------------------------------------------------------------------
 
@@ -307,7 +416,9 @@ class MediaEndpoint:
     ) -> Recording:
         """Record what the phone sends (see :meth:`Channel.record`)."""
         loop = asyncio.get_running_loop()
-        take = self._take = _Take(max(1, round(max_seconds * SAMPLE_RATE)))
+        take = self._take = _Take(
+            max(1, round(max_seconds * SAMPLE_RATE)), track_speech=silence_seconds is not None
+        )
         started = loop.time()
         deadline = started + max_seconds
         end, key = RecordEnd.MAX_LENGTH, None
@@ -353,3 +464,6 @@ class MediaEndpoint:
             self._dtmf_timer.cancel()
             self._dtmf_timer = None
         self._wake.set()
+        for playout in self._playouts:
+            if not playout.done.done():
+                playout.done.set_exception(HungUp())
