@@ -30,7 +30,8 @@ averaged over every packet of the run, then over streams; and the largest
 J seen), and the inter-packet gaps (p50/p99/max over all streams). The
 peer's CPU share over the window comes from /proc, and so does how often it
 was preempted (involuntary context switches: more than a handful means
-another process shared its core and the run is not clean).
+another process shared its core and the run is not clean); "load pre" is
+the same count for this process, whose timing the figures also depend on.
 
     .venv/bin/python bench/prompt_playout.py --calls 200 --seconds 20
     .venv/bin/python bench/prompt_playout.py serve centralino   # (internal, driven by stdin)
@@ -279,6 +280,7 @@ class Run:
     phones: list[Phone] = field(default_factory=list)
     cpu_seconds: float | None = None
     preempted: int | None = None
+    load_preempted: int | None = None  # the same for this process (the phones)
     seconds: float = 0.0
     outcome: dict[str, object] = field(default_factory=dict)
 
@@ -309,6 +311,7 @@ class Run:
                 None if self.cpu_seconds is None else 100 * self.cpu_seconds / self.seconds
             ),
             "preempted": self.preempted,
+            "load_preempted": self.load_preempted,
             "phone_packets_sent": sum(phone.sent for phone in phones),
             "outcome": self.outcome,
         }
@@ -365,9 +368,11 @@ async def _measure(name: str, args: argparse.Namespace) -> dict[str, object]:
         run.measure_until = run.measure_from + args.seconds
         await asyncio.sleep(WARM_UP)
         cpu_start, switches = _cpu_seconds(peer.pid), _preemptions(peer.pid)
+        own_switches = _preemptions(os.getpid())
         await asyncio.sleep(run.measure_until - time.perf_counter())
         run.cpu_seconds = _cpu_seconds(peer.pid) - cpu_start
         run.preempted = _preemptions(peer.pid) - switches
+        run.load_preempted = _preemptions(os.getpid()) - own_switches
         await sender
         await tell({"stop": True})
         run.outcome = json.loads(await asyncio.wait_for(peer.stdout.readline(), 30))
@@ -400,7 +405,7 @@ def _print(results: list[dict[str, object]], calls: int, seconds: float) -> None
     print(f"\n{calls} callers, {seconds:g} s measured: {calls * 50} packets/s each way")
     print(
         f"{'peer':<12}{'loss %':>8}{'deliv %':>9}{'J ms':>8}{'J max':>8}"
-        f"{'gap p50':>9}{'p99':>7}{'max':>8}{'cpu %':>7}{'preempt':>9}"
+        f"{'gap p50':>9}{'p99':>7}{'max':>8}{'cpu %':>7}{'preempt':>9}{'load pre':>9}"
     )
     for r in results:
         cpu = "-" if r["cpu_percent"] is None else f"{r['cpu_percent']:.1f}"
@@ -408,6 +413,7 @@ def _print(results: list[dict[str, object]], calls: int, seconds: float) -> None
             f"{r['peer']:<12}{r['loss_percent']:>8.3f}{r['delivered_percent']:>9.2f}"
             f"{r['jitter_ms_mean']:>8.3f}{r['jitter_ms_max']:>8.2f}{r['gap_ms_p50']:>9.2f}"
             f"{r['gap_ms_p99']:>7.2f}{r['gap_ms_max']:>8.2f}{cpu:>7}{r['preempted']!s:>9}"
+            f"{r['load_preempted']!s:>9}"
         )
     bare = next((r for r in results if r["peer"] == "bare"), None)
     ours = next((r for r in results if r["peer"] == "centralino"), None)
