@@ -10,7 +10,6 @@ import os
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,24 +21,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.interop.voicemail_support import free_port_pair
+
 SCRIPT = Path(sys.executable).with_name("centralino")
 ONE_TIME = re.compile(r"Log in as 'admin' with the one-time password: (\S+)")
 RUNNING = re.compile(r"Centralino is running: (http://\S+)")
 STARTUP_SECONDS = 30.0
-
-
-def _free_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 (SIP listens on both)."""
-    for _ in range(50):
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port: int = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 @dataclass
@@ -94,7 +81,7 @@ def serving(
 
     A stop by signal is a clean shutdown: the process exits with 0.
     """
-    http_port, sip_port = _free_port(), _free_port()
+    http_port, sip_port = free_port_pair(), free_port_pair()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALINO_")}
     if admin_password is not None:
         environment["CENTRALINO_ADMIN_PASSWORD"] = admin_password
@@ -203,8 +190,8 @@ def test_a_weak_admin_password_is_refused_with_a_message(tmp_path: Path) -> None
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALINO_")}
     environment["CENTRALINO_ADMIN_PASSWORD"] = "weak"
     command = [str(SCRIPT), "serve", "--data-dir", str(tmp_path / "data")]
-    command += ["--bind", "127.0.0.1", "--http-port", str(_free_port())]
-    command += ["--sip-port", str(_free_port())]
+    command += ["--bind", "127.0.0.1", "--http-port", str(free_port_pair())]
+    command += ["--sip-port", str(free_port_pair())]
     completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=60)
     assert completed.returncode == 2
     assert "password: must be at least" in completed.stderr

@@ -13,6 +13,7 @@ import json
 import math
 import struct
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,3 +143,13 @@ def make_phone(root: Path, number: str, tone: float, rtp_base: int, answer: str)
         tone=tone,
         answer=answer,
     )
+
+
+async def until(condition: Callable[[], object], within: float, what: str) -> None:
+    """Wait until ``condition()`` is true (TimeoutError naming ``what`` after ``within`` s)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.05)

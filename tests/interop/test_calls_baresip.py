@@ -15,13 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from centralino.domain.calls import CallEndReason, CallState
-from tests.interop.baresip_support import goertzel_power, make_phone, read_samples
+from tests.interop.baresip_support import goertzel_power, make_phone, read_samples, until
 from tests.interop.calls_support import CallEngine, Processes, call_engine
 
 pytestmark = [
@@ -38,15 +38,6 @@ async def engine() -> AsyncIterator[CallEngine]:
         yield running
 
 
-async def _until(condition: Callable[[], object], within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError(what)
-        await asyncio.sleep(0.1)
-
-
 async def test_two_baresip_phones_talk_through_the_pbx(engine: CallEngine, tmp_path: Path) -> None:
     caller = make_phone(tmp_path, "101", 1000.0, 41000, "manual")
     callee = make_phone(tmp_path, "102", 1500.0, 41100, "auto")
@@ -56,18 +47,18 @@ async def test_two_baresip_phones_talk_through_the_pbx(engine: CallEngine, tmp_p
         for phone in (caller, callee):
             phone.configure(engine.port, seconds=30)
             await processes.start("baresip", "-f", str(phone.root))
-        await _until(
+        await until(
             lambda: registrar.contacts("101") and registrar.contacts("102"), 15, "registration"
         )
         await caller.command("dial", f"sip:102@127.0.0.1:{engine.port}")
-        await _until(lambda: CallState.ANSWERED in _states(engine), 10, "answer")
+        await until(lambda: CallState.ANSWERED in _states(engine), 10, "answer")
         await asyncio.sleep(TALK_SECONDS)
         _assert_anchored(engine, caller_ports=range(41000, 41010), callee_ports=range(41100, 41110))
         await caller.command("hangup")
         ended = await engine.wait_ended()
         assert ended.reason is CallEndReason.CALLER_HUNG_UP
-        await _until(lambda: callee.received_recordings(), 5, "recording")
-        await _until(lambda: caller.received_recordings(), 5, "recording")
+        await until(lambda: callee.received_recordings(), 5, "recording")
+        await until(lambda: caller.received_recordings(), 5, "recording")
         await asyncio.sleep(0.5)  # let the sndfile module close the file
     finally:
         for phone in (caller, callee):

@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ from centralino.media.tones import goertzel_power
 from centralino.sip.digest import DigestAlgorithm
 from centralino.telephony.engine import Telephony, TelephonySettings
 from tests.fakes import FakeClock, InMemoryStore
-from tests.interop.baresip_support import make_phone
+from tests.interop.baresip_support import make_phone, until
 from tests.interop.calls_support import CallEngine, Processes
 from tests.telephony.calls_support import extension
 from tests.telephony.registrar_support import InMemoryLocationStore
@@ -98,15 +98,6 @@ async def _engine(recordings: KeptRecordings, *, record: bool) -> AsyncIterator[
         await telephony.stop()
 
 
-async def _until(condition: Callable[[], object], within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError(what)
-        await asyncio.sleep(0.05)
-
-
 async def _call(engine: CallEngine, root: Path) -> float:
     """101 calls 102, they talk, 101 hangs up; returns the call's length (answer to end)."""
     caller = make_phone(root, "101", CALLER_TONE, 42000, "manual")
@@ -118,11 +109,11 @@ async def _call(engine: CallEngine, root: Path) -> float:
         for phone in (caller, callee):
             phone.configure(engine.port, seconds=30)
             await processes.start("baresip", "-f", str(phone.root))
-        await _until(
+        await until(
             lambda: registrar.contacts("101") and registrar.contacts("102"), 15, "registration"
         )
         await caller.command("dial", f"sip:102@127.0.0.1:{engine.port}")
-        await _until(
+        await until(
             lambda: CallState.ANSWERED in [event.state for event in engine.events], 10, "answer"
         )
         answered = loop.time()
@@ -146,7 +137,7 @@ async def test_the_recording_holds_both_parties(tmp_path: Path) -> None:
         length = await _call(engine, tmp_path)
         recorder = engine.telephony.recorder
         assert recorder is not None
-        await _until(lambda: recordings.stored, 5, "the recording is stored")
+        await until(lambda: recordings.stored, 5, "the recording is stored")
     [(recording, pcm)] = recordings.stored
     call_id = engine.events[0].call_id
     assert (recording.call_id, recording.caller, recording.callee) == (call_id, "101", "102")

@@ -284,20 +284,6 @@ async def test_the_voicemail_codes_run_the_owner_applications(
     assert rig.script.started == [(application, "101")]
 
 
-async def test_without_applications_voicemail_answers_480() -> None:
-    store = InMemoryStore()
-    store.seed(extensions=[extension("101"), extension("102")])
-    telephony, _ = await start_calls(store, FakeClock(), LocalEventBus(), media_anchoring=True)
-    phone = SipPhone(telephony.port(), "101")
-    try:
-        await phone.dial("102")
-        final = await phone.final()
-        assert (final.status, final.reason) == (480, "Voicemail not available")
-    finally:
-        phone.close()
-        await telephony.stop()
-
-
 async def test_an_offer_without_common_audio_gets_488(rig: Rig) -> None:
     body = (
         offer(40000)
@@ -345,11 +331,16 @@ async def test_sip_info_keys_and_a_re_invite_while_the_pbx_answers(rig: Rig) -> 
     assert rig.script.digits == ["7"]
 
 
-async def test_without_media_anchoring_there_is_no_voicemail() -> None:
+@pytest.mark.parametrize(
+    ("anchoring", "applications"), [(True, None), (False, Script())], ids=["none", "no-anchor"]
+)
+async def test_without_applications_or_anchoring_voicemail_answers_480(
+    anchoring: bool, applications: Script | None
+) -> None:
     store = InMemoryStore()
     store.seed(extensions=[extension("101"), extension("102")])
     telephony, _ = await start_calls(
-        store, FakeClock(), LocalEventBus(), media_anchoring=False, applications=Script()
+        store, FakeClock(), LocalEventBus(), media_anchoring=anchoring, applications=applications
     )
     phone = SipPhone(telephony.port(), "101")
     try:
