@@ -1,7 +1,9 @@
 """The ``centralino`` command: run the PBX and manage it from a shell.
 
 Management commands call the same use-cases as the REST API, directly on the
-database in the data directory, and are audited as ``cli:<user>``.
+database and audio archive in the data directory, and are audited as
+``cli:<user>`` (the shared pieces are in :mod:`centralino.cli.common`;
+``voicemail`` and ``recordings`` in :mod:`centralino.cli.voicemail`).
 
 Exit codes: 0 success, 2 bad input (the message names the field), 3 not
 found, 4 conflict, 1 anything else.
@@ -9,31 +11,25 @@ found, 4 conflict, 1 anything else.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import getpass
 import json
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from centralino.admin.context import Actor
 from centralino.admin.services import ManagementServices
+from centralino.cli.common import DataDir, actor, err, exit_codes, fail, out, print_json, run
+from centralino.cli.voicemail import recordings_app, voicemail_app
 from centralino.config import Config
-from centralino.domain.account import OWNER_USERNAME, AccountRole
-from centralino.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from centralino.domain.account import OWNER_USERNAME
+from centralino.domain.errors import InvalidInput
 from centralino.domain.ports import ExtensionQuery, ExtensionSort
 
 __all__ = ["app", "main"]
-
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Centralino: a self-hosted IP PBX.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -44,58 +40,8 @@ routing_app = typer.Typer(help="Explain how calls are routed.", no_args_is_help=
 app.add_typer(extensions_app, name="extensions")
 app.add_typer(admin_app, name="admin")
 app.add_typer(routing_app, name="routing")
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-DataDir = Annotated[
-    Path, typer.Option("--data-dir", envvar="CENTRALINO_DATA_DIR", help="Data directory.")
-]
-
-
-def _actor() -> Actor:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no login name and no passwd entry (containers)
-        user = "unknown"
-    return Actor(username=f"cli:{user}", role=AccountRole.OWNER)
-
-
-def _fail(message: object, code: int) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(str(message))}", highlight=False)
-    return typer.Exit(code)
-
-
-@contextmanager
-def _exit_codes() -> Iterator[None]:
-    """Turn domain errors into a message on stderr and the documented exit code."""
-    try:
-        yield
-    except InvalidInput as exc:
-        for error in exc.errors[:-1]:
-            err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-        raise _fail(exc.errors[-1] if exc.errors else exc, 2) from exc
-    except NotFound as exc:
-        raise _fail(exc, 3) from exc
-    except Conflict as exc:
-        raise _fail(exc, 4) from exc
-    except DomainError as exc:
-        raise _fail(exc, 1) from exc
-
-
-def _run(data_dir: Path, action: Callable[[ManagementServices], Awaitable[T]]) -> T:
-    from centralino.app import open_runtime
-
-    async def run() -> T:
-        async with open_runtime(Config(data_dir=data_dir)) as runtime:
-            return await action(runtime.services)
-
-    with _exit_codes():
-        return asyncio.run(run())
-
-
-def _print_json(document: Any) -> None:
-    out.print_json(json.dumps(document))
+app.add_typer(voicemail_app, name="voicemail")
+app.add_typer(recordings_app, name="recordings")
 
 
 def _value(raw: str) -> Any:
@@ -132,7 +78,7 @@ def _parse_assignments(assignments: list[str]) -> dict[str, Any]:
 
 
 def _patch_from(assignments: list[str]) -> dict[str, Any]:
-    with _exit_codes():
+    with exit_codes():
         return _parse_assignments(assignments)
 
 
@@ -144,10 +90,10 @@ def serve(
     bind: Annotated[str, typer.Option(envvar="CENTRALINO_BIND")] = "0.0.0.0",
 ) -> None:
     """Run the PBX: HTTP (API and console) on one process."""
-    from centralino.app import serve as run
+    from centralino.app import serve as serve_pbx
 
-    with _exit_codes():
-        run(Config(data_dir=data_dir, http_port=http_port, sip_port=sip_port, bind=bind))
+    with exit_codes():
+        serve_pbx(Config(data_dir=data_dir, http_port=http_port, sip_port=sip_port, bind=bind))
 
 
 @extensions_app.command("add")
@@ -158,8 +104,8 @@ def add(
 ) -> None:
     """Create an extension, e.g. `add 101 first_name=Ada email=ada@example.com`."""
     document = {"number": number, **_patch_from(assignments or [])}
-    created = _run(data_dir, lambda s: s.extensions.create(_actor(), document))
-    _print_json(created.model_dump(mode="json"))
+    created = run(data_dir, lambda s: s.extensions.create(actor(), document))
+    print_json(created.model_dump(mode="json"))
 
 
 @extensions_app.command("list")
@@ -175,7 +121,7 @@ def list_extensions(
     query = ExtensionQuery(
         search=search, sort=sort, descending=descending, offset=offset, limit=limit
     )
-    page = _run(data_dir, lambda s: s.extensions.search(query))
+    page = run(data_dir, lambda s: s.extensions.search(query))
     table = Table("number", "name", "email", "status", "auth_id")
     for extension in page.items:
         table.add_row(
@@ -192,8 +138,8 @@ def list_extensions(
 @extensions_app.command("show")
 def show(number: str, data_dir: DataDir = Path("data")) -> None:
     """Print one extension as JSON."""
-    extension = _run(data_dir, lambda s: s.extensions.get(number))
-    _print_json(extension.model_dump(mode="json"))
+    extension = run(data_dir, lambda s: s.extensions.get(number))
+    print_json(extension.model_dump(mode="json"))
 
 
 @extensions_app.command("set")
@@ -204,14 +150,14 @@ def set_fields(
 ) -> None:
     """Change settings, e.g. `set 101 voicemail.pin=4321 options.disabled=true`."""
     patch = _patch_from(assignments)
-    changed = _run(data_dir, lambda s: s.extensions.patch(_actor(), number, patch))
-    _print_json(changed.model_dump(mode="json"))
+    changed = run(data_dir, lambda s: s.extensions.patch(actor(), number, patch))
+    print_json(changed.model_dump(mode="json"))
 
 
 @extensions_app.command("delete")
 def delete(number: str, data_dir: DataDir = Path("data")) -> None:
     """Delete an extension."""
-    _run(data_dir, lambda s: s.extensions.delete(_actor(), number))
+    run(data_dir, lambda s: s.extensions.delete(actor(), number))
     out.print(f"deleted {number}")
 
 
@@ -221,7 +167,7 @@ def import_file(path: Path, data_dir: DataDir = Path("data")) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"cannot read {path}: {exc}", 2) from exc
+        raise fail(f"cannot read {path}: {exc}", 2) from exc
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -233,7 +179,7 @@ def import_file(path: Path, data_dir: DataDir = Path("data")) -> None:
         def report(phase: str, done: int, total: int) -> None:
             bar.update(task, description=phase, completed=done, total=total)
 
-        created = _run(data_dir, lambda s: s.csv.import_csv(_actor(), text, report))
+        created = run(data_dir, lambda s: s.csv.import_csv(actor(), text, report))
     out.print(f"imported {len(created)} extensions")
 
 
@@ -243,7 +189,7 @@ def export_file(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Export every extension as CSV (secrets included: keep the file safe)."""
-    text = _run(data_dir, lambda s: s.csv.export())
+    text = run(data_dir, lambda s: s.csv.export())
     if path is None:
         typer.echo(text, nl=False)
     else:
@@ -264,9 +210,9 @@ def status(
 ) -> None:
     """Show or set an extension's presence status, e.g. `status 101 dnd`."""
     if new_status is None:
-        view = _run(data_dir, lambda s: s.status.get(number))
+        view = run(data_dir, lambda s: s.status.get(number))
     else:
-        view = _run(data_dir, lambda s: s.status.set(_actor(), number, new_status))
+        view = run(data_dir, lambda s: s.status.set(actor(), number, new_status))
     auto = " (switched by office hours)" if view.auto_switch_by_office_hours else ""
     out.print(f"{view.number}: {view.status.value} ({view.name}){auto}", highlight=False)
 
@@ -277,7 +223,7 @@ def _moment(text: str | None) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError as exc:
-        raise _fail(f"--at: not a date and time like '2026-12-01 13:05': {text!r}", 2) from exc
+        raise fail(f"--at: not a date and time like '2026-12-01 13:05': {text!r}", 2) from exc
 
 
 @routing_app.command("simulate")
@@ -302,12 +248,12 @@ def simulate(
 ) -> None:
     """Explain how a call to an extension would be routed, step by step, and why."""
     moment = _moment(at)
-    simulation = _run(
+    simulation = run(
         data_dir,
         lambda s: s.routing.simulate(number, caller, at=moment, did=did, registered=registered),
     )
     if as_json:
-        _print_json(simulation.document())
+        print_json(simulation.document())
     else:
         out.print(simulation.text(), markup=False, highlight=False, soft_wrap=True)
 
@@ -329,9 +275,9 @@ def password(
     async def change(services: ManagementServices) -> None:
         if username == OWNER_USERNAME:
             await services.accounts.ensure_owner(new_password)
-        await services.accounts.set_password(_actor(), username, new_password)
+        await services.accounts.set_password(actor(), username, new_password)
 
-    _run(data_dir, change)
+    run(data_dir, change)
     out.print(f"password of {username!r} changed", markup=False, highlight=False)
 
 
