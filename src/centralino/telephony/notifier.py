@@ -27,7 +27,7 @@ from centralino.sip.message import Request, make_request
 from centralino.sip.uri import Uri
 from centralino.telephony.sip_server import ClientOutcome, SipServer, new_tag
 
-__all__ = ["CHECK_SYNC", "CheckSyncNotifier"]
+__all__ = ["CHECK_SYNC", "CheckSyncNotifier", "unsolicited_notify"]
 
 log = structlog.get_logger("centralino.telephony")
 
@@ -52,26 +52,45 @@ class CheckSyncNotifier:
         self._sip.send_request(request, peer, self._ignore)
 
     def build(self, binding: Binding, kind: TransportKind) -> Request:
-        """The NOTIFY for ``binding`` (a fresh Call-ID, tag and branch)."""
-        contact = Uri.parse(binding.contact)
-        host = self._sip.advertised_host
-        port = self._sip.local_port(kind)
-        local = Uri(user=binding.number, host=host, port=port)
-        return make_request(
-            "NOTIFY",
-            contact,
-            via=Via.parse(self._sip.via(kind)),
-            from_address=NameAddress(uri=local).with_tag(new_tag()),
-            to_address=NameAddress(uri=contact),
-            call_id=binding.call_id,
-            cseq=secrets.randbelow(2**30) + 1,
-            extra_headers=[
-                ("Contact", f"<{local}>"),
-                ("Event", CHECK_SYNC),
-                ("Subscription-State", "terminated"),
-            ],
-        )
+        """The NOTIFY for ``binding`` (a fresh tag and branch)."""
+        return unsolicited_notify(self._sip, binding, kind, event=CHECK_SYNC, state="terminated")
 
     def _ignore(self, outcome: ClientOutcome) -> None:
         if outcome.timed_out or outcome.transport_failed:
             log.info("check-sync NOTIFY not answered")
+
+
+def unsolicited_notify(
+    sip: SipServer,
+    binding: Binding,
+    kind: TransportKind,
+    *,
+    event: str,
+    state: str,
+    content_type: str | None = None,
+    body: bytes = b"",
+) -> Request:
+    """A NOTIFY outside any subscription to ``binding``'s contact.
+
+    Request-URI = the contact, the registration's Call-ID reused (see the
+    module docstring), a fresh From tag and a random CSeq.
+
+    Raises:
+        SipError, ValueError: the contact cannot be written as a request.
+    """
+    contact = Uri.parse(binding.contact)
+    local = Uri(user=binding.number, host=sip.advertised_host, port=sip.local_port(kind))
+    headers = [("Contact", f"<{local}>"), ("Event", event), ("Subscription-State", state)]
+    if content_type is not None:
+        headers.append(("Content-Type", content_type))
+    return make_request(
+        "NOTIFY",
+        contact,
+        via=Via.parse(sip.via(kind)),
+        from_address=NameAddress(uri=local).with_tag(new_tag()),
+        to_address=NameAddress(uri=contact),
+        call_id=binding.call_id,
+        cseq=secrets.randbelow(2**30) + 1,
+        extra_headers=headers,
+        body=body,
+    )

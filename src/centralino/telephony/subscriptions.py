@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,11 +56,12 @@ from centralino.sip.dialog import Dialog, DialogId
 from centralino.sip.errors import PeerError, SipError
 from centralino.sip.grammar import split_outside, strip_lws
 from centralino.sip.headers import Via
-from centralino.sip.message import Request, make_request
+from centralino.sip.message import Request
 from centralino.sip.uri import Uri
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.calls import loop_scheduler
 from centralino.telephony.calls.ports import Cancellable, Scheduler
+from centralino.telephony.notifier import unsolicited_notify
 from centralino.telephony.sip_server import ClientOutcome, IncomingRequest, SipServer, new_tag
 
 __all__ = [
@@ -474,23 +474,8 @@ def send_unsolicited(
     """
     try:
         kind = TransportKind(binding.transport)
-        contact = Uri.parse(binding.contact)
-        local = Uri(user=binding.number, host=sip.advertised_host, port=sip.local_port(kind))
-        request = make_request(
-            Method.NOTIFY,
-            contact,
-            via=Via.parse(sip.via(kind)),
-            from_address=NameAddress(uri=local).with_tag(new_tag()),
-            to_address=NameAddress(uri=contact),
-            call_id=binding.call_id,
-            cseq=secrets.randbelow(2**30) + 1,
-            extra_headers=[
-                ("Contact", f"<{local}>"),
-                ("Event", event),
-                ("Subscription-State", state),
-                ("Content-Type", content_type),
-            ],
-            body=body,
+        request = unsolicited_notify(
+            sip, binding, kind, event=event, state=state, content_type=content_type, body=body
         )
     except (SipError, ValueError, KeyError):
         log.warning("no unsolicited NOTIFY for an unusable contact", contact=binding.contact)
