@@ -21,7 +21,7 @@ from centralino.telephony.engine import Telephony
 from tests.fakes import FakeClock, InMemoryStore
 from tests.telephony.calls_support import extension, start_calls
 
-__all__ = ["SCENARIOS", "CallEngine", "Processes", "call_engine", "free_port"]
+__all__ = ["SCENARIOS", "CallEngine", "Processes", "call_engine", "free_port", "run_once"]
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -124,3 +124,23 @@ class Processes:
                     with contextlib.suppress(ProcessLookupError):
                         process.kill()
                     await process.wait()
+
+
+async def run_once(command: list[str], cwd: Path, within: float = 30.0) -> tuple[int, str]:
+    """Run ``command`` to its end (killed after ``within`` s); exit code and output's tail."""
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), within)
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, output.decode(errors="replace")[-3000:]

@@ -9,7 +9,6 @@ event bus as the voicemail service does. Every SIPp run is bounded (``-m 1``,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from centralino.domain.bus import LocalEventBus
 from centralino.telephony.engine import Telephony, TelephonySettings
 from centralino.telephony.mwi import MESSAGE_SUMMARY
 from tests.fakes import FakeClock, InMemoryStore
-from tests.interop.calls_support import SCENARIOS, free_port
+from tests.interop.calls_support import SCENARIOS, free_port, run_once
 from tests.telephony.calls_support import PASSWORD, extension
 from tests.telephony.mwi_fakes import FakeMailboxes
 from tests.telephony.registrar_support import InMemoryLocationStore
@@ -51,22 +50,8 @@ class Pbx:
 
 
 async def _run(command: list[str], cwd: Path) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), 30)
-    finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-    text = output.decode(errors="replace")[-3000:]
-    assert process.returncode == 0, f"sipp exit {process.returncode}:\n{text}"
+    status, text = await run_once(command, cwd)
+    assert status == 0, f"sipp exit {status}:\n{text}"
     return text
 
 

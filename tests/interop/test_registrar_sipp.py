@@ -9,7 +9,6 @@ domain events reach the engine as in production. Every SIPp run is bounded
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import random
 import shutil
@@ -26,7 +25,7 @@ from centralino.domain.bus import LocalEventBus
 from centralino.domain.credentials import CredentialGenerator
 from centralino.telephony.engine import Telephony, TelephonySettings
 from tests.fakes import FakeClock, InMemoryStore
-from tests.interop.calls_support import free_port
+from tests.interop.calls_support import free_port, run_once
 from tests.telephony.registrar_support import InMemoryLocationStore
 
 pytestmark = [
@@ -64,22 +63,7 @@ class Pbx:
         ]  # fmt: skip
         if expires is not None:
             command += ["-set", "expires", str(expires)]
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            cwd=self.workdir,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            output, _ = await asyncio.wait_for(process.communicate(), 30)
-        finally:
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-        assert process.returncode is not None
-        return process.returncode, output.decode(errors="replace")[-2000:]
+        return await run_once(command, self.workdir)
 
     async def credentials(self, number: str) -> tuple[str, str]:
         extension = await self.services.extensions.get(number)
