@@ -269,3 +269,79 @@ async def test_the_owner_records_a_greeting_from_the_phone(pbx: Pbx, tmp_path: P
     assert TALK_SECONDS - 0.5 < greeting["duration"] < TALK_SECONDS + 1.5, greeting
     samples = _samples(pbx.greeting_audio("104", greeting["id"]))
     _assert_only_tone(samples[:-800], CALLER_TONE)
+
+
+# Message waiting ------------------------------------------------------------------------
+
+MWI_TALK_SECONDS = 1.0
+
+
+def _traced(trace: Path) -> str:
+    """What SIPp's message trace (``-trace_msg``) holds so far."""
+    return trace.read_text(errors="replace") if trace.exists() else ""
+
+
+async def _until_traced(trace: Path, text: str, within: float) -> bool:
+    """Whether SIPp's message trace holds ``text`` within ``within`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if text in await asyncio.to_thread(_traced, trace):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+@needs_sipp
+async def test_a_subscribed_lamp_lights_with_a_left_message_and_goes_off_on_delete(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    """105: SIPp as 105 subscribes to its own message-summary (digest auth) and
+    gets "no, 0/0"; SIPp as 101 leaves a message for 105 (not registered, so
+    voicemail answers): the subscriber gets "yes, 1/0" from the real
+    VoicemailService -> MailboxChanged -> message-waiting path; the message is
+    deleted through the REST API: "no, 0/0"; then SIPp unsubscribes. The
+    scenario (vm_mwi_subscribe.xml) checks each NOTIFY's body itself."""
+    pbx.create_extension("105")
+    assert pbx.messages("105") == []
+    work = tmp_path / "sipp-105-mwi"
+    work.mkdir()
+    trace = work / "messages.log"
+    processes = Processes(work)
+    command = [
+        "sipp", "-sf", str(SCENARIOS / "vm_mwi_subscribe.xml"), "-i", "127.0.0.1",
+        "-p", str(free_port()), "-m", "1", "-timeout", "40s", "-timeout_error", "-nostdin",
+        "-trace_err", "-trace_msg", "-message_file", str(trace),
+        "-s", "105", "-au", "user105", "-ap", PASSWORD, f"127.0.0.1:{pbx.sip_port}",
+    ]  # fmt: skip
+    try:
+        subscriber = await processes.start(*command)
+        # The first NOTIFY (the lamp off) has come: the subscription is in place.
+        assert await _until_traced(trace, "Voice-Message: 0/0", 10), pbx.tail()
+
+        prompts = Prompts.load()
+        before_recording = _seconds(prompts.default_greeting("105")) + _seconds([beep()])
+        stream = RtpStream()
+        stream.audio(_tone_pcm(before_recording + 0.5 + MWI_TALK_SECONDS))
+        stream.keys("#")
+        await _sipp_call(tmp_path, pbx, caller="101", service="105", stream=stream, within=20)
+        [left] = await asyncio.to_thread(
+            pbx.wait_for, lambda: pbx.messages("105"), 5, "no message for 105"
+        )
+        assert (left["caller"], left["folder"]) == ("101", "new")
+
+        # Delete once the lamp has lit (else the scenario fails on its own check).
+        await _until_traced(trace, "Voice-Message: 1/0", 5)
+        url = f"/api/v1/extensions/105/voicemail/messages/{left['id']}"
+        deleted = await asyncio.to_thread(pbx.api.delete, url)
+        assert deleted.status_code == 204, deleted.text
+        try:
+            await processes.finish(subscriber, 20)
+        except AssertionError as error:
+            log = _traced(trace)[-4000:]
+            raise AssertionError(
+                f"{error}\nSIPp messages:\n{log}\nPBX log:\n{pbx.tail()}"
+            ) from None
+    finally:
+        await processes.stop_all()
+    assert pbx.messages("105") == []
