@@ -18,6 +18,7 @@ from centralino.telephony.apps.prompts import Prompts
 from centralino.telephony.apps.screening import ScreeningControl, screen_call
 from centralino.telephony.apps.voicemail import (
     DEFAULT_LIMITS,
+    PinGuard,
     VoicemailLimits,
     leave_message,
     mailbox_login,
@@ -54,6 +55,8 @@ class VoicemailApplications:
         self.prompts = prompts or Prompts.load()
         self.limits = limits
         self.tz = tz
+        self.pins = PinGuard()
+        """Wrong PINs per mailbox across calls (a mailbox locks after too many)."""
 
     def leave_message(self, box: Extension, caller: Extension) -> Application:
         """The caller leaves a message in ``box``'s mailbox."""
@@ -75,6 +78,7 @@ class VoicemailApplications:
                 own_phone=True,
                 limits=self.limits,
                 tz=self.tz,
+                guard=self.pins,
             )
 
         return run
@@ -99,6 +103,7 @@ class VoicemailApplications:
                 self.prompts,
                 limits=self.limits,
                 tz=self.tz,
+                guard=self.pins,
             )
 
         return run

@@ -60,6 +60,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -108,6 +109,55 @@ class VoicemailLimits:
 
 
 DEFAULT_LIMITS = VoicemailLimits()
+
+
+class PinGuard:
+    """Wrong PINs per mailbox across calls: a mailbox is locked after too many.
+
+    Three tries per call stop nobody who calls again; the guard counts wrong
+    PINs per mailbox over ``window`` seconds and, past ``max_failures``,
+    refuses every PIN (even the right one) for ``lock`` seconds. A right PIN
+    clears the count.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_failures: int = 9,
+        window: float = 900.0,
+        lock: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self.lock = lock
+        self._clock = clock
+        self._failures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def locked(self, mailbox: str) -> bool:
+        """Whether PINs for ``mailbox`` are refused now."""
+        until = self._locked_until.get(mailbox)
+        if until is None:
+            return False
+        if self._clock() >= until:
+            del self._locked_until[mailbox]
+            return False
+        return True
+
+    def failed(self, mailbox: str) -> None:
+        """A wrong PIN for ``mailbox``."""
+        now = self._clock()
+        recent = [at for at in self._failures.get(mailbox, []) if now - at < self.window]
+        recent.append(now)
+        if len(recent) >= self.max_failures:
+            self._locked_until[mailbox] = now + self.lock
+            recent = []
+        self._failures[mailbox] = recent
+
+    def succeeded(self, mailbox: str) -> None:
+        """A right PIN for ``mailbox``: its count starts again."""
+        self._failures.pop(mailbox, None)
 
 
 async def leave_message(
@@ -161,6 +211,7 @@ async def voicemail_menu(
     own_phone: bool,
     limits: VoicemailLimits = DEFAULT_LIMITS,
     tz: dt.tzinfo | None = None,
+    guard: PinGuard | None = None,
 ) -> None:
     """Let ``owner`` listen to their messages (module docstring).
 
@@ -173,7 +224,7 @@ async def voicemail_menu(
         if own_phone and not owner.voicemail.require_pin:
             allowed = True
         else:
-            allowed = await authenticate(channel, owner, prompts, limits)
+            allowed = await authenticate(channel, owner, prompts, limits, guard)
         if allowed:
             await _MailboxSession(channel, mailboxes, owner, prompts, limits, tz).run()
         await _finish(channel, prompts.say("goodbye"))
@@ -202,7 +253,11 @@ async def record_greeting(
 
 
 async def authenticate(
-    channel: Channel, owner: Extension, prompts: Prompts, limits: VoicemailLimits = DEFAULT_LIMITS
+    channel: Channel,
+    owner: Extension,
+    prompts: Prompts,
+    limits: VoicemailLimits = DEFAULT_LIMITS,
+    guard: PinGuard | None = None,
 ) -> bool:
     """Ask for the owner's voicemail PIN, at most ``limits.pin_attempts`` times.
 
@@ -216,10 +271,15 @@ async def authenticate(
     for _ in range(limits.pin_attempts):
         await channel.play(prompts.say("enter-pin"))
         entered = await _read_entry(channel, limits)
-        if pin is not None and hmac.compare_digest(entered.encode(), pin.encode()):
+        locked = guard is not None and guard.locked(owner.number)
+        if not locked and pin is not None and hmac.compare_digest(entered.encode(), pin.encode()):
+            if guard is not None:
+                guard.succeeded(owner.number)
             return True
         channel.flush_digits()
         if entered:
+            if guard is not None and not locked:
+                guard.failed(owner.number)
             await channel.play(prompts.say("wrong-pin"))
     return False
 
@@ -460,6 +520,7 @@ async def mailbox_login(
     *,
     limits: VoicemailLimits = DEFAULT_LIMITS,
     tz: dt.tzinfo | None = None,
+    guard: PinGuard | None = None,
 ) -> None:
     """Any mailbox from any phone: the mailbox number, then its menu (PIN asked).
 
@@ -474,7 +535,14 @@ async def mailbox_login(
             if owner is not None:
                 own_phone = owner.number == caller.number
                 await voicemail_menu(
-                    channel, mailboxes, owner, prompts, own_phone=own_phone, limits=limits, tz=tz
+                    channel,
+                    mailboxes,
+                    owner,
+                    prompts,
+                    own_phone=own_phone,
+                    limits=limits,
+                    tz=tz,
+                    guard=guard,
                 )
                 return
             channel.flush_digits()
