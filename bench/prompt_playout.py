@@ -54,13 +54,16 @@ from pathlib import Path
 import uvloop
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from rtp_relay import cpu_seconds, preemptions  # noqa: E402
+
 ROOT = HERE.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 HEADER = struct.Struct("!BBHII")
 PACKET_INTERVAL = 0.020
 SLOTS = 10  # the phones' send times spread over the 20 ms in this many slots
 WARM_UP = 1.0  # seconds after the prompts start that are not measured
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MU_LAW_SILENCE = b"\xff" * 160
 
 
@@ -317,18 +320,6 @@ class Run:
         }
 
 
-def _preemptions(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("nonvoluntary_ctxt_switches:"):
-            return int(line.split()[1])
-    return 0
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
 async def _measure(name: str, args: argparse.Namespace) -> dict[str, object]:
     loop = asyncio.get_running_loop()
     run = Run(name, seconds=args.seconds)
@@ -367,12 +358,12 @@ async def _measure(name: str, args: argparse.Namespace) -> dict[str, object]:
         run.measure_from = time.perf_counter() + WARM_UP
         run.measure_until = run.measure_from + args.seconds
         await asyncio.sleep(WARM_UP)
-        cpu_start, switches = _cpu_seconds(peer.pid), _preemptions(peer.pid)
-        own_switches = _preemptions(os.getpid())
+        cpu_start, switches = cpu_seconds(peer.pid), preemptions(peer.pid)
+        own_switches = preemptions(os.getpid())
         await asyncio.sleep(run.measure_until - time.perf_counter())
-        run.cpu_seconds = _cpu_seconds(peer.pid) - cpu_start
-        run.preempted = _preemptions(peer.pid) - switches
-        run.load_preempted = _preemptions(os.getpid()) - own_switches
+        run.cpu_seconds = cpu_seconds(peer.pid) - cpu_start
+        run.preempted = preemptions(peer.pid) - switches
+        run.load_preempted = preemptions(os.getpid()) - own_switches
         await sender
         await tell({"stop": True})
         run.outcome = json.loads(await asyncio.wait_for(peer.stdout.readline(), 30))

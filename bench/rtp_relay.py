@@ -239,7 +239,7 @@ class Run:
         }
 
 
-def _preemptions(pid: int) -> int:
+def preemptions(pid: int) -> int:
     """How often the relay was switched out against its will (another process ran)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("nonvoluntary_ctxt_switches:"):
@@ -247,7 +247,8 @@ def _preemptions(pid: int) -> int:
     return 0
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process ``pid`` used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
@@ -322,14 +323,14 @@ async def _drive(
     for tick in range(ticks):
         await asyncio.sleep(max(0.0, start + tick * PACKET_INTERVAL / SLOTS - loop.time()))
         if tick == int(WARM_UP / PACKET_INTERVAL) * SLOTS and pid is not None:
-            cpu_start = _cpu_seconds(pid)
-            switches = _preemptions(pid)
+            cpu_start = cpu_seconds(pid)
+            switches = preemptions(pid)
         now = time.perf_counter()
         for phone in slots[tick % SLOTS]:
             phone.send(now)
     if pid is not None and cpu_start is not None:
-        run.cpu_seconds = _cpu_seconds(pid) - cpu_start
-        run.preempted = _preemptions(pid) - switches
+        run.cpu_seconds = cpu_seconds(pid) - cpu_start
+        run.preempted = preemptions(pid) - switches
     run.seconds = seconds
     await asyncio.sleep(0.5)  # drain
 
