@@ -21,13 +21,14 @@ from centralino.domain.recordings import CallRecording
 from centralino.media.pcm import duration_of
 from centralino.media.wav import encode_wav
 
-__all__ = ["RESOURCE", "RecordingService"]
+__all__ = ["RESOURCE", "RecordingService", "recording_document"]
 
 RESOURCE = "recording"
 """The audit trail's resource name for recorded calls."""
 
 
-def _document(recording: CallRecording) -> dict[str, object]:
+def recording_document(recording: CallRecording) -> dict[str, object]:
+    """A recording as plain JSON values (audit trail, CLI output)."""
     return {
         "id": recording.id,
         "call_id": recording.call_id,
@@ -127,7 +128,7 @@ class RecordingService:
             if recording is None:
                 raise NotFound("recording", recording_id)
             await uow.recordings.delete(recording_id)
-            before = _document(recording)
+            before = recording_document(recording)
             await record(
                 uow.audit,
                 self._clock,

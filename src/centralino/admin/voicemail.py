@@ -57,6 +57,7 @@ __all__ = [
     "GreetingInfo",
     "TransientAudioArchive",
     "VoicemailService",
+    "message_document",
 ]
 
 MAX_GREETING_BYTES = 10_000_000
@@ -455,8 +456,11 @@ class VoicemailService:
 
 
 def _message_document(message: VoicemailMessage | None) -> dict[str, Any] | None:
-    if message is None:
-        return None
+    return None if message is None else message_document(message)
+
+
+def message_document(message: VoicemailMessage) -> dict[str, Any]:
+    """A message as plain JSON values (audit trail, CLI output)."""
     return {
         "id": message.id,
         "mailbox": message.mailbox,

@@ -19,11 +19,11 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from centralino.admin.recordings import recording_document
 from centralino.admin.services import ManagementServices
-from centralino.admin.voicemail import GreetingInfo
+from centralino.admin.voicemail import GreetingInfo, message_document
 from centralino.cli.common import DataDir, actor, err, fail, out, print_json, run
-from centralino.domain.recordings import CallRecording
-from centralino.domain.voicemail import MessageFolder, VoicemailMessage
+from centralino.domain.voicemail import MessageFolder
 
 __all__ = ["recordings_app", "voicemail_app"]
 
@@ -83,23 +83,12 @@ def _read_file(path: Path) -> bytes:
 # -- messages -----------------------------------------------------------------
 
 
-def _message_document(message: VoicemailMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "caller": message.caller,
-        "caller_name": message.caller_name,
-        "received_at": message.received_at.isoformat(),
-        "duration": message.duration,
-        "folder": message.folder.value,
-    }
-
-
 @voicemail_app.command("messages")
 def list_messages(number: str, as_json: AsJson = False, data_dir: DataDir = Path("data")) -> None:
     """List an extension's voicemail messages, newest first."""
     messages = run(data_dir, lambda s: s.voicemail.list_messages(number))
     if as_json:
-        print_json([_message_document(message) for message in messages])
+        print_json([message_document(message) for message in messages])
         return
     table = _table("caller", "name", when="received (UTC)")
     table.add_column("folder", no_wrap=True)
@@ -238,17 +227,6 @@ def remove_greeting(number: str, greeting_id: str, data_dir: DataDir = Path("dat
 # -- recordings ---------------------------------------------------------------
 
 
-def _recording_document(recording: CallRecording) -> dict[str, Any]:
-    return {
-        "id": recording.id,
-        "call_id": recording.call_id,
-        "caller": recording.caller,
-        "callee": recording.callee,
-        "started_at": recording.started_at.isoformat(),
-        "duration": recording.duration,
-    }
-
-
 @recordings_app.command("list")
 def list_recordings(
     number: Annotated[
@@ -260,7 +238,7 @@ def list_recordings(
     """List recorded calls, newest first."""
     recordings = run(data_dir, lambda s: s.recordings.list(number))
     if as_json:
-        print_json([_recording_document(recording) for recording in recordings])
+        print_json([recording_document(recording) for recording in recordings])
         return
     table = _table("caller", "callee", when="started (UTC)")
     for recording in recordings:
