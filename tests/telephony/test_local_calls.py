@@ -350,3 +350,32 @@ async def test_without_applications_or_anchoring_voicemail_answers_480(
     finally:
         phone.close()
         await telephony.stop()
+
+
+async def test_a_delayed_offer_gets_the_pbx_offer_and_the_answer_in_the_ack(rig: Rig) -> None:
+    dialed = await rig.phone.dial("102", b"")
+    ok = await rig.phone.final()
+    assert ok.status == 200
+    pbx_offer = SessionDescription.parse(ok.body)
+    offered = {str(codec) for codec in pbx_offer.media[0].codecs}
+    assert {"PCMU/8000", "PCMA/8000", "telephone-event/8000"} <= offered
+    answer = offer(rig.rtp.getsockname()[1])  # PCMU + telephone-event, as the answer
+    rig.phone.send(rig.phone.ack_for(dialed.invite, ok, body=answer))
+    pcm, packets = await receive_audio(rig.rtp, 1.0)
+    assert len(packets) == 30
+    assert {packet.payload_type for packet in packets} == {0}
+    assert goertzel_power(pcm, 400.0) > 100 * goertzel_power(pcm, 1000.0)
+    pbx = ("127.0.0.1", pbx_offer.media[0].port)
+    send_event(rig.rtp, pbx, "3", 1)
+    await asyncio.sleep(0.2)
+    assert rig.script.digits == ["3"]
+
+
+async def test_a_delayed_offer_without_an_answer_in_the_ack_is_hung_up(rig: Rig) -> None:
+    dialed = await rig.phone.dial("102", b"")
+    ok = await rig.phone.final()
+    assert ok.status == 200
+    rig.phone.send(rig.phone.ack_for(dialed.invite, ok))
+    bye = await rig.phone.request("BYE")
+    rig.phone.answer(bye, 200)
+    assert rig.script.started == []

@@ -367,10 +367,17 @@ class Call:
         self.services.registry.forget_invite(self, self._invite_key)
         channel = CallChannel(self, local.media, self._application_hangs_up)
 
-        def acked(_ack: Request) -> None:
-            if self.phase is CallPhase.ANSWERED:
-                self.phase = CallPhase.CONNECTED
-                run_application(application, channel, self._application_hangs_up)
+        delayed = not self.caller_leg.invite.body.strip()
+
+        def acked(ack: Request) -> None:
+            if self.phase is not CallPhase.ANSWERED:
+                return
+            if delayed and not self.services.sdp.answer_in_ack(self.id, ack.body):
+                log.info("no usable answer in the ACK to our offer: hanging up", call=self.id)
+                self._application_hangs_up()
+                return
+            self.phase = CallPhase.CONNECTED
+            run_application(application, channel, self._application_hangs_up)
 
         self.expect_ack(self.caller_leg, self.caller_leg.incoming, response, acked)
         return True

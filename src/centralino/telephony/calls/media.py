@@ -87,7 +87,15 @@ class SdpPolicy(Protocol):
         ...
 
     def answer_locally(self, call_id: str, offer: bytes) -> LocalAnswer | None:
-        """The PBX answers the caller's ``offer`` itself; None when it cannot."""
+        """The PBX answers the caller's ``offer`` itself; None when it cannot.
+
+        An empty ``offer`` (delayed offer) gets the PBX's own offer as the
+        body; the caller's answer then comes in its ACK (:meth:`answer_in_ack`).
+        """
+        ...
+
+    def answer_in_ack(self, call_id: str, answer: bytes) -> bool:
+        """The caller's answer in its ACK, when :meth:`answer_locally` had to offer."""
         ...
 
     def offer_locally(self, call_id: str) -> bytes | None:
@@ -117,6 +125,10 @@ class RelaySdp:
     def answer_locally(self, call_id: str, offer: bytes) -> LocalAnswer | None:
         """No media of our own without anchoring."""
         return None
+
+    def answer_in_ack(self, call_id: str, answer: bytes) -> bool:
+        """No media of our own without anchoring."""
+        return False
 
     def offer_locally(self, call_id: str) -> bytes | None:
         """No media of our own without anchoring."""

@@ -34,7 +34,10 @@ exhausted the call goes on without anchoring (logged), as if
 :meth:`AnchorSdp.answer_locally` is the PBX answering the caller itself
 (voicemail): the caller's offer is answered with PCMU/PCMA (in the
 caller's order) and telephone-event when offered, pointing at the caller
-leg's port, and a :class:`~.endpoint.MediaEndpoint` holds that leg.
+leg's port, and a :class:`~.endpoint.MediaEndpoint` holds that leg. An
+INVITE without SDP (delayed offer) gets the PBX's own offer in the 200
+instead, and the caller's answer comes in its ACK
+(:meth:`AnchorSdp.answer_in_ack`).
 """
 
 from __future__ import annotations
@@ -123,6 +126,9 @@ class _Anchored:
     exchange: _Exchange = field(default_factory=_Exchange)
     endpoints: list[MediaEndpoint] = field(default_factory=list)
     local_offer: SessionDescription | None = None
+    """The PBX's own offer to the callee (screening)."""
+    caller_offer: SessionDescription | None = None
+    """The PBX's own offer to a caller whose INVITE had none (delayed offer)."""
 
 
 class AnchorSdp:
@@ -204,6 +210,8 @@ class AnchorSdp:
         """
         if call_id in self._released:
             return None
+        if not offer.strip():
+            return self._offer_to_caller(call_id)
         try:
             description = SessionDescription.parse(offer)
         except SipError:
@@ -247,13 +255,19 @@ class AnchorSdp:
         anchored = self._calls.get(call_id)
         if anchored is None or not anchored.endpoints:
             return None
+        offer = self._own_offer(call_id, anchored.session.callee.local_port)
+        anchored.local_offer = offer
+        return bytes(offer)
+
+    def _own_offer(self, call_id: str, port: int) -> SessionDescription:
+        """PCMU, PCMA and telephone-event on ``port`` of the PBX."""
         host = self.advertised_host
-        port = anchored.session.callee.local_port
+        family = AddressType.of(host).value
         lines = [
             "v=0",
-            f"o=centralino {abs(hash(call_id)) % 10**12} 2 IN {AddressType.of(host).value} {host}",
+            f"o=centralino {abs(hash(call_id)) % 10**12} 2 IN {family} {host}",
             "s=-",
-            f"c=IN {AddressType.of(host).value} {host}",
+            f"c=IN {family} {host}",
             "t=0 0",
         ]
         codecs = [codec for codec in self.codecs if codec.payload_type is not None]
@@ -262,27 +276,44 @@ class AnchorSdp:
         lines += [f"a=rtpmap:{c.payload_type} {c.name}/{c.clock_rate}" for c in codecs]
         lines += [f"a=rtpmap:{_EVENT_TYPE} telephone-event/8000", f"a=fmtp:{_EVENT_TYPE} 0-16"]
         lines.append("a=sendrecv")
-        offer = SessionDescription.parse(("\r\n".join(lines) + "\r\n").encode())
-        anchored.local_offer = offer
-        return bytes(offer)
+        return SessionDescription.parse(("\r\n".join(lines) + "\r\n").encode())
+
+    def _learn_answer(
+        self, session: MediaSession, side: Side, offer: SessionDescription, answer: bytes
+    ) -> bool:
+        """Learn ``side``'s answer to our ``offer``: False when it has no usable audio."""
+        try:
+            description = SessionDescription.parse(answer)
+        except SipError:
+            return False
+        if not description.media or description.media[0].port == 0:
+            return False
+        codecs = _stream_codecs(offer, description, 0)
+        if not any(codec.encoding_name.upper() not in AUXILIARY for codec in codecs):
+            return False
+        session.learn(side, media_address(description, 0))
+        session.negotiated(side, LegCodecs.of(codecs))
+        return True
+
+    def answer_in_ack(self, call_id: str, answer: bytes) -> bool:
+        """The caller's answer (in its ACK) to the PBX's offer of a delayed-offer call."""
+        anchored = self._calls.get(call_id)
+        if anchored is None or anchored.caller_offer is None:
+            return False
+        if not self._learn_answer(anchored.session, Side.CALLER, anchored.caller_offer, answer):
+            return False
+        for endpoint in anchored.endpoints:
+            endpoint.renegotiated()
+        return True
 
     def callee_answered(self, call_id: str, answer: bytes) -> MediaEndpoint | None:
         """The callee answered :meth:`offer_locally`: learn it, hold its leg."""
         anchored = self._calls.get(call_id)
         if anchored is None or anchored.local_offer is None:
             return None
-        try:
-            description = SessionDescription.parse(answer)
-        except SipError:
-            return None
-        if not description.media or description.media[0].port == 0:
-            return None
-        codecs = _stream_codecs(anchored.local_offer, description, 0)
-        if not any(codec.encoding_name.upper() not in AUXILIARY for codec in codecs):
-            return None
         session = anchored.session
-        session.learn(Side.CALLEE, media_address(description, 0))
-        session.negotiated(Side.CALLEE, LegCodecs.of(codecs))
+        if not self._learn_answer(session, Side.CALLEE, anchored.local_offer, answer):
+            return None
         endpoint = MediaEndpoint(session, Side.CALLEE, self.codecs)
         anchored.endpoints.append(endpoint)
         return endpoint
@@ -295,6 +326,17 @@ class AnchorSdp:
         for endpoint in anchored.endpoints:
             endpoint.release()
         anchored.endpoints.clear()
+
+    def _offer_to_caller(self, call_id: str) -> LocalAnswer | None:
+        """A delayed offer: the PBX offers in its 200, the caller answers in the ACK."""
+        anchored = self._calls.get(call_id) or self._open(call_id)
+        if anchored is None:
+            return None
+        session = anchored.session
+        offer = anchored.caller_offer = self._own_offer(call_id, session.caller.local_port)
+        endpoint = MediaEndpoint(session, Side.CALLER, self.codecs)
+        anchored.endpoints.append(endpoint)
+        return LocalAnswer(bytes(offer), endpoint)
 
     def _capabilities(self) -> MediaCapabilities:
         specs = [CodecSpec.parse(f"{codec.name}/{codec.clock_rate}") for codec in self.codecs]
