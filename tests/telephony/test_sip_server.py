@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import pytest
 
 from centralino.net import open_tcp, open_udp
+from centralino.net.transport import TransportKind
 from centralino.sip.message import Response, parse_message
+from centralino.telephony import engine as engine_module
 from centralino.telephony.sip_server import IncomingRequest, SipServer
+from tests.fakes import FakeClock, InMemoryStore
+from tests.telephony.registrar_support import start_telephony
 
 OPTIONS = (
     "OPTIONS sip:pbx@127.0.0.1 SIP/2.0\r\n"
@@ -96,3 +101,32 @@ async def test_options_over_tcp_answered_on_the_same_connection(server: SipServe
         assert response.status == 200
     finally:
         writer.close()
+
+
+async def test_port_zero_picks_a_port_free_for_both_udp_and_tcp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    taken = socket.socket()  # a TCP listener on a port whose UDP side is free
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    busy_port = taken.getsockname()[1]
+    real_open_udp = engine_module.open_udp
+    picks: list[int] = []
+
+    async def first_pick_is_taken(host: str, port: int, receive: Any) -> Any:
+        chosen = busy_port if not picks else port
+        transport = await real_open_udp(host, chosen, receive)
+        picks.append(transport.local_address[1])
+        return transport
+
+    monkeypatch.setattr(engine_module, "open_udp", first_pick_is_taken)
+    try:
+        telephony = await start_telephony(InMemoryStore(), FakeClock())
+        try:
+            assert picks[0] == busy_port
+            assert telephony.port() not in (0, busy_port)
+            assert telephony.port(TransportKind.TCP) == telephony.port()
+        finally:
+            await telephony.stop()
+    finally:
+        taken.close()

@@ -69,6 +69,9 @@ __all__ = ["HandlerFactory", "Telephony", "TelephonySettings"]
 
 log = structlog.get_logger("centralino.telephony")
 
+_PORT_ATTEMPTS = 20
+"""How many system-chosen UDP ports to try before one is free for TCP too (port 0)."""
+
 HandlerFactory = Callable[["Telephony"], Mapping[str, RequestHandler]]
 """Given the engine, the request handlers to route, by method."""
 
@@ -207,10 +210,7 @@ class Telephony:
         await self.directory.load()
         self.directory.subscribe(self.events)
         await self.registrar.start(self.events)
-        host, port = self.settings.bind, self.settings.port
-        udp = await open_udp(host, port, self.sip.receive)
-        self.sip.add_transport(udp)
-        self.sip.add_transport(await open_tcp(host, udp.local_address[1], self.sip.receive))
+        await self._open_transports(self.settings.bind, self.settings.port)
         self.sip.route("REGISTER", self.registrar.handle_register)
         self.sip.route("OPTIONS", self.registrar.handle_options)
         self.sip.route("SUBSCRIBE", self.subscriptions.handle_subscribe)
@@ -222,6 +222,21 @@ class Telephony:
         if self.office_switch is not None:
             self.office_switch.start()
         self._started = True
+
+    async def _open_transports(self, host: str, port: int) -> None:
+        """UDP and TCP on the same port; with port 0, a port free for both."""
+        for attempt in range(_PORT_ATTEMPTS):
+            udp = await open_udp(host, port, self.sip.receive)
+            try:
+                tcp = await open_tcp(host, udp.local_address[1], self.sip.receive)
+            except OSError:
+                udp.close()
+                if port != 0 or attempt == _PORT_ATTEMPTS - 1:
+                    raise
+                continue  # the system's UDP pick is taken for TCP: pick again
+            self.sip.add_transport(udp)
+            self.sip.add_transport(tcp)
+            return
 
     def _wake_switch(self) -> None:
         if self.office_switch is not None:
