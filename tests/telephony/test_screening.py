@@ -110,7 +110,6 @@ async def test_the_callee_hears_the_name_accepts_and_both_talk(rig: Rig) -> None
     assert power(heard, NAME_TONE) > 50 * power(heard, 1000.0)
     send_event(rig.callee_rtp, pbx_b, "1", 1)
     await asyncio.sleep(0.3)
-    rig.callee_rtp.setblocking(False)
     for sock in (rig.caller_rtp, rig.callee_rtp):  # forget what was queued before the bridge
         while True:
             try:
@@ -175,3 +174,29 @@ async def test_the_callee_hanging_up_during_the_announcement_sends_the_caller_on
     (live,) = rig.telephony.calls.calls()
     assert rig.telephony.calls.calls_in_progress("101") == 1
     assert live.caller == "101"
+
+
+async def test_the_callee_may_accept_with_a_sip_info_key(rig: Rig) -> None:
+    _pbx_a, _pbx_b, invite = await say_name_and_get_rung(rig)
+    await receive_audio(rig.callee_rtp, 0.3)
+    answered_to = invite.headers.to_address().with_tag("callee")
+    rig.callee.cseq += 1
+    info = rig.callee.new_request(
+        "INFO",
+        str(invite.headers.contacts()[0].uri),  # type: ignore[index]
+        to=str(invite.headers.from_address()),
+        call_id=invite.headers.call_id(),
+        tag=answered_to.tag or "",
+        extra=[("Content-Type", "application/dtmf-relay")],
+        body=b"Signal=1\r\nDuration=160\r\n",
+    )
+    rig.callee.send(info)
+    assert (await rig.callee.final("INFO")).status == 200
+    for _ in range(40):
+        if rig.telephony.calls.calls_in_progress("102"):
+            break
+        await asyncio.sleep(0.05)
+    (live,) = rig.telephony.calls.calls()
+    assert rig.telephony.calls.calls_in_progress("102") == 1  # bridged: 102 is in the call
+    assert live.state.value == "answered"
+    assert await rig.caller.silent("INFO", 0.2)  # the key was not relayed to the caller

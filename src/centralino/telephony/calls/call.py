@@ -68,7 +68,13 @@ from centralino.sip.headers import Via
 from centralino.sip.message import Request, Response
 from centralino.sip.uri import Uri
 from centralino.telephony.calls.dialer import Dialer
-from centralino.telephony.calls.forking import ForkFailure, RingOutcome, best_failure, classify
+from centralino.telephony.calls.forking import (
+    ANSWERED_ELSEWHERE,
+    ForkFailure,
+    RingOutcome,
+    best_failure,
+    classify,
+)
 from centralino.telephony.calls.legs import AwaitedAck, CalleeLeg, CallerLeg, Leg, LegState
 from centralino.telephony.calls.local import CallChannel, run_application
 from centralino.telephony.calls.media import Direction, LocalAnswer, SdpPolicy
@@ -87,9 +93,6 @@ from centralino.telephony.sip_server import ClientOutcome, IncomingRequest, new_
 __all__ = ["ANSWERED_ELSEWHERE", "Call", "CallPhase", "CallServices", "RingEnd", "RingEndHandler"]
 
 log = structlog.get_logger("centralino.calls")
-
-ANSWERED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"'
-"""RFC 3326 Reason of the CANCEL sent to forks that lost: no missed-call entry."""
 
 
 class CallPhase(enum.Enum):
@@ -230,29 +233,39 @@ class Call:
             self._fork(binding)
 
     def _fork(self, binding: Binding) -> None:
+        body = self.services.sdp.relay(self.id, Direction.TO_CALLEE, self.caller_leg.invite.body)
+        self.round.append(self.fork(self.callee, binding, body, self._on_outcome))
+
+    def fork(
+        self,
+        callee: Extension,
+        binding: Binding,
+        body: bytes,
+        on_outcome: Callable[[CalleeLeg, ClientOutcome], None],
+    ) -> CalleeLeg:
+        """INVITE ``binding`` of ``callee`` with ``body``: a new leg of this call.
+
+        The leg is one of the call's forks (stopped at its end) and indexed
+        for its in-dialog requests; its responses go to ``on_outcome``.
+        """
         signaling = self.services.signaling
         peer = Peer(TransportKind(binding.transport), binding.host, binding.port)
         host = signaling.advertised_host
-        invite = self.caller_leg.invite
         request = outbound_invite(
-            invite,
+            self.caller_leg.invite,
             target=Uri.parse(binding.contact),
             via=Via.parse(signaling.via(peer.kind)),
             from_address=extension_address(self.caller, host).with_tag(new_tag()),
-            to_address=extension_address(self.callee, host),
+            to_address=extension_address(callee, host),
             call_id=f"{uuid.uuid4().hex}@{host}",
             contact=self._contact(peer.kind, self.caller.number),
-            body=self.services.sdp.relay(self.id, Direction.TO_CALLEE, invite.body),
+            body=body,
         )
         leg = CalleeLeg(invite=request, peer=peer, contact=self._contact(peer.kind, "pbx"))
         self.forks.append(leg)
-        self.round.append(leg)
         self.services.registry.index(self, DialogKey(leg.call_id, leg.tag), Side.CALLEE)
-        leg.start(signaling, lambda outcome: self._on_outcome(leg, outcome))
-
-    def contact(self, kind: TransportKind, user: str) -> NameAddress:
-        """Our Contact for a leg over ``kind`` naming ``user``."""
-        return self._contact(kind, user)
+        leg.start(signaling, lambda outcome: on_outcome(leg, outcome))
+        return leg
 
     def _contact(self, kind: TransportKind, user: str) -> NameAddress:
         signaling = self.services.signaling
@@ -285,7 +298,7 @@ class Call:
         elif self.phase is CallPhase.RINGING and leg in self.round:
             self._answer(leg, response)
         else:
-            self._hang_up_late(leg, response)
+            self.hang_up_late(leg, response)
 
     def _answer(self, leg: CalleeLeg, response: Response) -> None:
         self.winner = leg
@@ -299,7 +312,7 @@ class Call:
         self.expect_ack(self.caller_leg, self.caller_leg.incoming, relayed, self._caller_acked)
         self._publish()
 
-    def _hang_up_late(self, leg: CalleeLeg, response: Response) -> None:
+    def hang_up_late(self, leg: CalleeLeg, response: Response) -> None:
         """A second fork answered (or one answered after the end): ACK, then BYE."""
         leg.answered(response)
         leg.acknowledge(self.services.signaling, leg.invite)

@@ -25,7 +25,6 @@ BYE from the answered callee before the bridge comes back here
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,19 +33,20 @@ import structlog
 
 from centralino.domain.extension import Extension
 from centralino.domain.location import Binding
-from centralino.net.transport import Peer, TransportKind
 from centralino.sip.codes import StatusCode
-from centralino.sip.headers import Via
 from centralino.sip.message import Response
-from centralino.sip.uri import Uri
-from centralino.telephony.calls.forking import ForkFailure, RingOutcome, best_failure, classify
+from centralino.telephony.calls.forking import (
+    ANSWERED_ELSEWHERE,
+    ForkFailure,
+    RingOutcome,
+    best_failure,
+    classify,
+)
 from centralino.telephony.calls.legs import CalleeLeg, LegState
 from centralino.telephony.calls.local import CallChannel
 from centralino.telephony.calls.media import PbxMedia
-from centralino.telephony.calls.messages import extension_address, outbound_invite
 from centralino.telephony.calls.ports import Cancellable
-from centralino.telephony.calls.registry import DialogKey, Side
-from centralino.telephony.sip_server import ClientOutcome, new_tag
+from centralino.telephony.sip_server import ClientOutcome
 
 if TYPE_CHECKING:
     from centralino.telephony.calls.call import Call
@@ -54,8 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["DialResult", "Dialer"]
 
 log = structlog.get_logger("centralino.calls")
-
-_ANSWERED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"'
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +75,8 @@ class Dialer:
         self._timer: Cancellable | None = None
         self.answered: CalleeLeg | None = None
         self._media: PbxMedia | None = None
+        self.offer = b""
+        """The PBX's offer to the callee (a re-INVITE before the bridge gets it again)."""
 
     async def ring(
         self, callee: Extension, bindings: Sequence[Binding], seconds: float | None
@@ -84,40 +84,20 @@ class Dialer:
         """Ring ``callee``'s ``bindings`` with the PBX's offer; wait for the outcome."""
         call = self._call
         offer = call.services.sdp.offer_locally(call.id)
+        self.offer = offer or b""
         if offer is None or not bindings:
             return DialResult(outcome=RingOutcome.NOT_REACHABLE)
         self._result = asyncio.get_running_loop().create_future()
         self._round, self._failures, self.answered = [], [], None
         call.callee = callee
         for binding in bindings:
-            self._fork(callee, binding, offer)
+            self._round.append(call.fork(callee, binding, offer, self._on_outcome))
         if seconds is not None:
             self._timer = call.services.schedule(seconds, self._unanswered)
         try:
             return await self._result
         finally:
             self._stop_timer()
-
-    def _fork(self, callee: Extension, binding: Binding, offer: bytes) -> None:
-        call = self._call
-        signaling = call.services.signaling
-        peer = Peer(TransportKind(binding.transport), binding.host, binding.port)
-        host = signaling.advertised_host
-        request = outbound_invite(
-            call.caller_leg.invite,
-            target=Uri.parse(binding.contact),
-            via=Via.parse(signaling.via(peer.kind)),
-            from_address=extension_address(call.caller, host).with_tag(new_tag()),
-            to_address=extension_address(callee, host),
-            call_id=f"{uuid.uuid4().hex}@{host}",
-            contact=call.contact(peer.kind, call.caller.number),
-            body=offer,
-        )
-        leg = CalleeLeg(invite=request, peer=peer, contact=call.contact(peer.kind, "pbx"))
-        call.forks.append(leg)
-        self._round.append(leg)
-        call.services.registry.index(call, DialogKey(leg.call_id, leg.tag), Side.CALLEE)
-        leg.start(signaling, lambda outcome: self._on_outcome(leg, outcome))
 
     def _on_outcome(self, leg: CalleeLeg, outcome: ClientOutcome) -> None:
         signaling = self._call.services.signaling
@@ -134,10 +114,7 @@ class Dialer:
         elif self.answered is None and leg in self._round and self._waiting:
             self._answer(leg, response.body, response)
         else:  # a second fork, or an answer after the round: acknowledge and hang up
-            leg.answered(response)
-            leg.acknowledge(signaling, leg.invite)
-            leg.send_in_dialog(signaling, "BYE")
-            leg.failed()
+            self._call.hang_up_late(leg, response)
 
     @property
     def _waiting(self) -> bool:
@@ -157,7 +134,7 @@ class Dialer:
             self._finish(DialResult(outcome=RingOutcome.NOT_REACHABLE))
             return
         self.answered, self._media = leg, media
-        channel = CallChannel(call, media, lambda: self._hang_up_callee(leg))
+        channel = CallChannel(call, media, lambda: self._hang_up_callee(leg), party=call.callee)
         self._finish(DialResult(channel=channel))
 
     def _failed(self, leg: CalleeLeg, failure: ForkFailure) -> None:
@@ -180,7 +157,7 @@ class Dialer:
         signaling = self._call.services.signaling
         for fork in self._round:
             if fork is not winner:
-                fork.cancel(signaling, _ANSWERED_ELSEWHERE if winner else None)
+                fork.cancel(signaling, ANSWERED_ELSEWHERE if winner else None)
 
     def _finish(self, result: DialResult) -> None:
         self._stop_timer()
@@ -201,6 +178,11 @@ class Dialer:
             self.answered = None
 
     # From the call ----------------------------------------------------------------
+
+    @property
+    def media(self) -> PbxMedia | None:
+        """The answered callee's leg, held by the PBX (None: nobody answered)."""
+        return self._media if self.answered is not None else None
 
     def callee_hung_up(self) -> None:
         """The answered callee sent BYE before the bridge."""

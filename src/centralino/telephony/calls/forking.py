@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from centralino.sip.codes import StatusCode
 from centralino.sip.message import Response
 
-__all__ = ["ForkFailure", "RingOutcome", "best_failure", "classify", "rank"]
+__all__ = ["ANSWERED_ELSEWHERE", "ForkFailure", "RingOutcome", "best_failure", "classify", "rank"]
+
+ANSWERED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"'
+"""RFC 3326 Reason of the CANCEL sent to forks that lost: no missed-call entry."""
 
 
 class RingOutcome(enum.Enum):

@@ -17,8 +17,9 @@ A request for no known dialog gets 481; a CSeq lower than the dialog's gets
 500 (§12.2.2). Nothing here touches any other call.
 
 A call the PBX answered itself (voicemail, a screening not yet bridged) has
-nobody to relay to: a re-INVITE or UPDATE from the caller is answered 200
-with the PBX's unchanged SDP, and an INFO carrying a key
+nobody to relay to: a re-INVITE or UPDATE from the caller (or from the
+screened callee) is answered 200 with the PBX's unchanged SDP, and an INFO
+carrying a key
 (``application/dtmf-relay`` ``Signal=5``, or ``application/dtmf``) goes to
 the application like an RFC 4733 key.
 """
@@ -85,8 +86,8 @@ def relay_request(registry: CallRegistry, incoming: IncomingRequest) -> None:
     if found is None:
         return
     call, side, source = found
-    if call.local is not None and call.winner is None and side is Side.CALLER:
-        _answer_locally(call, incoming)
+    if call.local is not None and call.winner is None:
+        _answer_locally(call, side, incoming)
         return
     target = call.other(side)
     if target is None or call.phase is not CallPhase.CONNECTED:
@@ -170,21 +171,28 @@ class _Relay:
 _DTMF_BODIES = ("application/dtmf-relay", "application/dtmf")
 
 
-def _answer_locally(call: Call, incoming: IncomingRequest) -> None:
-    """The caller's in-dialog request while the PBX itself is its other party."""
-    local = call.local
+def _answer_locally(call: Call, side: Side, incoming: IncomingRequest) -> None:
+    """A request from a phone whose other party is the PBX itself (not bridged yet)."""
+    local, dialer = call.local, call.dialer
     assert local is not None
+    leg: Leg
+    if side is Side.CALLER:
+        media, body, leg = local.media, local.body, call.caller_leg
+    elif dialer is not None and dialer.media is not None and dialer.answered is not None:
+        media, body, leg = dialer.media, dialer.offer, dialer.answered
+    else:
+        incoming.respond(StatusCode.CALL_TRANSACTION_DOES_NOT_EXIST)
+        return
     request = incoming.request
     if request.method in (Method.INVITE, Method.UPDATE):
-        body = local.body
-        extra = [("Contact", str(call.caller_leg.contact)), ("Content-Type", "application/sdp")]
+        extra = [("Contact", str(leg.contact)), ("Content-Type", "application/sdp")]
         incoming.respond(StatusCode.OK, headers=extra, body=body)
         return
     if request.method == Method.INFO:
         kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         key = _info_key(request.body.decode("utf-8", "replace")) if kind in _DTMF_BODIES else None
         if key is not None:
-            local.media.press(key)
+            media.press(key)
         incoming.respond(StatusCode.OK)
         return
     incoming.respond(StatusCode.NOT_IMPLEMENTED)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from centralino.domain.extension import Extension
 from centralino.telephony.apps.channel import HungUp, Recording
 from centralino.telephony.calls.media import PbxMedia
 from centralino.telephony.calls.ports import Application
@@ -40,21 +41,27 @@ _RUNNING: set[asyncio.Task[None]] = set()
 class CallChannel:
     """The :class:`~centralino.telephony.apps.channel.Channel` of a PBX-answered call."""
 
-    def __init__(self, call: Call, media: PbxMedia, hang_up: Callable[[], None]) -> None:
-        self._call = call
+    def __init__(
+        self,
+        call: Call,
+        media: PbxMedia,
+        hang_up: Callable[[], None],
+        *,
+        party: Extension | None = None,
+    ) -> None:
+        self._party = party or call.caller
         self._media = media
         self._hang_up = hang_up
 
     @property
     def caller(self) -> str:
-        """The caller's extension number."""
-        return self._call.caller.number
+        """The number of the phone on this channel (the caller, or a screened callee)."""
+        return self._party.number
 
     @property
     def caller_name(self) -> str | None:
-        """The caller's name, when the extension has one."""
-        caller = self._call.caller
-        name = f"{caller.first_name} {caller.last_name}".strip()
+        """Its name, when the extension has one."""
+        name = f"{self._party.first_name} {self._party.last_name}".strip()
         return name or None
 
     async def play(self, pcm: bytes | Sequence[bytes], *, interrupt: bool = True) -> str | None:

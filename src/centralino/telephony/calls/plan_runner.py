@@ -223,18 +223,13 @@ class PlanRunner:
         if step is None:  # pragma: no cover - a round always has its step
             return
         log.info("routing: ring ended", call=call.id, number=step.number, outcome=end.outcome.name)
-        match end.outcome:
-            case RingOutcome.NO_ANSWER:
-                self._take(step.on_no_answer)
-            case RingOutcome.BUSY:
-                self._take(step.on_busy)
-            case RingOutcome.NOT_REACHABLE:
-                self._take(step.on_not_registered)
-            case RingOutcome.REFUSED:
-                failure = end.failure
-                status = failure.status if failure else 480
-                reason = failure.reason if failure else None
-                self._finish(Answer(status=status, reason=reason or ""))
+        if end.outcome is RingOutcome.REFUSED:
+            failure = end.failure
+            status = failure.status if failure else 480
+            reason = failure.reason if failure else None
+            self._finish(Answer(status=status, reason=reason or ""))
+        else:
+            self._take(_after(step, end.outcome))
 
     def _forward(self, number: str) -> None:
         routed = self._routing.new_call(self._caller, number)
@@ -336,7 +331,7 @@ class _Screening:
 
 
 def _after(step: RingExtension, outcome: RingOutcome) -> Step:
-    """The step a ring's outcome leads to."""
+    """The step an unanswered ring leads to (busy, not reachable, else no answer)."""
     if outcome is RingOutcome.BUSY:
         return step.on_busy
     if outcome is RingOutcome.NOT_REACHABLE:
