@@ -288,11 +288,8 @@ class Subscriptions:
         if resource is None:
             incoming.respond(StatusCode.FORBIDDEN, "Not the subscriber's resource")
             return
-        granted = self.limits.grant(asked)
+        granted = self._grant(incoming, asked)
         if granted is None:
-            incoming.respond(
-                StatusCode.INTERVAL_TOO_BRIEF, headers=[("Min-Expires", str(self.limits.minimum))]
-            )
             return
         tag = new_tag()
         try:
@@ -341,11 +338,8 @@ class Subscriptions:
         except PeerError as exc:
             incoming.respond(exc.status, exc.response_reason)
             return
-        granted = self.limits.grant(asked)
+        granted = self._grant(incoming, asked)
         if granted is None:
-            incoming.respond(
-                StatusCode.INTERVAL_TOO_BRIEF, headers=[("Min-Expires", str(self.limits.minimum))]
-            )
             return
         incoming.respond(
             StatusCode.OK, headers=[("Expires", str(granted)), ("Contact", subscription.contact)]
@@ -451,6 +445,14 @@ class Subscriptions:
         except SipError:
             return None
         return await answered
+
+    def _grant(self, incoming: IncomingRequest, asked: int | None) -> int | None:
+        """The expiry granted for ``asked`` seconds; None after answering 423."""
+        granted = self.limits.grant(asked)
+        if granted is None:
+            minimum = [("Min-Expires", str(self.limits.minimum))]
+            incoming.respond(StatusCode.INTERVAL_TOO_BRIEF, headers=minimum)
+        return granted
 
     def _contact(self, kind: TransportKind) -> str:
         transport = ";transport=tcp" if kind is TransportKind.TCP else ""

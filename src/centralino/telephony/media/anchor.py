@@ -229,7 +229,7 @@ class AnchorSdp:
         host = self.advertised_host
         origin = Origin(
             username="centralino",
-            session_id=str(abs(hash(call_id)) % 10**12),
+            session_id=_session_id(call_id),
             session_version=1,
             address_type=AddressType.of(host),
             address=host,
@@ -265,7 +265,7 @@ class AnchorSdp:
         family = AddressType.of(host).value
         lines = [
             "v=0",
-            f"o=centralino {abs(hash(call_id)) % 10**12} 2 IN {family} {host}",
+            f"o=centralino {_session_id(call_id)} 2 IN {family} {host}",
             "s=-",
             f"c=IN {family} {host}",
             "t=0 0",
@@ -426,3 +426,8 @@ def _stream_codecs(
 ) -> tuple[Codec, ...]:
     per_stream = negotiated_codecs(offer, answer)
     return per_stream[index] if index < len(per_stream) else ()
+
+
+def _session_id(call_id: str) -> str:
+    """The ``o=`` session id of the PBX's own SDP for a call (stable within the process)."""
+    return str(abs(hash(call_id)) % 10**12)
