@@ -39,7 +39,7 @@ from types import ModuleType
 from centralino.media import dtmf_detector
 from centralino.media.dtmf import DTMF_FREQUENCIES
 from centralino.media.pcm import clip_sample, pcm_from_samples, samples_from_pcm
-from centralino.media.tones import multitone, silence
+from centralino.media.tones import multitone, silence, speech_like
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKET = 320  # bytes: 20 ms of 8 kHz 16-bit PCM
@@ -71,23 +71,6 @@ def _noise(duration: float, level_dbfs: float, seed: int) -> bytes:
     return pcm_from_samples(
         clip_sample(generator.gauss(0, sigma)) for _ in range(round(duration * 8000))
     )
-
-
-def _speech_like(duration: float, seed: int) -> bytes:
-    generator = random.Random(seed)
-    samples = []
-    phase = 0.0
-    for n in range(round(duration * 8000)):
-        t = n / 8000
-        pitch = 140 + 40 * math.sin(2 * math.pi * 3 * t) + generator.uniform(-2, 2)
-        phase += 2 * math.pi * pitch / 8000
-        formant = 700 + 500 * math.sin(2 * math.pi * 2.3 * t)
-        value = sum(
-            math.sin(k * phase) / k * math.exp(-(((k * pitch - formant) / 400) ** 2))
-            for k in range(1, 25)
-        )
-        samples.append(clip_sample(8000 * value + generator.gauss(0, 300)))
-    return pcm_from_samples(samples)
 
 
 def _digits(duration: float) -> bytes:
@@ -127,7 +110,7 @@ def main() -> None:
     signals = {
         "silence": silence(args.seconds),
         "quiet noise (-50 dBFS)": _noise(args.seconds, -50, seed=1),
-        "speech-like": _speech_like(args.seconds, seed=2),
+        "speech-like": speech_like(args.seconds, seed=2),
         "loud noise (-20 dBFS)": _noise(args.seconds, -20, seed=3),
         "digits in noise": _digits(args.seconds),
     }

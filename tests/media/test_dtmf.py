@@ -31,6 +31,7 @@ from centralino.media.tones import (
     multitone,
     silence,
     sine,
+    speech_like,
 )
 
 # --- RFC 4733 payload -------------------------------------------------------
@@ -249,27 +250,9 @@ def test_twist_and_level_limits() -> None:
     assert _detect(_keyed("1", amplitude=0.005)) == ""  # -46 dBFS per tone
 
 
-def _speech_like(duration: float, seed: int) -> bytes:
-    """Voiced sound: a wandering pitch with harmonics under moving formants."""
-    generator = random.Random(seed)
-    samples = []
-    phase = 0.0
-    for n in range(round(duration * 8000)):
-        t = n / 8000
-        pitch = 140 + 40 * math.sin(2 * math.pi * 3 * t) + generator.uniform(-2, 2)
-        phase += 2 * math.pi * pitch / 8000
-        formant = 700 + 500 * math.sin(2 * math.pi * 2.3 * t)
-        value = sum(
-            math.sin(k * phase) / k * math.exp(-(((k * pitch - formant) / 400) ** 2))
-            for k in range(1, 25)
-        )
-        samples.append(clip_sample(8000 * value + generator.gauss(0, 300)))
-    return pcm_from_samples(samples)
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_no_false_positive_on_speech_like_sound(seed: int) -> None:
-    assert _detect(_speech_like(1.0, seed)) == ""
+    assert _detect(speech_like(1.0, seed)) == ""
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import pytest
 from centralino.media import dtmf_detector
 from centralino.media.dtmf import DTMF_DIGITS, DTMF_FREQUENCIES
 from centralino.media.dtmf_detector import DetectorSettings, DtmfDetector
-from centralino.media.pcm import clip_sample, pcm_from_samples
-from centralino.media.tones import goertzel_power, level_to_power, multitone, silence
+from centralino.media.pcm import clip_sample
+from centralino.media.tones import goertzel_power, level_to_power, multitone, silence, speech_like
 
 _ROWS = (697, 770, 852, 941)
 _COLUMNS = (1209, 1336, 1477, 1633)
@@ -117,27 +117,10 @@ def test_digit_just_above_the_minimum_level_is_detected(digit: str) -> None:
     assert DtmfDetector().feed(quieter + silence(0.05)) == []
 
 
-def _speech_like(duration: float, seed: int, gain: float) -> bytes:
-    generator = random.Random(seed)
-    samples = []
-    phase = 0.0
-    for n in range(round(duration * 8000)):
-        t = n / 8000
-        pitch = 110 + 60 * math.sin(2 * math.pi * 2 * t) + generator.uniform(-3, 3)
-        phase += 2 * math.pi * pitch / 8000
-        formant = 900 + 700 * math.sin(2 * math.pi * 1.7 * t)
-        value = sum(
-            math.sin(k * phase) / k * math.exp(-(((k * pitch - formant) / 300) ** 2))
-            for k in range(1, 30)
-        )
-        samples.append(clip_sample(gain * value + generator.gauss(0, gain / 40)))
-    return pcm_from_samples(samples)
-
-
 @pytest.mark.parametrize("gain", [300, 3000, 20000])
 def test_speech_like_noise_gives_no_digits(gain: int) -> None:
     detector = DtmfDetector()
-    pcm = _speech_like(1.0, seed=gain, gain=gain)
+    pcm = _gate_speech(1.0, seed=gain, gain=gain)
     assert [detector.feed(pcm[i : i + 320]) for i in range(0, len(pcm), 320)] == [[]] * 50
 
 
@@ -175,3 +158,21 @@ def test_other_block_lengths_still_work() -> None:
     block = _block([(row, 0.1), (column, 0.1)], 0.0, rng, size=160)
     assert DtmfDetector(settings).classify(block) == "#"
     assert DtmfDetector().classify(block) == "#"  # a length other than the settings'
+
+
+def _gate_speech(duration: float, seed: int, gain: float) -> bytes:
+    return speech_like(
+        duration,
+        seed=seed,
+        gain=gain,
+        noise=gain / 40,
+        pitch=110.0,
+        pitch_swing=60.0,
+        pitch_rate=2.0,
+        pitch_jitter=3.0,
+        formant=900.0,
+        formant_swing=700.0,
+        formant_rate=1.7,
+        bandwidth=300.0,
+        harmonics=29,
+    )

@@ -2,7 +2,8 @@
 
 Generators return 8 kHz (or ``sample_rate``) 16-bit little-endian mono PCM
 (:mod:`centralino.media.pcm`): sine tones for the voicemail beep, dual tones
-for in-band DTMF, silence. Amplitudes are fractions of full scale (1.0 is a
+for in-band DTMF, silence, and a speech-like test signal (voiced sound: what
+a DTMF detector must not take for a key). Amplitudes are fractions of full scale (1.0 is a
 sine peaking at 32767); sums that exceed full scale saturate.
 
 :func:`goertzel_power` measures the mean-square power of one frequency
@@ -16,6 +17,7 @@ the tests use it. (Correlating with precomputed cosine/sine tables through
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 
 from .pcm import SAMPLE_RATE, clip_sample, pcm_from_samples
@@ -29,6 +31,7 @@ __all__ = [
     "multitone",
     "silence",
     "sine",
+    "speech_like",
 ]
 
 BEEP_FREQUENCY = 1000.0
@@ -105,3 +108,45 @@ def goertzel_power(
     real = previous - before * math.cos(omega)
     imaginary = before * math.sin(omega)
     return 2 * (real * real + imaginary * imaginary) / len(samples) ** 2
+
+
+def speech_like(
+    duration: float,
+    *,
+    seed: int,
+    gain: float = 8000.0,
+    noise: float = 300.0,
+    pitch: float = 140.0,
+    pitch_swing: float = 40.0,
+    pitch_rate: float = 3.0,
+    pitch_jitter: float = 2.0,
+    formant: float = 700.0,
+    formant_swing: float = 500.0,
+    formant_rate: float = 2.3,
+    bandwidth: float = 400.0,
+    harmonics: int = 24,
+    sample_rate: int = SAMPLE_RATE,
+) -> bytes:
+    """Voiced sound: a wandering pitch with harmonics under a moving formant, plus noise.
+
+    The same ``seed`` (and arguments) gives the same PCM. The pitch moves by
+    ``pitch_swing`` Hz ``pitch_rate`` times a second (and ``pitch_jitter`` Hz
+    at random); each harmonic is weighted by a Gaussian formant of
+    ``bandwidth`` Hz centred on a frequency that sweeps by ``formant_swing``
+    Hz ``formant_rate`` times a second; Gaussian noise of ``noise`` is added.
+    """
+    generator = random.Random(seed)
+    samples = []
+    phase = 0.0
+    for n in range(round(duration * sample_rate)):
+        t = n / sample_rate
+        wander = pitch_swing * math.sin(2 * math.pi * pitch_rate * t)
+        f0 = pitch + wander + generator.uniform(-pitch_jitter, pitch_jitter)
+        phase += 2 * math.pi * f0 / sample_rate
+        centre = formant + formant_swing * math.sin(2 * math.pi * formant_rate * t)
+        value = sum(
+            math.sin(k * phase) / k * math.exp(-(((k * f0 - centre) / bandwidth) ** 2))
+            for k in range(1, harmonics + 1)
+        )
+        samples.append(clip_sample(gain * value + generator.gauss(0, noise)))
+    return pcm_from_samples(samples)
