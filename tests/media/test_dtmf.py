@@ -252,7 +252,7 @@ def test_twist_and_level_limits() -> None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_no_false_positive_on_speech_like_sound(seed: int) -> None:
-    assert _detect(speech_like(1.0, seed)) == ""
+    assert _detect(speech_like(1.0, seed=seed)) == ""
 
 
 @pytest.mark.parametrize(
