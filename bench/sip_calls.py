@@ -41,6 +41,7 @@ from sip_register import (  # noqa: E402
     PASSWORD,
     Result,
     free_port,
+    kamailio_command,
     parse_stats,
     pinned,
     process,
@@ -115,16 +116,7 @@ def bench_kamailio(args: argparse.Namespace, work: Path, inf: Path) -> Result:
     # Kamailio checks that the digest user name is the From user: the callee
     # registers as its number there (its auth ID with Centralino).
     rows = [*users(args.users), (CALLEE[2], CALLEE[1], CALLEE[2])]
-    lines = "\n".join(f'    $sht(users=>{u}) = "{p}";' for u, p, _ in rows)
-    template = (HERE / "kamailio" / "proxy.cfg.template").read_text()
-    config = work / "kamailio.cfg"
-    config.write_text(
-        template.replace("@PORT@", str(port))
-        .replace("@USERS@", lines)
-        .replace("@CHILDREN@", str(args.kamailio_children))
-    )
-    command = ["kamailio", "-f", str(config), "-DD", "-E", "-m", "256", "-M", "32",
-               "-Y", str(work), "-P", str(work / "kamailio.pid")]  # fmt: skip
+    command = kamailio_command("proxy.cfg.template", port, rows, args.kamailio_children, work)
     with process(pinned(0, command), work / "kamailio.log"):
         wait_for_sip(port)
         rate = args.kamailio_rate

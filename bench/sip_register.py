@@ -216,19 +216,32 @@ def bench_centralino(args: argparse.Namespace, work: Path, inf: Path) -> Result:
         return run_sipp("centralino", port, "register_digest.xml", args.rate, args.count, work, inf)
 
 
-def bench_kamailio(args: argparse.Namespace, work: Path, inf: Path) -> Result:
-    """Kamailio as a registrar with htable digest auth, pinned to core 0."""
-    port = free_port()
-    lines = "\n".join(f'    $sht(users=>{u}) = "{p}";' for u, p, _ in users(args.users))
-    template = (HERE / "kamailio" / "registrar.cfg.template").read_text()
+def kamailio_command(
+    template_name: str,
+    port: int,
+    rows: list[tuple[str, str, str]],
+    children: int,
+    work: Path,
+) -> list[str]:
+    """Write ``work/kamailio.cfg`` from a template (port, digest users, children); its command."""
+    lines = "\n".join(f'    $sht(users=>{u}) = "{p}";' for u, p, _ in rows)
+    template = (HERE / "kamailio" / template_name).read_text()
     config = work / "kamailio.cfg"
     config.write_text(
         template.replace("@PORT@", str(port))
         .replace("@USERS@", lines)
-        .replace("@CHILDREN@", str(args.kamailio_children))
+        .replace("@CHILDREN@", str(children))
     )
-    command = ["kamailio", "-f", str(config), "-DD", "-E", "-m", "256", "-M", "32",
-               "-Y", str(work), "-P", str(work / "kamailio.pid")]  # fmt: skip
+    return ["kamailio", "-f", str(config), "-DD", "-E", "-m", "256", "-M", "32",
+            "-Y", str(work), "-P", str(work / "kamailio.pid")]  # fmt: skip
+
+
+def bench_kamailio(args: argparse.Namespace, work: Path, inf: Path) -> Result:
+    """Kamailio as a registrar with htable digest auth, pinned to core 0."""
+    port = free_port()
+    command = kamailio_command(
+        "registrar.cfg.template", port, users(args.users), args.kamailio_children, work
+    )
     with process(pinned(0, command), work / "kamailio.log"):
         wait_for_sip(port)
         rate = args.kamailio_rate
