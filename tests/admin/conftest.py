@@ -13,7 +13,7 @@ from centralino.admin.services import ManagementServices
 from centralino.domain.account import AccountRole
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.group import Group
-from tests.fakes import FakeClock, InMemoryStore, RecordingEventBus
+from tests.fakes import FakeClock, InMemoryAudioArchive, InMemoryStore, RecordingEventBus
 
 SECRET = b"test-secret-0123456789"
 
@@ -41,9 +41,17 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def services(store: InMemoryStore, bus: RecordingEventBus, clock: FakeClock) -> ManagementServices:
+def archive() -> InMemoryAudioArchive:
+    """Where greetings, messages and recordings go (in memory, inspectable)."""
+    return InMemoryAudioArchive()
+
+
+@pytest.fixture
+def services(
+    store: InMemoryStore, bus: RecordingEventBus, clock: FakeClock, archive: InMemoryAudioArchive
+) -> ManagementServices:
     generator = CredentialGenerator(random.Random(1234))
-    return ManagementServices.build(store, bus, clock, SECRET, generator)
+    return ManagementServices.build(store, bus, clock, SECRET, generator, audio=archive)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 
 import pytest
 
@@ -11,27 +10,13 @@ from centralino.admin.context import Actor
 from centralino.admin.recordings import RecordingService
 from centralino.admin.services import ManagementServices
 from centralino.domain.audit import AuditAction
-from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import NotFound
 from centralino.domain.events import CallRecorded
 from centralino.domain.ports import AudioKind, AuditQuery, CallRecordings
 from centralino.media.wav import read_wav
-from tests.fakes import FakeClock, InMemoryAudioArchive, InMemoryStore, RecordingEventBus
+from tests.fakes import InMemoryAudioArchive, RecordingEventBus
 
 START = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def archive() -> InMemoryAudioArchive:
-    return InMemoryAudioArchive()
-
-
-@pytest.fixture
-def services(
-    store: InMemoryStore, bus: RecordingEventBus, clock: FakeClock, archive: InMemoryAudioArchive
-) -> ManagementServices:
-    generator = CredentialGenerator(random.Random(1234))
-    return ManagementServices.build(store, bus, clock, b"s" * 16, generator, audio=archive)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import random
 import struct
 import wave
 
@@ -14,7 +13,6 @@ from centralino.admin.context import Actor
 from centralino.admin.services import ManagementServices
 from centralino.admin.voicemail import MAX_GREETING_BYTES, VoicemailService
 from centralino.domain.audit import AuditAction
-from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import InvalidInput, NotFound
 from centralino.domain.events import (
     ExtensionChanged,
@@ -26,8 +24,6 @@ from centralino.domain.ports import AudioKind, AuditQuery, Mailboxes
 from centralino.domain.voicemail import MessageFolder
 from centralino.media.wav import read_wav
 from tests.fakes import FakeClock, InMemoryAudioArchive, InMemoryStore, RecordingEventBus
-
-SECRET = b"test-secret-0123456789"
 
 
 def tone(seconds: float, rate: int = 8000) -> bytes:
@@ -44,19 +40,6 @@ def wav_file(pcm: bytes, *, rate: int = 8000, channels: int = 1, width: int = 2)
         writer.setframerate(rate)
         writer.writeframes(pcm)
     return buffer.getvalue()
-
-
-@pytest.fixture
-def archive() -> InMemoryAudioArchive:
-    return InMemoryAudioArchive()
-
-
-@pytest.fixture
-def services(
-    store: InMemoryStore, bus: RecordingEventBus, clock: FakeClock, archive: InMemoryAudioArchive
-) -> ManagementServices:
-    generator = CredentialGenerator(random.Random(1234))
-    return ManagementServices.build(store, bus, clock, SECRET, generator, audio=archive)
 
 
 @pytest.fixture
