@@ -11,6 +11,7 @@ keeps every published event for the test to inspect.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,10 +48,12 @@ from centralino.domain.ports import (
 from centralino.domain.recordings import CallRecording
 from centralino.domain.settings import SystemSettings
 from centralino.domain.voicemail import MailboxCounts, MessageFolder, VoicemailMessage
+from centralino.media.pcm import SAMPLE_RATE
 
 __all__ = [
     "EPOCH",
     "FakeClock",
+    "FakeRecordings",
     "InMemoryAccountRepository",
     "InMemoryAudioArchive",
     "InMemoryAuditLog",
@@ -65,6 +68,7 @@ __all__ = [
     "InMemoryUnitOfWorkFactory",
     "InMemoryVoicemailRepository",
     "RecordingEventBus",
+    "StoredRecording",
 ]
 
 EventT = TypeVar("EventT")
@@ -472,3 +476,35 @@ if TYPE_CHECKING:
     _archive: AudioArchive = InMemoryAudioArchive()
     _clock: Clock = FakeClock()
     _bus: EventBus = RecordingEventBus()
+
+
+@dataclass
+class StoredRecording:
+    recording: CallRecording
+    pcm: bytes
+
+
+class FakeRecordings:
+    """The CallRecordings port, keeping the PCM."""
+
+    def __init__(self, *, fail: bool = False, delay: float = 0.0) -> None:
+        self.stored: list[StoredRecording] = []
+        self.fail = fail
+        self.delay = delay
+
+    async def store_recording(
+        self, *, call_id: str, caller: str, callee: str, started_at: dt.datetime, pcm: bytes
+    ) -> CallRecording:
+        await asyncio.sleep(self.delay)
+        if self.fail:
+            raise OSError("disk full")
+        recording = CallRecording(
+            id=f"rec-{len(self.stored) + 1}",
+            call_id=call_id,
+            caller=caller,
+            callee=callee,
+            started_at=started_at,
+            duration=len(pcm) / (2 * SAMPLE_RATE),
+        )
+        self.stored.append(StoredRecording(recording, pcm))
+        return recording

@@ -13,26 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import datetime as dt
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import CallEndReason, CallState
-from centralino.domain.recordings import CallRecording
 from centralino.media.pcm import SAMPLE_RATE, samples_from_pcm
 from centralino.media.tones import goertzel_power
-from centralino.sip.digest import DigestAlgorithm
-from centralino.telephony.engine import Telephony, TelephonySettings
-from tests.fakes import FakeClock, InMemoryStore
+from tests.fakes import FakeRecordings
 from tests.interop.baresip_support import make_phone, until
-from tests.interop.calls_support import CallEngine, Processes
+from tests.interop.calls_support import CallEngine, Processes, call_engine
 from tests.telephony.calls_support import extension
-from tests.telephony.registrar_support import InMemoryLocationStore
 
 pytestmark = [
     pytest.mark.interop,
@@ -43,59 +36,13 @@ TALK_SECONDS = 4.0
 CALLER_TONE, CALLEE_TONE = 1000.0, 1500.0
 
 
-@dataclasses.dataclass
-class KeptRecordings:
-    """The CallRecordings port, in memory, keeping the PCM."""
-
-    stored: list[tuple[CallRecording, bytes]] = dataclasses.field(default_factory=list)
-
-    async def store_recording(
-        self, *, call_id: str, caller: str, callee: str, started_at: dt.datetime, pcm: bytes
-    ) -> CallRecording:
-        recording = CallRecording(
-            id=f"rec-{len(self.stored) + 1}",
-            call_id=call_id,
-            caller=caller,
-            callee=callee,
-            started_at=started_at,
-            duration=len(pcm) / (2 * SAMPLE_RATE),
-        )
-        self.stored.append((recording, pcm))
-        return recording
-
-
 @contextlib.asynccontextmanager
-async def _engine(recordings: KeptRecordings, *, record: bool) -> AsyncIterator[CallEngine]:
-    store = InMemoryStore()
-    store.seed(
-        extensions=[
-            extension("101"),
-            extension("102", options={"record_all_calls": record}),
-        ]
-    )
-    bus = LocalEventBus()
-    settings = TelephonySettings(
-        bind="127.0.0.1",
-        port=0,
-        digest_algorithms=(DigestAlgorithm.MD5,),  # baresip 1.0 refuses SHA-256
-        rtp_port_min=43000,
-        rtp_port_max=43999,
-    )
-    telephony = Telephony(
-        settings,
-        units=store,
-        store=InMemoryLocationStore(),
-        events=bus,
-        clock=FakeClock(),
-        recordings=recordings,
-    )
-    await telephony.start()
-    engine = CallEngine(telephony)
-    bus.subscribe(engine.record)
-    try:
+async def _engine(recordings: FakeRecordings, *, record: bool) -> AsyncIterator[CallEngine]:
+    callee = extension("102", options={"record_all_calls": record})
+    async with call_engine(
+        ("101",), md5_only=True, extensions=[callee], recordings=recordings
+    ) as engine:
         yield engine
-    finally:
-        await telephony.stop()
 
 
 async def _call(engine: CallEngine, root: Path) -> float:
@@ -131,14 +78,15 @@ async def _call(engine: CallEngine, root: Path) -> float:
 
 
 async def test_the_recording_holds_both_parties(tmp_path: Path) -> None:
-    recordings = KeptRecordings()
+    recordings = FakeRecordings()
     async with _engine(recordings, record=True) as engine:
         clock_at_answer = engine.telephony.clock.now()
         length = await _call(engine, tmp_path)
         recorder = engine.telephony.recorder
         assert recorder is not None
         await until(lambda: recordings.stored, 5, "the recording is stored")
-    [(recording, pcm)] = recordings.stored
+    [stored] = recordings.stored
+    recording, pcm = stored.recording, stored.pcm
     call_id = engine.events[0].call_id
     assert (recording.call_id, recording.caller, recording.callee) == (call_id, "101", "102")
     assert recording.started_at == clock_at_answer
@@ -155,7 +103,7 @@ async def test_the_recording_holds_both_parties(tmp_path: Path) -> None:
 
 
 async def test_without_the_option_nothing_is_recorded(tmp_path: Path) -> None:
-    recordings = KeptRecordings()
+    recordings = FakeRecordings()
     async with _engine(recordings, record=False) as engine:
         await _call(engine, tmp_path)
         recorder = engine.telephony.recorder

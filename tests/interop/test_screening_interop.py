@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import shutil
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +37,14 @@ from centralino.telephony.apps.prompts import Prompts
 from tests.interop.baresip_support import BaresipPhone, goertzel_power, make_phone, read_samples
 from tests.interop.calls_support import SCENARIOS, Processes, free_port
 from tests.interop.pcap_support import RtpStream
-from tests.interop.voicemail_support import PASSWORD, Pbx, baresip_ask, free_range, running_pbx
+from tests.interop.voicemail_support import (
+    PASSWORD,
+    Pbx,
+    baresip_ask,
+    free_range,
+    running_pbx,
+    wav_samples,
+)
 
 pytestmark = [
     pytest.mark.interop,
@@ -102,17 +107,6 @@ def _windows(samples: list[int], *frequencies: float) -> list[float]:
         for start in range(0, len(samples) - window + 1, window)
         if sum(_share(samples[start : start + window], f) for f in frequencies) > 0.7
     ]
-
-
-def _wav_samples(wav: bytes) -> list[int]:
-    with wave.open(io.BytesIO(wav), "rb") as source:
-        assert (source.getframerate(), source.getnchannels(), source.getsampwidth()) == (
-            SAMPLE_RATE,
-            1,
-            2,
-        )
-        data = source.readframes(source.getnframes())
-    return [int.from_bytes(data[i : i + 2], "little", signed=True) for i in range(0, len(data), 2)]
 
 
 # Peers -------------------------------------------------------------------------------
@@ -234,7 +228,7 @@ async def test_the_screened_extension_refuses_with_2_and_the_caller_leaves_a_mes
     [message] = listed
     assert (message["caller"], message["caller_name"], message["folder"]) == ("101", "Bob", "new")
     assert TALK_SECONDS - 1.0 < message["duration"] < TALK_SECONDS + 1.5, message
-    samples = _wav_samples(pbx.message_audio("102", message["id"]))
+    samples = wav_samples(pbx.message_audio("102", message["id"]))
     voice = _windows(samples, CALLER_TONE)
     assert len(voice) >= 10 * (TALK_SECONDS - 1.0), f"{len(voice) / 10} s of the caller's tone"
     assert not _windows(samples, CALLEE_TONE), "102's voice ended up in the message"

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import shutil
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +49,7 @@ from tests.interop.voicemail_support import (
     baresip_ask,
     free_range,
     running_pbx,
+    wav_samples,
 )
 from tests.notify.smtp_support import SmtpServer, running_smtp_server, tone
 
@@ -85,17 +84,6 @@ def pbx(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[
 
 
 # Audio checks ----------------------------------------------------------------------
-
-
-def _samples(wav: bytes) -> list[int]:
-    with wave.open(io.BytesIO(wav), "rb") as source:
-        assert (source.getframerate(), source.getnchannels(), source.getsampwidth()) == (
-            SAMPLE_RATE,
-            1,
-            2,
-        )
-        data = source.readframes(source.getnframes())
-    return [int.from_bytes(data[i : i + 2], "little", signed=True) for i in range(0, len(data), 2)]
 
 
 def _tone_share(samples: list[int], frequency: float) -> float:
@@ -206,7 +194,7 @@ async def test_a_baresip_caller_leaves_a_message_listed_played_and_emailed(
     assert (message["caller"], message["caller_name"], message["folder"]) == ("101", "Bob", "new")
     assert TALK_SECONDS - 1.0 < message["duration"] < TALK_SECONDS + 1.0, message
     wav = pbx.message_audio("102", message["id"])
-    samples = _samples(wav)
+    samples = wav_samples(wav)
     assert abs(len(samples) / SAMPLE_RATE - message["duration"]) < 0.05
     _assert_only_tone(samples[: len(samples) - SAMPLE_RATE // 10], CALLER_TONE)
 
@@ -219,7 +207,7 @@ async def test_a_baresip_caller_leaves_a_message_listed_played_and_emailed(
     assert "101" in delivery[0].message["Subject"], delivery[0].message["Subject"]
     attachments = list(delivery[0].message.iter_attachments())
     assert [part.get_content_type() for part in attachments] == ["audio/wav"]
-    assert _samples(attachments[0].get_content()) == samples
+    assert wav_samples(attachments[0].get_content()) == samples
 
 
 @needs_sipp
@@ -234,7 +222,7 @@ async def test_the_owner_saves_a_message_with_rfc4733_keys(pbx: Pbx, tmp_path: P
     [left] = pbx.wait_for(lambda: pbx.messages("103"), 5, "no message for 103")
     assert (left["caller"], left["folder"]) == ("101", "new")
     assert TALK_SECONDS - 0.5 < left["duration"] < TALK_SECONDS + 1.5, left
-    _assert_only_tone(_samples(pbx.message_audio("103", left["id"]))[:-800], CALLER_TONE)
+    _assert_only_tone(wav_samples(pbx.message_audio("103", left["id"]))[:-800], CALLER_TONE)
 
     # 103 dials *97: PIN and '#' during "enter your PIN", then '9' (save)
     # and '*' (main menu) while the counts are said: the PBX says goodbye.
@@ -267,7 +255,7 @@ async def test_the_owner_records_a_greeting_from_the_phone(pbx: Pbx, tmp_path: P
     [greeting] = pbx.greetings("104")
     assert greeting["active"] is True
     assert TALK_SECONDS - 0.5 < greeting["duration"] < TALK_SECONDS + 1.5, greeting
-    samples = _samples(pbx.greeting_audio("104", greeting["id"]))
+    samples = wav_samples(pbx.greeting_audio("104", greeting["id"]))
     _assert_only_tone(samples[:-800], CALLER_TONE)
 
 

@@ -11,6 +11,7 @@ messages and greetings.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import random
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
@@ -27,7 +29,16 @@ from typing import Any
 
 import httpx
 
-__all__ = ["PASSWORD", "PIN", "Pbx", "baresip_ask", "free_port_pair", "free_range", "running_pbx"]
+__all__ = [
+    "PASSWORD",
+    "PIN",
+    "Pbx",
+    "baresip_ask",
+    "free_port_pair",
+    "free_range",
+    "running_pbx",
+    "wav_samples",
+]
 
 SCRIPT = Path(sys.executable).with_name("centralino")
 ADMIN_PASSWORD = "voicemail-interop-admin"
@@ -220,3 +231,15 @@ async def baresip_ask(ctrl_port: int, command: str, params: str = "") -> str:
     finally:
         writer.close()
     return answer.decode(errors="replace")
+
+
+def wav_samples(wav: bytes) -> list[int]:
+    """The samples of an 8 kHz 16-bit mono WAV (the PBX's audio format; asserted)."""
+    with wave.open(io.BytesIO(wav), "rb") as source:
+        assert (source.getframerate(), source.getnchannels(), source.getsampwidth()) == (
+            8000,
+            1,
+            2,
+        )
+        data = source.readframes(source.getnframes())
+    return [int.from_bytes(data[i : i + 2], "little", signed=True) for i in range(0, len(data), 2)]

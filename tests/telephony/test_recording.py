@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 from dataclasses import dataclass, field
 
 import pytest
@@ -12,13 +10,12 @@ from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import CallEndReason, CallState
 from centralino.domain.events import CallStateChanged
 from centralino.domain.extension import Extension
-from centralino.domain.recordings import CallRecording
-from centralino.media.pcm import SAMPLE_RATE, samples_from_pcm, split_frames
+from centralino.media.pcm import samples_from_pcm, split_frames
 from centralino.media.tones import goertzel_power, sine
 from centralino.telephony.engine import Telephony, TelephonySettings
 from centralino.telephony.media.taps import MediaTap, TapDirection
 from centralino.telephony.recording import CallRecorder
-from tests.fakes import FakeClock, InMemoryStore
+from tests.fakes import FakeClock, FakeRecordings, InMemoryStore
 from tests.telephony.calls_support import extension
 from tests.telephony.registrar_support import InMemoryLocationStore
 
@@ -52,38 +49,6 @@ class FakeDirectory:
 
     def by_number(self, number: str) -> Extension | None:
         return self.extensions.get(number)
-
-
-@dataclass
-class StoredRecording:
-    recording: CallRecording
-    pcm: bytes
-
-
-class FakeRecordings:
-    """The CallRecordings port, keeping the PCM."""
-
-    def __init__(self, *, fail: bool = False, delay: float = 0.0) -> None:
-        self.stored: list[StoredRecording] = []
-        self.fail = fail
-        self.delay = delay
-
-    async def store_recording(
-        self, *, call_id: str, caller: str, callee: str, started_at: dt.datetime, pcm: bytes
-    ) -> CallRecording:
-        await asyncio.sleep(self.delay)
-        if self.fail:
-            raise OSError("disk full")
-        recording = CallRecording(
-            id=f"rec-{len(self.stored) + 1}",
-            call_id=call_id,
-            caller=caller,
-            callee=callee,
-            started_at=started_at,
-            duration=len(pcm) / (2 * SAMPLE_RATE),
-        )
-        self.stored.append(StoredRecording(recording, pcm))
-        return recording
 
 
 @dataclass
