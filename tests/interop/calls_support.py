@@ -64,7 +64,6 @@ class CallEngine:
 async def call_engine(
     numbers: Sequence[str] = ("101", "102"),
     *,
-    md5_only: bool = False,
     media_anchoring: bool = True,
     extensions: Sequence[Extension] = (),
     **engine: Any,
@@ -78,7 +77,7 @@ async def call_engine(
     store.seed(extensions=[extension(number) for number in numbers] + list(extensions))
     bus = LocalEventBus()
     telephony, _registry = await start_calls(
-        store, FakeClock(), bus, md5_only=md5_only, media_anchoring=media_anchoring, **engine
+        store, FakeClock(), bus, media_anchoring=media_anchoring, **engine
     )
     engine = CallEngine(telephony)
     bus.subscribe(engine.record)

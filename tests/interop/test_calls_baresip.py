@@ -34,7 +34,7 @@ TALK_SECONDS = 3.0
 
 @pytest.fixture
 async def engine() -> AsyncIterator[CallEngine]:
-    async with call_engine(md5_only=True) as running:
+    async with call_engine() as running:
         yield running
 
 

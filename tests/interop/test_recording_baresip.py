@@ -39,9 +39,7 @@ CALLER_TONE, CALLEE_TONE = 1000.0, 1500.0
 @contextlib.asynccontextmanager
 async def _engine(recordings: FakeRecordings, *, record: bool) -> AsyncIterator[CallEngine]:
     callee = extension("102", options={"record_all_calls": record})
-    async with call_engine(
-        ("101",), md5_only=True, extensions=[callee], recordings=recordings
-    ) as engine:
+    async with call_engine(("101",), extensions=[callee], recordings=recordings) as engine:
         yield engine
 
 

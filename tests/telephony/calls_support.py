@@ -9,7 +9,6 @@ by the test. Received messages are kept in a backlog so a test can wait for
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import socket
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ from typing import Any
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.extension import Extension
 from centralino.sip.address import NameAddress
-from centralino.sip.digest import DigestAlgorithm, DigestClient, choose_challenge
+from centralino.sip.digest import DigestClient, choose_challenge
 from centralino.sip.headers import Via
 from centralino.sip.message import Request, Response, make_request, make_response, parse_message
 from centralino.sip.uri import Uri
@@ -311,13 +310,11 @@ async def start_calls(
     bus: LocalEventBus,
     *,
     ring_timeout: float = 60.0,
-    md5_only: bool = False,
     media_anchoring: bool = False,
     **engine: Any,
 ) -> tuple[Telephony, CallRegistry]:
     """A started engine on loopback (its B2BUA included) and its call registry.
 
-    ``md5_only`` offers only the MD5 challenge (baresip 1.0 refuses SHA-256).
     ``media_anchoring`` is off by default here, so signalling tests see the
     SDP as the phones wrote it (tests/telephony/test_media*.py cover it on).
     ``engine`` goes to the Telephony constructor (mailboxes, applications...).
@@ -325,7 +322,5 @@ async def start_calls(
     settings = TelephonySettings(
         bind="127.0.0.1", port=0, ring_timeout=ring_timeout, media_anchoring=media_anchoring
     )
-    if md5_only:
-        settings = dataclasses.replace(settings, digest_algorithms=(DigestAlgorithm.MD5,))
     telephony = await start_telephony(store, clock, bus=bus, settings=settings, **engine)
     return telephony, telephony.calls

@@ -165,21 +165,88 @@ def test_invite_with_proxy_authorization(authenticator: Authenticator) -> None:
     assert found is not None
 
 
-async def test_sha256_challenge_works_when_enabled(authenticator: Authenticator) -> None:
+async def _configurable() -> tuple[Authenticator, InMemoryStore, _Clock]:
+    """An authenticator whose ``sip`` settings a test changes (see :func:`_offer`)."""
     store = InMemoryStore()
     store.seed(extensions=[_extension("101")])
     directory = Directory(store)
     await directory.load()
     nonces = NonceManager(secret=b"0123456789abcdef0123", lifetime=300)
-    algorithms = (DigestAlgorithm.SHA256, DigestAlgorithm.MD5)
-    both = Authenticator(directory, nonces, REALM, _Clock(), algorithms=algorithms)
+    clock = _Clock()
+    return Authenticator(directory, nonces, REALM, clock), store, clock
+
+
+async def _offer(auth: Authenticator, store: InMemoryStore, *algorithms: str) -> None:
+    """Change ``sip.digest_algorithms`` and let the directory see it (as after the event)."""
+    settings = SystemSettings.model_validate({"sip": {"digest_algorithms": list(algorithms)}})
+    store.seed(settings=settings)
+    await auth.directory.load()
+
+
+def _offered(auth: Authenticator) -> list[DigestChallenge]:
     incoming, server = _incoming(_request())
-    both.challenge_or_identify(incoming, proxy=False)
-    values = server.sent[0].headers.get_all("www-authenticate")
-    sha = DigestChallenge.parse(values[0])
+    auth.challenge_or_identify(incoming, proxy=False)
+    return [DigestChallenge.parse(v) for v in server.sent[0].headers.get_all("www-authenticate")]
+
+
+async def test_the_challenges_follow_the_settings_without_a_restart() -> None:
+    auth, store, _ = await _configurable()
+    assert [c.algorithm for c in _offered(auth)] == [DigestAlgorithm.MD5]
+    await _offer(auth, store, "SHA-256", "MD5")
+    both = _offered(auth)
+    assert [c.algorithm for c in both] == [DigestAlgorithm.SHA256, DigestAlgorithm.MD5]
+    assert both[0].nonce == both[1].nonce  # one nonce, one challenge per algorithm
+    await _offer(auth, store, "MD5", "SHA-256")
+    assert [c.algorithm for c in _offered(auth)] == [DigestAlgorithm.MD5, DigestAlgorithm.SHA256]
+    await _offer(auth, store, "SHA-256")
+    assert [c.algorithm for c in _offered(auth)] == [DigestAlgorithm.SHA256]
+
+
+async def test_sha256_challenge_works_when_enabled() -> None:
+    auth, store, _ = await _configurable()
+    await _offer(auth, store, "SHA-256", "MD5")
+    sha = _offered(auth)[0]
     assert sha.algorithm is DigestAlgorithm.SHA256
-    found, _ = _attempt(both, "user101", challenge=sha)
+    found, _ = _attempt(auth, "user101", challenge=sha)
     assert found is not None
+
+
+async def test_a_nonce_offered_before_a_switch_is_verified_with_the_phones_algorithm() -> None:
+    auth, store, _ = await _configurable()
+    await _offer(auth, store, "SHA-256", "MD5")
+    sha = _offered(auth)[0]
+    await _offer(auth, store, "MD5")  # switched back while the phone computes
+    found, response = _attempt(auth, "user101", challenge=sha)
+    assert response is None
+    assert found is not None
+
+
+async def test_an_algorithm_offered_no_more_is_rechallenged_once_its_nonces_expired() -> None:
+    auth, store, clock = await _configurable()
+    await _offer(auth, store, "SHA-256")
+    sha = _offered(auth)[0]
+    await _offer(auth, store, "MD5")
+    clock.now += 301
+    fresh = DigestChallenge(
+        realm=REALM, nonce=auth.nonces.issue(clock.now), algorithm=sha.algorithm
+    )
+    found, response = _attempt(auth, "user101", challenge=fresh)
+    assert found is None
+    assert response is not None
+    assert response.status == 401
+    offered = [DigestChallenge.parse(v) for v in response.headers.get_all("www-authenticate")]
+    assert [c.algorithm for c in offered] == [DigestAlgorithm.MD5]
+    assert not auth.throttle.blocked(clock.now)
+
+
+async def test_an_algorithm_never_offered_is_rechallenged_not_verified() -> None:
+    auth, _, clock = await _configurable()
+    nonce = auth.nonces.issue(clock.now)
+    sha = DigestChallenge(realm=REALM, nonce=nonce, algorithm=DigestAlgorithm.SHA256)
+    found, response = _attempt(auth, "user101", "Wrong-password-000", challenge=sha)
+    assert found is None
+    assert response is not None
+    assert response.status == 401  # not a 403: no password was tried
 
 
 @pytest.mark.parametrize("user", ["user101", "nobody"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
@@ -18,6 +18,7 @@ __all__ = [
     "NetworkSettings",
     "NumberingSettings",
     "PresenceSettings",
+    "SipSettings",
     "SmtpSettings",
     "SystemSettings",
 ]
@@ -45,6 +46,10 @@ class NetworkSettings(DomainModel):
 
     local_networks: list[str] = Field(default_factory=_default_local_networks, max_length=100)
     public_host: HostName | None = None
+    """The PBX's address as seen from outside the local networks (NAT, a DNS
+    name): the host it names itself by in SIP (Via, Contact) and in SDP (media)
+    to peers outside ``local_networks``, and the domain of the emails' sender.
+    Unset: every peer is given the configured SIP host."""
 
     @field_validator("local_networks")
     @classmethod
@@ -58,6 +63,35 @@ class NetworkSettings(DomainModel):
         """Tell whether an IP address lies in one of the local networks."""
         ip = ipaddress.ip_address(address)
         return any(ip in ipaddress.ip_network(net) for net in self.local_networks)
+
+
+DigestAlgorithmName = Literal["MD5", "SHA-256"]
+"""A digest algorithm the PBX can challenge with (RFC 8760)."""
+
+
+def _default_digest_algorithms() -> list[DigestAlgorithmName]:
+    return ["MD5"]
+
+
+class SipSettings(DomainModel):
+    """How the PBX authenticates phones.
+
+    ``digest_algorithms``: one digest challenge per algorithm, in this order
+    (RFC 8760 §2.3: phones take the first they support). MD5 only by default:
+    baresip 1.0 refuses a challenge list holding SHA-256 and SIPp answers only
+    the first challenge, so offering SHA-256 first locks such phones out.
+    """
+
+    digest_algorithms: list[DigestAlgorithmName] = Field(
+        default_factory=_default_digest_algorithms, min_length=1
+    )
+
+    @field_validator("digest_algorithms")
+    @classmethod
+    def _distinct(cls, values: list[DigestAlgorithmName]) -> list[DigestAlgorithmName]:
+        if len(set(values)) != len(values):
+            raise ValueError("an algorithm is listed twice")
+        return values
 
 
 class NumberingSettings(DomainModel):
@@ -138,3 +172,4 @@ class SystemSettings(DomainModel):
     numbering: NumberingSettings = Field(default_factory=NumberingSettings)
     presence: PresenceSettings = Field(default_factory=PresenceSettings)
     dial_codes: DialCodeSettings = Field(default_factory=DialCodeSettings)
+    sip: SipSettings = Field(default_factory=SipSettings)

@@ -454,6 +454,11 @@ class NonceManager:
         self._expiries: list[tuple[int, str]] = []
         self._evicted_up_to_ms: int | None = None
 
+    @property
+    def lifetime(self) -> float:
+        """How long, in seconds, an issued nonce stays valid."""
+        return self._lifetime_ms / 1000
+
     def issue(self, now: float) -> str:
         """Make a fresh nonce.
 

@@ -8,14 +8,22 @@ and returns None. In order:
    once, without any digest work;
 2. without credentials for our realm the request is challenged: 401 with
    ``WWW-Authenticate`` (registrar) or 407 with ``Proxy-Authenticate``
-   (``proxy=True``, for INVITE and other requests to the PBX as a proxy);
+   (``proxy=True``, for INVITE and other requests to the PBX as a proxy),
+   one header per algorithm of the system setting ``sip.digest_algorithms``,
+   read at each challenge (a change applies to the next one, no restart);
 3. the credentials' user name is looked up among auth IDs and SIP IDs; an
    unknown name gets the same plain 403 as a wrong password, so the answers
    never reveal which names exist;
-4. :func:`~centralino.sip.digest.verify` decides: a stale or replayed nonce
+4. credentials in an algorithm that is not offered are re-challenged. An
+   algorithm counts as offered while it is in the settings, and for one
+   nonce lifetime after it was last challenged with: a phone answering a
+   SHA-256 challenge just after the administrator switched back to MD5 only
+   is verified with SHA-256, the algorithm its still-valid nonce was
+   offered with. No failure is counted (no password was tried);
+5. :func:`~centralino.sip.digest.verify` decides: a stale or replayed nonce
    (right password) is re-challenged with ``stale=true``, a nonce that is not
    ours is re-challenged, a wrong response is 403, malformed credentials 400;
-5. only then (the caller proved the password) are the extension's
+6. only then (the caller proved the password) are the extension's
    restrictions told: 403 "Extension disabled", 403 "Outside the local
    network" for ``lan_only`` extensions reached from elsewhere.
 
@@ -26,7 +34,7 @@ counts as a failure of the source address; a block is logged.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -47,17 +55,13 @@ from centralino.telephony.directory import Directory
 from centralino.telephony.sip_server import IncomingRequest
 from centralino.telephony.throttle import Throttle
 
-__all__ = ["DEFAULT_ALGORITHMS", "Authenticator", "Identity", "Refusal"]
+__all__ = ["Authenticator", "Identity", "Refusal"]
 
 log = structlog.get_logger("centralino.security")
 
 _NONCE_HOLE = "\x00"  # stands for the nonce in the pre-formatted challenges
 
-DEFAULT_ALGORITHMS: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5,)
-"""Offered algorithms, one challenge each (RFC 8760 §2.3). MD5 only by default:
-baresip 1.0 (libre) refuses a challenge list that holds SHA-256 and SIPp reads
-only the first challenge, so offering SHA-256 would lock real phones out.
-TelephonySettings.digest_algorithms adds SHA-256 for fleets that support it."""
+_Algorithms = tuple[DigestAlgorithm, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,26 +92,23 @@ class Authenticator:
         clock: Callable[[], float] = time.time,
         *,
         throttle: Throttle | None = None,
-        algorithms: Sequence[DigestAlgorithm] = DEFAULT_ALGORITHMS,
     ) -> None:
         self.directory = directory
         self.nonces = nonces
         self.realm = realm
         self.throttle = throttle if throttle is not None else Throttle()
         self._clock = clock
-        self._algorithms = tuple(algorithms)
-        # Challenge header values with a hole for the nonce, per stale flag:
-        # only the nonce changes from one 401 to the next, so the text is
-        # formatted once (nonces are base64url: nothing in them needs quoting).
-        self._challenge_parts = {
-            stale: [
-                str(challenge).split(_NONCE_HOLE)
-                for challenge in build_challenges(
-                    realm=realm, nonce=_NONCE_HOLE, algorithms=self._algorithms, stale=stale
-                )
-            ]
-            for stale in (False, True)
-        }
+        # Challenge header values with a hole for the nonce, per algorithm list
+        # and stale flag: only the nonce changes from one 401 to the next, so
+        # the text is formatted once (nonces are base64url: no quoting needed).
+        self._challenge_parts: dict[tuple[_Algorithms, bool], list[list[str]]] = {}
+        self._last_offered: dict[DigestAlgorithm, float] = {}
+
+    @property
+    def algorithms(self) -> _Algorithms:
+        """The algorithms challenged with now (system setting ``sip.digest_algorithms``)."""
+        names = self.directory.settings.sip.digest_algorithms
+        return tuple(DigestAlgorithm(name) for name in names)
 
     def challenge_or_identify(self, incoming: IncomingRequest, *, proxy: bool) -> Extension | None:
         """Authenticate ``incoming``, or answer it (challenge, 400 or 403).
@@ -141,11 +142,32 @@ class Authenticator:
 
     def challenge(self, incoming: IncomingRequest, *, proxy: bool, stale: bool = False) -> None:
         """Answer 401 (or 407) with one fresh challenge per algorithm."""
-        nonce = self.nonces.issue(self._clock())
+        now = self._clock()
+        algorithms = self.algorithms
+        nonce = self.nonces.issue(now)
         name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
         status = StatusCode.PROXY_AUTHENTICATION_REQUIRED if proxy else StatusCode.UNAUTHORIZED
-        challenges = [(name, nonce.join(parts)) for parts in self._challenge_parts[stale]]
-        incoming.respond(status, headers=challenges)
+        parts = self._parts(algorithms, stale)
+        incoming.respond(status, headers=[(name, nonce.join(part)) for part in parts])
+        for algorithm in algorithms:
+            self._last_offered[algorithm] = now
+
+    def _parts(self, algorithms: _Algorithms, stale: bool) -> list[list[str]]:
+        parts = self._challenge_parts.get((algorithms, stale))
+        if parts is None:
+            challenges = build_challenges(
+                realm=self.realm, nonce=_NONCE_HOLE, algorithms=algorithms, stale=stale
+            )
+            parts = [str(challenge).split(_NONCE_HOLE) for challenge in challenges]
+            self._challenge_parts[algorithms, stale] = parts
+        return parts
+
+    def _offered(self, algorithm: DigestAlgorithm, now: float) -> bool:
+        """Whether a nonce still valid may have been issued with ``algorithm``."""
+        if algorithm in self.algorithms:
+            return True
+        last = self._last_offered.get(algorithm)
+        return last is not None and now - last <= self.nonces.lifetime
 
     def _credentials(
         self, incoming: IncomingRequest, proxy: bool
@@ -169,6 +191,9 @@ class Authenticator:
         now: float,
         proxy: bool,
     ) -> Identity | None:
+        if not self._offered(credentials.algorithm, now):
+            self.challenge(incoming, proxy=proxy)  # not answering one of ours: offer them
+            return None
         extension = self.directory.by_sip_user(credentials.username)
         if extension is None:
             if self.directory.settling:

@@ -22,6 +22,12 @@ the status dial codes and runs the office-hours status switch
 
 The management side sees the engine through :meth:`Telephony.live_view`, a
 ``LiveView`` (registrations and blocked addresses).
+
+The host the PBX names itself by (Via, Contact, SDP) is chosen per peer by
+``sip.advertised_host_for(address)``: the system setting
+``network.public_host`` for peers outside ``network.local_networks`` when it
+is set, ``TelephonySettings.advertised_host`` otherwise (read at each
+message: a settings change applies without a restart).
 """
 
 from __future__ import annotations
@@ -47,9 +53,9 @@ from centralino.domain.ports import (
 from centralino.net import open_tcp, open_udp
 from centralino.net.rtp import PortAllocator
 from centralino.net.transport import TransportKind
-from centralino.sip.digest import DigestAlgorithm, NonceManager
+from centralino.sip.digest import NonceManager
 from centralino.telephony.apps.launcher import VoicemailApplications
-from centralino.telephony.auth import DEFAULT_ALGORITHMS, Authenticator
+from centralino.telephony.auth import Authenticator
 from centralino.telephony.bindings import ExpiryPolicy
 from centralino.telephony.calls import B2bua, CallRegistry, CallServices, RelaySdp, loop_scheduler
 from centralino.telephony.calls.local import drain_applications
@@ -97,8 +103,6 @@ class TelephonySettings:
     a long chain of forwards."""
     office_switch: bool = True
     """Run the office-hours status switch (needs a status changer)."""
-    digest_algorithms: tuple[DigestAlgorithm, ...] = DEFAULT_ALGORITHMS
-    """Challenges offered; baresip 1.0 (libre) refuses any challenge list holding SHA-256."""
     media_anchoring: bool = True
     """Relay every call's RTP through the PBX (else the phones send it to each other)."""
     rtp_port_min: int = 10000
@@ -130,8 +134,10 @@ class Telephony:
         """Where recorded calls are filed; None: calls are not recorded."""
         self.events = events
         self.clock = clock
-        self.sip = SipServer(advertised_host=settings.advertised_host)
         self.directory = Directory(units)
+        self.sip = SipServer(
+            advertised_host=settings.advertised_host, public_host=_public_host(self.directory)
+        )
         nonces = NonceManager(
             secret=secrets.token_bytes(32),
             lifetime=settings.nonce_lifetime,
@@ -148,7 +154,6 @@ class Telephony:
             settings.realm,
             wall_clock,
             throttle=throttle,
-            algorithms=settings.digest_algorithms,
         )
         self.registrar = Registrar(
             authenticator=self.authenticator,
@@ -175,6 +180,7 @@ class Telephony:
                 bind=settings.bind,
                 advertised_host=settings.advertised_host,
                 allocator=PortAllocator(settings.rtp_port_min, settings.rtp_port_max),
+                host_for=self.sip.advertised_host_for,
             )
         self.recorder: CallRecorder | None = None
         """Records the calls of extensions with ``record_all_calls`` (needs anchoring)."""
@@ -281,6 +287,16 @@ class Telephony:
     def live_view(self) -> LiveView:
         """The engine as the management side sees it."""
         return _EngineView(self)
+
+
+def _public_host(directory: Directory) -> Callable[[str], str | None]:
+    """``network.public_host`` for an address outside the local networks, else None."""
+
+    def public_host(address: str) -> str | None:
+        host = directory.settings.network.public_host
+        return None if host is None or directory.is_local(address) else host
+
+    return public_host
 
 
 def _applications(

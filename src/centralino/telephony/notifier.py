@@ -79,14 +79,15 @@ def unsolicited_notify(
         SipError, ValueError: the contact cannot be written as a request.
     """
     contact = Uri.parse(binding.contact)
-    local = Uri(user=binding.number, host=sip.advertised_host, port=sip.local_port(kind))
+    host = sip.advertised_host_for(binding.host)
+    local = Uri(user=binding.number, host=host, port=sip.local_port(kind))
     headers = [("Contact", f"<{local}>"), ("Event", event), ("Subscription-State", state)]
     if content_type is not None:
         headers.append(("Content-Type", content_type))
     return make_request(
         "NOTIFY",
         contact,
-        via=Via.parse(sip.via(kind)),
+        via=Via.parse(sip.via(kind, to=binding.host)),
         from_address=NameAddress(uri=local).with_tag(new_tag()),
         to_address=NameAddress(uri=contact),
         call_id=binding.call_id,

@@ -125,10 +125,13 @@ class SipServer:
         layer: TransactionLayer | None = None,
         clock: Callable[[], float] = time.monotonic,
         advertised_host: str = "127.0.0.1",
+        public_host: Callable[[str], str | None] | None = None,
     ) -> None:
         self._layer = layer if layer is not None else TransactionLayer()
         self._clock = clock
         self.advertised_host = advertised_host
+        """The host the PBX names itself by on the LAN (and when the peer is unknown)."""
+        self._public_host = public_host
         self._transports: dict[TransportKind, Transport] = {}
         self._handlers: dict[str, RequestHandler] = {}
         self._callbacks: dict[TransactionKey, ResponseCallback] = {}
@@ -152,10 +155,26 @@ class SipServer:
         """The port a transport listens on."""
         return self._transports[kind].local_address[1]
 
-    def via(self, kind: TransportKind, branch: str | None = None) -> str:
-        """A Via value for a request this server originates."""
+    def advertised_host_for(self, address: str | None) -> str:
+        """The host the PBX names itself by (Via, Contact, SDP) to the peer at ``address``.
+
+        Args:
+            address: the peer's IP address; None when no peer is known yet.
+
+        Returns:
+            The public host for a peer outside the local networks when the
+            system setting ``network.public_host`` is set (the ``public_host``
+            callable says so), else :attr:`advertised_host`.
+        """
+        public = None
+        if address is not None and self._public_host is not None:
+            public = self._public_host(address)
+        return public or self.advertised_host
+
+    def via(self, kind: TransportKind, branch: str | None = None, *, to: str | None = None) -> str:
+        """A Via value for a request this server originates (to the peer at ``to``)."""
         port = self.local_port(kind)
-        sent_by = f"{self.advertised_host}:{port}"
+        sent_by = f"{self.advertised_host_for(to)}:{port}"
         return f"SIP/2.0/{kind.via_name} {sent_by};branch={branch or new_branch()};rport"
 
     def close(self) -> None:

@@ -297,7 +297,7 @@ class Subscriptions:
         except SipError as exc:
             incoming.respond(StatusCode.BAD_REQUEST, _reason(exc))
             return
-        contact = self._contact(incoming.peer.kind)
+        contact = self._contact(incoming.peer)
         subscription = Subscription(
             key=SubscriptionKey(dialog.id, event.package, event.event_id),
             package=package,
@@ -418,7 +418,7 @@ class Subscriptions:
         kind = subscription.peer.kind
         request = subscription.dialog.create_request(
             Method.NOTIFY,
-            via=Via.parse(self._sip.via(kind)),
+            via=Via.parse(self._sip.via(kind, to=subscription.peer.host)),
             contact=NameAddress.parse(subscription.contact),
             extra_headers=[
                 ("Event", subscription.event),
@@ -454,9 +454,10 @@ class Subscriptions:
             incoming.respond(StatusCode.INTERVAL_TOO_BRIEF, headers=minimum)
         return granted
 
-    def _contact(self, kind: TransportKind) -> str:
-        transport = ";transport=tcp" if kind is TransportKind.TCP else ""
-        return f"<sip:{self._sip.advertised_host}:{self._sip.local_port(kind)}{transport}>"
+    def _contact(self, peer: Peer) -> str:
+        transport = ";transport=tcp" if peer.kind is TransportKind.TCP else ""
+        host = self._sip.advertised_host_for(peer.host)
+        return f"<sip:{host}:{self._sip.local_port(peer.kind)}{transport}>"
 
 
 def send_unsolicited(

@@ -160,7 +160,7 @@ class Call:
         self.phase = CallPhase.RINGING
         self.started_at = services.clock.now()
         self.answered_at: dt.datetime | None = None
-        contact = self._contact(incoming.peer.kind, callee.number)
+        contact = self._contact(incoming.peer, callee.number)
         self.caller_leg = CallerLeg(incoming=incoming, tag=new_tag(), contact=contact)
         self.forks: list[CalleeLeg] = []
         self.round: list[CalleeLeg] = []
@@ -233,7 +233,8 @@ class Call:
             self._fork(binding)
 
     def _fork(self, binding: Binding) -> None:
-        body = self.services.sdp.relay(self.id, Direction.TO_CALLEE, self.caller_leg.invite.body)
+        offer = self.caller_leg.invite.body
+        body = self.services.sdp.relay(self.id, Direction.TO_CALLEE, offer, to=binding.host)
         self.round.append(self.fork(self.callee, binding, body, self._on_outcome))
 
     def fork(
@@ -250,26 +251,27 @@ class Call:
         """
         signaling = self.services.signaling
         peer = Peer(TransportKind(binding.transport), binding.host, binding.port)
-        host = signaling.advertised_host
+        host = signaling.advertised_host_for(peer.host)
         request = outbound_invite(
             self.caller_leg.invite,
             target=Uri.parse(binding.contact),
-            via=Via.parse(signaling.via(peer.kind)),
+            via=Via.parse(signaling.via(peer.kind, to=peer.host)),
             from_address=extension_address(self.caller, host).with_tag(new_tag()),
             to_address=extension_address(callee, host),
             call_id=f"{uuid.uuid4().hex}@{host}",
-            contact=self._contact(peer.kind, self.caller.number),
+            contact=self._contact(peer, self.caller.number),
             body=body,
         )
-        leg = CalleeLeg(invite=request, peer=peer, contact=self._contact(peer.kind, "pbx"))
+        leg = CalleeLeg(invite=request, peer=peer, contact=self._contact(peer, "pbx"))
         self.forks.append(leg)
         self.services.registry.index(self, DialogKey(leg.call_id, leg.tag), Side.CALLEE)
         leg.start(signaling, lambda outcome: on_outcome(leg, outcome))
         return leg
 
-    def _contact(self, kind: TransportKind, user: str) -> NameAddress:
+    def _contact(self, peer: Peer, user: str) -> NameAddress:
         signaling = self.services.signaling
-        return contact_of(signaling.advertised_host, signaling.local_port(kind), kind, user)
+        host = signaling.advertised_host_for(peer.host)
+        return contact_of(host, signaling.local_port(peer.kind), peer.kind, user)
 
     # Fork responses -------------------------------------------------------------
 
@@ -367,7 +369,8 @@ class Call:
         """
         if self.phase is not CallPhase.RINGING:
             return False
-        local = self.services.sdp.answer_locally(self.id, self.caller_leg.invite.body)
+        caller = self.caller_leg
+        local = self.services.sdp.answer_locally(self.id, caller.invite.body, to=caller.peer.host)
         if local is None:
             return False
         self._stop_ringing()
@@ -458,7 +461,8 @@ class Call:
         if self.winner is None or self.phase is not CallPhase.ANSWERED:
             return
         self.phase = CallPhase.CONNECTED
-        body = self.services.sdp.relay(self.id, Direction.TO_CALLEE, ack.body)
+        to = self.winner.peer.host
+        body = self.services.sdp.relay(self.id, Direction.TO_CALLEE, ack.body, to=to)
         self.winner.acknowledge(self.services.signaling, self.winner.invite, body)
 
     # Shared with in-dialog handling --------------------------------------------------
@@ -514,7 +518,8 @@ class Call:
         self.end(CallEndReason.FAILED if failed else reason)
 
     def _to_caller(self, body: bytes) -> bytes:
-        return self.services.sdp.relay(self.id, Direction.TO_CALLER, body)
+        to = self.caller_leg.peer.host
+        return self.services.sdp.relay(self.id, Direction.TO_CALLER, body, to=to)
 
     # The end -------------------------------------------------------------------
 

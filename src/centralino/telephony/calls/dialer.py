@@ -83,7 +83,9 @@ class Dialer:
     ) -> DialResult:
         """Ring ``callee``'s ``bindings`` with the PBX's offer; wait for the outcome."""
         call = self._call
-        offer = call.services.sdp.offer_locally(call.id)
+        # One offer for every fork: the host of the first phone's side (LAN or not).
+        to = bindings[0].host if bindings else None
+        offer = call.services.sdp.offer_locally(call.id, to=to)
         self.offer = offer or b""
         if offer is None or not bindings:
             return DialResult(outcome=RingOutcome.NOT_REACHABLE)

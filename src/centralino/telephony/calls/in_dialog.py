@@ -117,7 +117,8 @@ class _Relay:
 
     def send(self, is_invite: bool) -> None:
         request = self.incoming.request
-        body = self.call.services.sdp.relay(self.call.id, self.outward, request.body)
+        to = self.target.peer.host
+        body = self.call.services.sdp.relay(self.call.id, self.outward, request.body, to=to)
         self.call.reinvite_pending = is_invite
         self.sent = self.target.send_in_dialog(
             self.call.services.signaling,
@@ -145,7 +146,8 @@ class _Relay:
         self._finish()
         self.answered = True
         back = Direction.TO_CALLER if self.outward is Direction.TO_CALLEE else Direction.TO_CALLEE
-        body = self.call.services.sdp.relay(self.call.id, back, response.body)
+        to = self.source.peer.host
+        body = self.call.services.sdp.relay(self.call.id, back, response.body, to=to)
         is_invite_2xx = response.is_success and self.incoming.request.method == Method.INVITE
         contact = self.source.contact if is_invite_2xx else None
         reply = relayed_response(
@@ -160,7 +162,8 @@ class _Relay:
     def _acked(self, ack: Request) -> None:
         if self.sent is None or self.call.phase is CallPhase.ENDED:
             return
-        body = self.call.services.sdp.relay(self.call.id, self.outward, ack.body)
+        to = self.target.peer.host
+        body = self.call.services.sdp.relay(self.call.id, self.outward, ack.body, to=to)
         self.target.acknowledge(self.call.services.signaling, self.sent, body)
 
     def _finish(self) -> None:

@@ -75,7 +75,7 @@ class Leg:
         """Send a new request in this leg's dialog (None when there is none)."""
         if self.dialog is None or self.state is LegState.TERMINATED:
             return None
-        via = Via.parse(signaling.via(self.peer.kind))
+        via = Via.parse(signaling.via(self.peer.kind, to=self.peer.host))
         contact = self.contact if method == Method.INVITE else None
         request = self.dialog.create_request(
             method, via=via, contact=contact, extra_headers=extra or [], body=body
@@ -87,7 +87,7 @@ class Leg:
         """ACK the 2xx of ``invite`` (the first or a re-INVITE), stateless (§13.2.2.4)."""
         if self.dialog is None:
             return
-        via = Via.parse(signaling.via(self.peer.kind))
+        via = Via.parse(signaling.via(self.peer.kind, to=self.peer.host))
         extra = [("Content-Type", "application/sdp")] if body else []
         self.ack = self.dialog.create_ack(invite, via=via, extra_headers=extra, body=body)
         signaling.send_stateless(self.ack, self.peer)

@@ -78,16 +78,20 @@ class LocalAnswer:
 class SdpPolicy(Protocol):
     """Decides the SDP each leg sees."""
 
-    def relay(self, call_id: str, direction: Direction, body: bytes) -> bytes:
-        """The body to send on the other leg (``b""`` stays empty)."""
+    def relay(
+        self, call_id: str, direction: Direction, body: bytes, *, to: str | None = None
+    ) -> bytes:
+        """The body to send on the other leg, to the phone at ``to`` (``b""`` stays empty)."""
         ...
 
     def release(self, call_id: str) -> None:
         """The call ended: free whatever was held for it."""
         ...
 
-    def answer_locally(self, call_id: str, offer: bytes) -> LocalAnswer | None:
-        """The PBX answers the caller's ``offer`` itself; None when it cannot.
+    def answer_locally(
+        self, call_id: str, offer: bytes, *, to: str | None = None
+    ) -> LocalAnswer | None:
+        """The PBX answers the caller's ``offer`` (the caller at ``to``) itself; None: cannot.
 
         An empty ``offer`` (delayed offer) gets the PBX's own offer as the
         body; the caller's answer then comes in its ACK (:meth:`answer_in_ack`).
@@ -98,8 +102,11 @@ class SdpPolicy(Protocol):
         """The caller's answer in its ACK, when :meth:`answer_locally` had to offer."""
         ...
 
-    def offer_locally(self, call_id: str) -> bytes | None:
-        """The PBX's own offer to a callee (after :meth:`answer_locally`); None: cannot."""
+    def offer_locally(self, call_id: str, *, to: str | None = None) -> bytes | None:
+        """The PBX's own offer to a callee at ``to`` (after :meth:`answer_locally`).
+
+        None when it cannot.
+        """
         ...
 
     def callee_answered(self, call_id: str, answer: bytes) -> PbxMedia | None:
@@ -114,7 +121,9 @@ class SdpPolicy(Protocol):
 class RelaySdp:
     """Pass SDP through unchanged: media flows phone to phone."""
 
-    def relay(self, call_id: str, direction: Direction, body: bytes) -> bytes:
+    def relay(
+        self, call_id: str, direction: Direction, body: bytes, *, to: str | None = None
+    ) -> bytes:
         """Return ``body`` as is."""
         return body
 
@@ -122,7 +131,9 @@ class RelaySdp:
         """Nothing held."""
         return
 
-    def answer_locally(self, call_id: str, offer: bytes) -> LocalAnswer | None:
+    def answer_locally(
+        self, call_id: str, offer: bytes, *, to: str | None = None
+    ) -> LocalAnswer | None:
         """No media of our own without anchoring."""
         return None
 
@@ -130,7 +141,7 @@ class RelaySdp:
         """No media of our own without anchoring."""
         return False
 
-    def offer_locally(self, call_id: str) -> bytes | None:
+    def offer_locally(self, call_id: str, *, to: str | None = None) -> bytes | None:
         """No media of our own without anchoring."""
         return None
 

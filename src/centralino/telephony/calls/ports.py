@@ -76,6 +76,10 @@ class Signaling(Protocol):
 
     advertised_host: str
 
+    def advertised_host_for(self, address: str | None) -> str:
+        """The host the PBX names itself by to the peer at ``address``."""
+        ...
+
     def send_request(
         self, request: Request, peer: Peer, on_outcome: ResponseCallback | None = None
     ) -> TransactionKey:
@@ -86,8 +90,8 @@ class Signaling(Protocol):
         """Send outside any transaction (the ACK of a 2xx)."""
         ...
 
-    def via(self, kind: TransportKind, branch: str | None = None) -> str:
-        """A Via value with a fresh branch."""
+    def via(self, kind: TransportKind, branch: str | None = None, *, to: str | None = None) -> str:
+        """A Via value with a fresh branch (naming us as the peer at ``to`` sees us)."""
         ...
 
     def local_port(self, kind: TransportKind = TransportKind.UDP) -> int:

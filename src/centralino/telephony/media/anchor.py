@@ -11,7 +11,10 @@ instance, passes untouched), its first audio stream is found, and:
   leg learns them (the relay sends there until packets from the phone
   latch the real source);
 * the body is rewritten so the *other* phone sends to the PBX: the
-  advertised host and the RTP port of the leg facing that other phone;
+  advertised host and the RTP port of the leg facing that other phone (the
+  host as that phone sees the PBX: ``to``, its signalling address, goes
+  through ``host_for``, which gives the public host to phones outside the
+  local networks);
 * offers gain the codecs the PBX transcodes, answers are cut back to what
   the offerer offered, and both legs learn their codecs
   (:mod:`.negotiation`).
@@ -138,6 +141,8 @@ class AnchorSdp:
         bind: the local address for RTP sockets.
         advertised_host: the address written into SDP (what phones send to).
         allocator: the RTP port range.
+        host_for: the address to write for a phone at a signalling address
+            (None: unknown); default: ``advertised_host`` for everyone.
         codecs: what the PBX decodes and encodes (default: PCMU, PCMA).
         clock: monotonic seconds, for arrival times.
     """
@@ -150,9 +155,11 @@ class AnchorSdp:
         allocator: PortAllocator,
         codecs: CodecRegistry | None = None,
         clock: Callable[[], float] = time.monotonic,
+        host_for: Callable[[str | None], str] | None = None,
     ) -> None:
         self.bind = bind
         self.advertised_host = advertised_host
+        self._host_for = host_for
         self.allocator = allocator
         self.codecs = codecs or default_codecs()
         self._clock = clock
@@ -161,13 +168,16 @@ class AnchorSdp:
 
     # The SdpPolicy seam -------------------------------------------------------
 
-    def relay(self, call_id: str, direction: Direction, body: bytes) -> bytes:
+    def relay(
+        self, call_id: str, direction: Direction, body: bytes, *, to: str | None = None
+    ) -> bytes:
         """Rewrite ``body`` so the other phone sends its media to the PBX.
 
         Args:
             call_id: the call.
             direction: which way the body goes.
             body: the SDP (or any other body, passed as it is).
+            to: the signalling address of the phone the body goes to.
 
         Returns:
             The body for the other leg.
@@ -185,7 +195,7 @@ class AnchorSdp:
         if anchored is None:
             return body
         try:
-            return bytes(self._rewrite(anchored, side, description))
+            return bytes(self._rewrite(anchored, side, description, self.host_for(to)))
         except SipError:
             log.warning("SDP could not be anchored: relayed as is", call=call_id)
             return body
@@ -201,7 +211,14 @@ class AnchorSdp:
                 endpoint.close()
             anchored.session.close()
 
-    def answer_locally(self, call_id: str, offer: bytes) -> LocalAnswer | None:
+    def host_for(self, address: str | None) -> str:
+        """The address written into SDP for the phone at signalling ``address``."""
+        host = self.advertised_host if self._host_for is None else self._host_for(address)
+        return host.strip("[]")  # SDP writes IPv6 bare (RFC 8866 §5.7), SIP in brackets
+
+    def answer_locally(
+        self, call_id: str, offer: bytes, *, to: str | None = None
+    ) -> LocalAnswer | None:
         """Answer the caller's ``offer`` with the PBX's own media (see the module doc).
 
         Returns:
@@ -211,7 +228,7 @@ class AnchorSdp:
         if call_id in self._released:
             return None
         if not offer.strip():
-            return self._offer_to_caller(call_id)
+            return self._offer_to_caller(call_id, self.host_for(to))
         try:
             description = SessionDescription.parse(offer)
         except SipError:
@@ -226,7 +243,7 @@ class AnchorSdp:
         session = anchored.session
         port = session.caller.local_port
         ports = [port if position == index else 0 for position in range(len(negotiation))]
-        host = self.advertised_host
+        host = self.host_for(to)
         origin = Origin(
             username="centralino",
             session_id=_session_id(call_id),
@@ -245,8 +262,8 @@ class AnchorSdp:
         anchored.endpoints.append(endpoint)
         return LocalAnswer(bytes(answer), endpoint)
 
-    def offer_locally(self, call_id: str) -> bytes | None:
-        """The PBX's own offer to a callee, on the callee leg (call screening).
+    def offer_locally(self, call_id: str, *, to: str | None = None) -> bytes | None:
+        """The PBX's own offer to a callee (at ``to``), on the callee leg (call screening).
 
         Returns:
             PCMU, PCMA and telephone-event on the callee leg's port; None
@@ -255,13 +272,12 @@ class AnchorSdp:
         anchored = self._calls.get(call_id)
         if anchored is None or not anchored.endpoints:
             return None
-        offer = self._own_offer(call_id, anchored.session.callee.local_port)
+        offer = self._own_offer(call_id, anchored.session.callee.local_port, self.host_for(to))
         anchored.local_offer = offer
         return bytes(offer)
 
-    def _own_offer(self, call_id: str, port: int) -> SessionDescription:
-        """PCMU, PCMA and telephone-event on ``port`` of the PBX."""
-        host = self.advertised_host
+    def _own_offer(self, call_id: str, port: int, host: str) -> SessionDescription:
+        """PCMU, PCMA and telephone-event on ``port`` of the PBX (at ``host``)."""
         family = AddressType.of(host).value
         lines = [
             "v=0",
@@ -327,13 +343,13 @@ class AnchorSdp:
             endpoint.release()
         anchored.endpoints.clear()
 
-    def _offer_to_caller(self, call_id: str) -> LocalAnswer | None:
+    def _offer_to_caller(self, call_id: str, host: str) -> LocalAnswer | None:
         """A delayed offer: the PBX offers in its 200, the caller answers in the ACK."""
         anchored = self._calls.get(call_id) or self._open(call_id)
         if anchored is None:
             return None
         session = anchored.session
-        offer = anchored.caller_offer = self._own_offer(call_id, session.caller.local_port)
+        offer = anchored.caller_offer = self._own_offer(call_id, session.caller.local_port, host)
         endpoint = MediaEndpoint(session, Side.CALLER, self.codecs)
         anchored.endpoints.append(endpoint)
         return LocalAnswer(bytes(offer), endpoint)
@@ -385,7 +401,7 @@ class AnchorSdp:
         return anchored
 
     def _rewrite(
-        self, anchored: _Anchored, side: Side, description: SessionDescription
+        self, anchored: _Anchored, side: Side, description: SessionDescription, host: str
     ) -> SessionDescription:
         session, exchange = anchored.session, anchored.exchange
         if exchange.is_offer(side, description):
@@ -404,7 +420,7 @@ class AnchorSdp:
         exchange.last[side] = description
         other = Side.CALLEE if side is Side.CALLER else Side.CALLER
         port = session.leg(other).local_port
-        return point_at(relayed, index, address=self.advertised_host, port=port)
+        return point_at(relayed, index, address=host, port=port)
 
     def _answer(
         self, anchored: _Anchored, side: Side, answer: SessionDescription, index: int
