@@ -5,6 +5,11 @@ it begins (models are frozen, so shallow copies of the dicts are enough) and
 writes its copy back only on ``commit``; leaving the context without a commit
 discards every change, like a database transaction rolled back.
 
+The change feed is faked too: ``uow.changes.append`` round-trips each event
+through its JSON form (as the database would) and, on commit, the store
+delivers the committed changes to its ``feed`` bus in order, like a follower
+would (tests give it a ``RecordingEventBus`` or a ``LocalEventBus``).
+
 ``FakeClock`` is a settable, advanceable UTC clock; ``RecordingEventBus``
 keeps every published event for the test to inspect.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
@@ -20,6 +26,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 from centralino.domain.account import Account
 from centralino.domain.audit import AuditEntry
+from centralino.domain.changes import Change, ChangeBatch, decode_event, encode_event
 from centralino.domain.errors import NotFound
 from centralino.domain.events import DomainEvent
 from centralino.domain.extension import Extension, UniqueKind
@@ -32,6 +39,7 @@ from centralino.domain.ports import (
     AuditLog,
     AuditQuery,
     CallRecordingRepository,
+    ChangeLog,
     Clock,
     EventBus,
     ExtensionQuery,
@@ -58,6 +66,7 @@ __all__ = [
     "InMemoryAudioArchive",
     "InMemoryAuditLog",
     "InMemoryCallRecordingRepository",
+    "InMemoryChangeLog",
     "InMemoryExtensionRepository",
     "InMemoryGroupRepository",
     "InMemoryOfficeHoursRepository",
@@ -89,6 +98,9 @@ class InMemoryState:
     audit: list[AuditEntry] = field(default_factory=list)
     messages: dict[str, VoicemailMessage] = field(default_factory=dict)
     recordings: dict[str, CallRecording] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    horizon: int = 0
+    cursors: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> InMemoryState:
         """A copy whose containers can change without touching this one."""
@@ -101,6 +113,9 @@ class InMemoryState:
             audit=list(self.audit),
             messages=dict(self.messages),
             recordings=dict(self.recordings),
+            changes=list(self.changes),
+            horizon=self.horizon,
+            cursors=dict(self.cursors),
         )
 
 
@@ -338,6 +353,51 @@ class InMemoryAudioArchive:
         self.files.pop((AudioKind(kind), owner, item), None)
 
 
+class InMemoryChangeLog:
+    """The change feed in memory; events round-trip through their JSON form."""
+
+    def __init__(self, state: InMemoryState, clock: Clock) -> None:
+        self._state = state
+        self._clock = clock
+
+    async def append(self, events: Sequence[DomainEvent], *, actor: str) -> None:
+        for event in events:
+            kind, document = encode_event(event)
+            position = max((c.position for c in self._state.changes), default=self._state.horizon)
+            self._state.changes.append(
+                Change(
+                    position=position + 1,
+                    at=self._clock.now(),
+                    actor=actor,
+                    node="",
+                    event=decode_event(kind, json.loads(json.dumps(document))),
+                )
+            )
+
+    async def after(self, position: int, limit: int) -> ChangeBatch:
+        found = tuple(c for c in self._state.changes if c.position > position)[:limit]
+        return ChangeBatch(changes=found, through=found[-1].position if found else position)
+
+    async def latest(self) -> int:
+        return max((c.position for c in self._state.changes), default=self._state.horizon)
+
+    async def horizon(self) -> int:
+        return self._state.horizon
+
+    async def prune(self, older_than: dt.datetime) -> int:
+        old = [c for c in self._state.changes if c.at < older_than]
+        if old:
+            self._state.horizon = max(c.position for c in old)
+            self._state.changes = [c for c in self._state.changes if c.at >= older_than]
+        return len(old)
+
+    async def cursor(self, node: str) -> int | None:
+        return self._state.cursors.get(node)
+
+    async def save_cursor(self, node: str, position: int) -> None:
+        self._state.cursors[node] = position
+
+
 class InMemoryUnitOfWork:
     """One transaction over an ``InMemoryStore``: copy on begin, write back on commit."""
 
@@ -349,6 +409,7 @@ class InMemoryUnitOfWork:
     audit: AuditLog
     voicemail: VoicemailRepository
     recordings: CallRecordingRepository
+    changes: ChangeLog
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -364,10 +425,13 @@ class InMemoryUnitOfWork:
         self.audit = InMemoryAuditLog(self._working)
         self.voicemail = InMemoryVoicemailRepository(self._working)
         self.recordings = InMemoryCallRecordingRepository(self._working)
+        self.changes = InMemoryChangeLog(self._working, self._store.clock)
 
     async def commit(self) -> None:
+        delivered = len(self._store.state.changes)
         self._store.state = self._working.copy()
         self._store.commits += 1
+        self._store.deliver(self._store.state.changes[delivered:])
 
     async def __aenter__(self) -> Self:
         self._begin()
@@ -388,12 +452,31 @@ class InMemoryStore:
     """The committed state, and the unit-of-work factory over it.
 
     Call the store to get a unit of work (it satisfies ``UnitOfWorkFactory``).
+    Committed changes are published on ``feed`` (when given), in order.
     """
 
-    def __init__(self, state: InMemoryState | None = None) -> None:
+    def __init__(
+        self,
+        state: InMemoryState | None = None,
+        *,
+        feed: EventBus | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.state = state or InMemoryState()
+        self.feed = feed
+        self.clock: Clock = clock or FakeClock()
         self.commits = 0
         self.rollbacks = 0
+
+    def deliver(self, changes: Sequence[Change]) -> None:
+        """Publish committed ``changes`` on the feed bus (the follower's work)."""
+        if self.feed is not None:
+            for change in changes:
+                self.feed.publish(change.event)
+
+    def committed_events(self) -> list[DomainEvent]:
+        """Every event on the feed, oldest first."""
+        return [change.event for change in self.state.changes]
 
     def __call__(self) -> UnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -473,6 +556,7 @@ if TYPE_CHECKING:
     _audit: AuditLog = InMemoryAuditLog(InMemoryState())
     _voicemail: VoicemailRepository = InMemoryVoicemailRepository(InMemoryState())
     _recordings: CallRecordingRepository = InMemoryCallRecordingRepository(InMemoryState())
+    _changes: ChangeLog = InMemoryChangeLog(InMemoryState(), FakeClock())
     _archive: AudioArchive = InMemoryAudioArchive()
     _clock: Clock = FakeClock()
     _bus: EventBus = RecordingEventBus()

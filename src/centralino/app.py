@@ -26,10 +26,27 @@ from centralino.config import Config
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import DomainEvent
 from centralino.notify import EmailNotifier, SmtpMailer
-from centralino.storage import Database, FileAudioArchive, SqlLocationStore, SqlUnitOfWorkFactory
+from centralino.storage import (
+    Database,
+    FileAudioArchive,
+    SqlLocationStore,
+    SqlNodes,
+    SqlUnitOfWorkFactory,
+)
+from centralino.storage.feed import ChangeFollower
 from centralino.telephony.engine import Telephony, TelephonySettings
+from centralino.telephony.node_publisher import NodeAddresses, NodePublisher
 
-__all__ = ["Runtime", "SystemClock", "build_notifier", "build_telephony", "open_runtime", "serve"]
+__all__ = [
+    "Runtime",
+    "SystemClock",
+    "build_follower",
+    "build_node_publisher",
+    "build_notifier",
+    "build_telephony",
+    "open_runtime",
+    "serve",
+]
 
 log = structlog.get_logger("centralino")
 
@@ -63,7 +80,10 @@ class Runtime:
 
     config: Config
     database: Database
+    units: SqlUnitOfWorkFactory
+    """Units of work on the database; their commits write the change feed."""
     events: LocalEventBus
+    """This process's bus: the change follower (``serve``) publishes the feed on it."""
     services: ManagementServices
 
 
@@ -75,14 +95,18 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     try:
         await database.migrate()
         events = LocalEventBus(on_error=_log_subscriber_error)
+        units = SqlUnitOfWorkFactory(database, node=config.node_name)
         services = ManagementServices.build(
-            SqlUnitOfWorkFactory(database),
-            events,
+            units,
             SystemClock(),
             load_secret(config.secret_file),
             audio=FileAudioArchive(config.data_dir / "audio"),
+            node=config.node_name,
+            cluster=SqlNodes(database),
         )
-        yield Runtime(config=config, database=database, events=events, services=services)
+        yield Runtime(
+            config=config, database=database, units=units, events=events, services=services
+        )
     finally:
         await database.dispose()
 
@@ -101,8 +125,8 @@ def build_telephony(runtime: Runtime) -> Telephony:
     )
     return Telephony(
         settings,
-        units=SqlUnitOfWorkFactory(runtime.database),
-        store=SqlLocationStore(runtime.database),
+        units=runtime.units,
+        store=SqlLocationStore(runtime.database, node=config.node_name),
         events=runtime.events,
         clock=SystemClock(),
         status_changer=runtime.services.status,
@@ -113,10 +137,43 @@ def build_telephony(runtime: Runtime) -> Telephony:
 
 def build_notifier(runtime: Runtime) -> EmailNotifier:
     """Voicemail and missed-call emails, following the runtime's events."""
-    units = SqlUnitOfWorkFactory(runtime.database)
-    notifier = EmailNotifier(units, runtime.services.voicemail, SmtpMailer(units), SystemClock())
+    units = runtime.units
+    notifier = EmailNotifier(
+        units,
+        runtime.services.voicemail,
+        SmtpMailer(units),
+        SystemClock(),
+        node=runtime.config.node_name,
+    )
     notifier.subscribe(runtime.events)
     return notifier
+
+
+def build_follower(runtime: Runtime) -> ChangeFollower:
+    """The change-feed follower that feeds this process's event bus."""
+    config = runtime.config
+    return ChangeFollower(
+        runtime.database,
+        runtime.units,
+        runtime.events,
+        node=config.node_name,
+        poll_interval=config.feed_poll_interval,
+        retention=dt.timedelta(days=config.feed_retention_days),
+    )
+
+
+def build_node_publisher(runtime: Runtime, telephony: Telephony) -> NodePublisher:
+    """This node's heartbeat and calls in progress, for the other nodes' listings."""
+    config = runtime.config
+    host = config.advertised_sip_host if config.bind in ("0.0.0.0", "::", "") else config.bind
+    host = f"[{host}]" if ":" in host else host
+    addresses = NodeAddresses(
+        name=config.node_name,
+        sip_address=f"{host}:{telephony.port()}",
+        http_address=f"http://{host}:{config.http_port}",
+    )
+    records = SqlNodes(runtime.database)
+    return NodePublisher(records, telephony.live_calls(), SystemClock(), addresses)
 
 
 def _tune_garbage_collector() -> None:
@@ -169,12 +226,19 @@ async def run_server(config: Config) -> None:
     async with open_runtime(config) as runtime:
         given = config.admin_password.get_secret_value() if config.admin_password else None
         password = await runtime.services.accounts.ensure_owner(given)
+        follower = build_follower(runtime)
+        await follower.prepare()  # before the caches load: nothing is missed
         telephony = build_telephony(runtime)
         notifier = build_notifier(runtime)
         await telephony.start()
+        await follower.start()
+        publisher = build_node_publisher(runtime, telephony)
+        await publisher.start(runtime.events)
         _tune_garbage_collector()
         try:
-            services = runtime.services.with_engine(telephony.live_view(), telephony.live_calls())
+            services = runtime.services.with_engine(
+                telephony.live_view(), telephony.live_calls(), node=config.node_name
+            )
             api = create_api(services)
             server = _HttpServer(
                 uvicorn.Config(
@@ -188,6 +252,8 @@ async def run_server(config: Config) -> None:
             _announce(config, None if given else password)
             await server.serve()
         finally:
+            await publisher.stop()
+            await follower.stop()
             await telephony.stop()
             await notifier.close()
 

@@ -8,6 +8,8 @@ variables ``CENTRALINO_*``, the TOML file named by ``CENTRALINO_CONFIG`` (or
 from __future__ import annotations
 
 import os
+import re
+import socket
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -26,6 +28,12 @@ def _toml_file() -> Path:
     if explicit:
         return Path(explicit)
     return Path(os.environ.get("CENTRALINO_DATA_DIR", "data")) / "centralino.toml"
+
+
+def _default_node_name() -> str:
+    """The host name, reduced to the characters a node name may hold."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:64]
+    return name or "node"
 
 
 class Config(BaseSettings):
@@ -55,6 +63,20 @@ class Config(BaseSettings):
     admin_password: SecretStr | None = None
     """The owner's password on first start; generated and printed when unset."""
     log_level: str = "info"
+    node_name: str = Field(
+        default_factory=lambda: _default_node_name(),
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]+$",
+    )
+    """This process's name among the nodes sharing one database (registrations,
+    calls in progress and the change feed's cursor are kept per node)."""
+    feed_retention_days: float = Field(default=7.0, gt=0)
+    """How long the change feed keeps a committed change (a node down longer
+    than this reloads its caches whole when it comes back)."""
+    feed_poll_interval: float = Field(default=0.25, gt=0, le=10)
+    """How often the change feed is polled on SQLite (PostgreSQL is woken by
+    LISTEN/NOTIFY and polls only as a safety net, ten times less often)."""
 
     @classmethod
     def settings_customise_sources(

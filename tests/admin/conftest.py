@@ -19,18 +19,19 @@ SECRET = b"test-secret-0123456789"
 
 
 @pytest.fixture
-def store() -> InMemoryStore:
-    return InMemoryStore()
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
 
 @pytest.fixture
 def bus() -> RecordingEventBus:
+    """What the change feed delivered (the store publishes committed changes on it)."""
     return RecordingEventBus()
+
+
+@pytest.fixture
+def store(bus: RecordingEventBus, clock: FakeClock) -> InMemoryStore:
+    return InMemoryStore(feed=bus, clock=clock)
 
 
 @pytest.fixture(autouse=True)
@@ -48,10 +49,10 @@ def archive() -> InMemoryAudioArchive:
 
 @pytest.fixture
 def services(
-    store: InMemoryStore, bus: RecordingEventBus, clock: FakeClock, archive: InMemoryAudioArchive
+    store: InMemoryStore, clock: FakeClock, archive: InMemoryAudioArchive
 ) -> ManagementServices:
     generator = CredentialGenerator(random.Random(1234))
-    return ManagementServices.build(store, bus, clock, SECRET, generator, audio=archive)
+    return ManagementServices.build(store, clock, SECRET, generator, audio=archive)
 
 
 @pytest.fixture

@@ -105,7 +105,7 @@ async def test_export_import_into_an_empty_system_gives_equal_extensions(
     text = await services.csv.export()
     empty = InMemoryStore()
     empty.seed(groups=list(store.state.groups.values()))
-    other = ManagementServices.build(empty, RecordingEventBus(), FakeClock(), b"k")
+    other = ManagementServices.build(empty, FakeClock(), b"k")
     imported = await other.csv.import_csv(actor, text)
     assert sorted(imported, key=lambda e: e.number) == sorted(created, key=lambda e: e.number)
     assert await other.csv.export() == text
@@ -232,7 +232,7 @@ async def test_import_stores_all_with_events_and_audit(
     )
     assert [e.number for e in created] == ["100", "101"]
     assert set(store.state.extensions) == {"100", "101"}
-    assert bus.events == [ExtensionCreated(number="100"), ExtensionCreated(number="101")]
+    assert bus.events == [ExtensionCreated(number=e.number, extension=e) for e in created]
     assert [e.action for e in store.state.audit] == [AuditAction.IMPORT, AuditAction.IMPORT]
     for entry in store.state.audit:
         assert entry.actor == "alice"

@@ -506,7 +506,7 @@ async def test_regenerate_password_keeps_auth_id(
     assert new.voicemail.pin == old.voicemail.pin
     assert new.first_name == "Ada"
     assert bus.events == [
-        ExtensionChanged(number="100", tabs=("general",)),
+        ExtensionChanged(number="100", tabs=("general",), extension=new),
         CredentialsChanged(number="100", old_auth_id=old.auth_id),
     ]
 
@@ -524,19 +524,20 @@ async def test_regenerate_auth_id_too(services: ManagementServices, actor: Actor
 async def test_events_of_create_update_and_delete(
     services: ManagementServices, actor: Actor, bus: RecordingEventBus
 ) -> None:
-    await create(services, actor, "100")
-    assert bus.events == [ExtensionCreated(number="100")]
+    created = await create(services, actor, "100")
+    assert bus.events == [ExtensionCreated(number="100", extension=created)]
     bus.clear()
-    await services.extensions.patch(
+    patched = await services.extensions.patch(
         actor,
         "100",
         {"first_name": "Ada", "voicemail": {"enabled": False}, "client": {"use_tunnel": True}},
     )
-    assert bus.events == [ExtensionChanged(number="100", tabs=("client", "general", "voicemail"))]
+    tabs = ("client", "general", "voicemail")
+    assert bus.events == [ExtensionChanged(number="100", tabs=tabs, extension=patched)]
     bus.clear()
-    await services.extensions.patch_tab(actor, "100", "forwarding", {"status": "dnd"})
+    dnd = await services.extensions.patch_tab(actor, "100", "forwarding", {"status": "dnd"})
     assert bus.events == [
-        ExtensionChanged(number="100", tabs=("forwarding",)),
+        ExtensionChanged(number="100", tabs=("forwarding",), extension=dnd),
         StatusChanged(number="100", old=Status.AVAILABLE, new=Status.DND),
     ]
     bus.clear()
@@ -560,8 +561,8 @@ async def test_pin_change_is_not_a_sip_credentials_change(
 ) -> None:
     await create(services, actor, "100")
     bus.clear()
-    await services.extensions.patch(actor, "100", {"voicemail": {"pin": "8642"}})
-    assert bus.events == [ExtensionChanged(number="100", tabs=("voicemail",))]
+    changed = await services.extensions.patch(actor, "100", {"voicemail": {"pin": "8642"}})
+    assert bus.events == [ExtensionChanged(number="100", tabs=("voicemail",), extension=changed)]
 
 
 async def test_no_events_when_a_change_is_rejected(

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from centralino.domain.audit import AuditAction, AuditEntry
-from centralino.domain.events import ExtensionCreated, ExtensionDeleted
+from centralino.domain.events import ExtensionDeleted, StatusChanged
 from centralino.domain.extension import Extension, UniqueKind
+from centralino.domain.forwarding import Status
 from centralino.domain.group import Group
 from centralino.domain.ports import AuditQuery, ExtensionQuery, ExtensionSort
 from tests.fakes import EPOCH, FakeClock, InMemoryStore, RecordingEventBus
@@ -160,7 +161,7 @@ def test_fake_clock() -> None:
 
 def test_recording_bus() -> None:
     bus = RecordingEventBus()
-    bus.publish(ExtensionCreated(number="100"))
+    bus.publish(StatusChanged(number="100", old=Status.AVAILABLE, new=Status.DND))
     bus.publish(ExtensionDeleted(number="100"))
     assert bus.of_type(ExtensionDeleted) == [ExtensionDeleted(number="100")]
     bus.clear()

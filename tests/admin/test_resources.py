@@ -24,7 +24,7 @@ async def test_settings_default_and_patch(
     )
     assert settings.smtp.host == "mail.example.com"
     assert settings.smtp.port == 587
-    assert bus.events == [SettingsChanged(sections=("smtp",))]
+    assert bus.events == [SettingsChanged(sections=("smtp",), settings=settings)]
     [entry] = store.state.audit
     assert (entry.action, entry.resource) == (AuditAction.UPDATE, "settings")
     assert "SmtpSecret1" not in entry.model_dump_json()
@@ -66,7 +66,7 @@ async def test_numbering_change_refused_while_other_lengths_exist(
     await services.extensions.delete(actor, "100")
     settings = await services.settings.patch(actor, {"numbering": {"extension_length": 4}})
     assert settings.numbering.extension_length == 4
-    assert bus.events[-1] == SettingsChanged(sections=("numbering",))
+    assert bus.events[-1] == SettingsChanged(sections=("numbering",), settings=settings)
 
 
 # --- groups ------------------------------------------------------------------------------

@@ -137,7 +137,9 @@ async def test_record_greeting_adds_it_and_makes_it_active(
     extension = await services.extensions.get("101")
     assert extension.voicemail.active_greeting == greeting.id
     assert await voicemail.active_greeting("101") == pcm
-    assert bus.of_type(ExtensionChanged) == [ExtensionChanged(number="101", tabs=("voicemail",))]
+    assert bus.of_type(ExtensionChanged) == [
+        ExtensionChanged(number="101", tabs=("voicemail",), extension=extension)
+    ]
     page = await services.audit.search(AuditQuery(resource="extension", resource_id="101"))
     assert page.items[0].actor == "phone 101"
     with pytest.raises(InvalidInput):

@@ -15,7 +15,6 @@ from fastapi import FastAPI
 
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
-from centralino.domain.bus import LocalEventBus
 from centralino.storage import Database, SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
 
@@ -27,7 +26,7 @@ SECRET = b"api-test-secret-0123456789abcdef"
 def build_services(database: Database, clock: FakeClock) -> ManagementServices:
     """The management services on ``database``, as the composition root builds them."""
     units = SqlUnitOfWorkFactory(database)
-    return ManagementServices.build(units, LocalEventBus(), clock, secret=SECRET)
+    return ManagementServices.build(units, clock, secret=SECRET)
 
 
 async def log_in(client: httpx.AsyncClient) -> None:

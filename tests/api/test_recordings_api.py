@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from centralino.admin.services import ManagementServices
-from centralino.domain.bus import LocalEventBus
 from centralino.storage import Database, FileAudioArchive, SqlUnitOfWorkFactory
 from tests.api.conftest import PASSWORD, SECRET
 from tests.fakes import FakeClock
@@ -23,7 +22,7 @@ START = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 async def services(database: Database, clock: FakeClock, tmp_path: Path) -> ManagementServices:
     units = SqlUnitOfWorkFactory(database)
     audio = FileAudioArchive(tmp_path / "audio")
-    built = ManagementServices.build(units, LocalEventBus(), clock, secret=SECRET, audio=audio)
+    built = ManagementServices.build(units, clock, secret=SECRET, audio=audio)
     await built.accounts.ensure_owner(PASSWORD)
     return built
 

@@ -14,7 +14,6 @@ import pytest
 from centralino.admin.context import SYSTEM_ACTOR
 from centralino.admin.services import ManagementServices
 from centralino.admin.voicemail import MAX_GREETING_BYTES
-from centralino.domain.bus import LocalEventBus
 from centralino.storage import Database, FileAudioArchive, SqlUnitOfWorkFactory
 from tests.api.conftest import PASSWORD, SECRET
 from tests.fakes import FakeClock
@@ -24,9 +23,7 @@ BASE = "/api/v1/extensions/101/voicemail"
 
 def build(database: Database, clock: FakeClock, audio: Path) -> ManagementServices:
     units = SqlUnitOfWorkFactory(database)
-    return ManagementServices.build(
-        units, LocalEventBus(), clock, secret=SECRET, audio=FileAudioArchive(audio)
-    )
+    return ManagementServices.build(units, clock, secret=SECRET, audio=FileAudioArchive(audio))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from centralino.admin.validation import parse_model
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.errors import InvalidInput
-from centralino.domain.events import DomainEvent, ExtensionCreated, ExtensionDeleted
+from centralino.domain.events import DomainEvent, ExtensionDeleted
 from centralino.domain.settings import NetworkSettings, SystemSettings
 
 
@@ -82,13 +82,13 @@ def test_bus_delivers_to_every_subscriber_in_order() -> None:
     seen: list[tuple[str, DomainEvent]] = []
     bus.subscribe(lambda event: seen.append(("a", event)))
     bus.subscribe(lambda event: seen.append(("b", event)))
-    bus.publish(ExtensionCreated(number="100"))
     bus.publish(ExtensionDeleted(number="100"))
+    bus.publish(ExtensionDeleted(number="101"))
     assert seen == [
-        ("a", ExtensionCreated(number="100")),
-        ("b", ExtensionCreated(number="100")),
         ("a", ExtensionDeleted(number="100")),
         ("b", ExtensionDeleted(number="100")),
+        ("a", ExtensionDeleted(number="101")),
+        ("b", ExtensionDeleted(number="101")),
     ]
 
 
@@ -96,14 +96,14 @@ def test_bus_unsubscribe() -> None:
     bus = LocalEventBus()
     seen: list[DomainEvent] = []
     unsubscribe = bus.subscribe(seen.append)
-    bus.publish(ExtensionCreated(number="100"))
+    bus.publish(ExtensionDeleted(number="100"))
     unsubscribe()
-    bus.publish(ExtensionCreated(number="101"))
-    assert seen == [ExtensionCreated(number="100")]
+    bus.publish(ExtensionDeleted(number="101"))
+    assert seen == [ExtensionDeleted(number="100")]
 
 
 def test_bus_without_subscribers_is_quiet() -> None:
-    LocalEventBus().publish(ExtensionCreated(number="100"))
+    LocalEventBus().publish(ExtensionDeleted(number="100"))
 
 
 def test_failing_subscriber_does_not_stop_the_others() -> None:
@@ -116,10 +116,10 @@ def test_failing_subscriber_does_not_stop_the_others() -> None:
 
     bus.subscribe(broken)
     bus.subscribe(seen.append)
-    bus.publish(ExtensionCreated(number="100"))
-    assert seen == [ExtensionCreated(number="100")]
+    bus.publish(ExtensionDeleted(number="100"))
+    assert seen == [ExtensionDeleted(number="100")]
     assert [(event, str(exc)) for event, exc in failures] == [
-        (ExtensionCreated(number="100"), "boom")
+        (ExtensionDeleted(number="100"), "boom")
     ]
 
 
@@ -131,7 +131,7 @@ def test_failing_subscriber_raises_without_error_handler() -> None:
 
     bus.subscribe(broken)
     with pytest.raises(RuntimeError, match="boom"):
-        bus.publish(ExtensionCreated(number="100"))
+        bus.publish(ExtensionDeleted(number="100"))
 
 
 def test_subscriber_may_unsubscribe_while_handling() -> None:
@@ -146,6 +146,6 @@ def test_subscriber_may_unsubscribe_while_handling() -> None:
 
     unsubscribe = bus.subscribe(once)
     bus.subscribe(lambda event: seen.append("always"))
-    bus.publish(ExtensionCreated(number="100"))
-    bus.publish(ExtensionCreated(number="101"))
+    bus.publish(ExtensionDeleted(number="100"))
+    bus.publish(ExtensionDeleted(number="101"))
     assert seen == ["once", "always", "always"]

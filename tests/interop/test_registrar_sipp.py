@@ -72,9 +72,10 @@ class Pbx:
 
 @pytest.fixture
 async def pbx(tmp_path: Path) -> AsyncIterator[Pbx]:
-    store, bus = InMemoryStore(), LocalEventBus()
+    bus = LocalEventBus()
+    store = InMemoryStore(feed=bus)
     services = ManagementServices.build(
-        store, bus, FakeClock(), b"interop-secret-0123456789", CredentialGenerator(random.Random(7))
+        store, FakeClock(), b"interop-secret-0123456789", CredentialGenerator(random.Random(7))
     )
     await services.extensions.create(ACTOR, {"number": "101"})
     await services.extensions.create(ACTOR, {"number": "102", "options": {"disabled": True}})

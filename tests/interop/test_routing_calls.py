@@ -98,11 +98,11 @@ class Pbx:
 
 @pytest.fixture
 async def pbx() -> AsyncIterator[Pbx]:
-    store = InMemoryStore()
-    store.seed(extensions=_extensions(), office_hours=[OfficeHours()])  # type: ignore[arg-type]
     bus = LocalEventBus()
     clock = FakeClock(MONDAY_10)
-    services = ManagementServices.build(store, bus, clock, secret=b"s" * 32)
+    store = InMemoryStore(feed=bus, clock=clock)
+    store.seed(extensions=_extensions(), office_hours=[OfficeHours()])  # type: ignore[arg-type]
+    services = ManagementServices.build(store, clock, secret=b"s" * 32)
     telephony = Telephony(
         TelephonySettings(bind="127.0.0.1", port=0, ring_timeout=30),
         units=store,

@@ -29,7 +29,7 @@ from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import FieldError, InvalidInput
 from centralino.domain.events import ExtensionCreated
 from centralino.domain.extension import TABS, Extension, ExtensionSpec
-from centralino.domain.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
+from centralino.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["COLUMNS", "MAX_ERRORS", "CsvService", "Progress", "export_csv", "parse_csv"]
 
@@ -162,11 +162,10 @@ class CsvService:
     def __init__(
         self,
         units: UnitOfWorkFactory,
-        events: EventBus,
         clock: Clock,
         generator: CredentialGenerator | None = None,
     ) -> None:
-        self._units, self._events, self._clock = units, events, clock
+        self._units, self._clock = units, clock
         self._generate = generator or CredentialGenerator()
 
     async def export(self) -> str:
@@ -192,9 +191,9 @@ class CsvService:
             await uow.extensions.add_many(extensions)
             report("stored", len(extensions), len(extensions))
             await uow.audit.append_many(self._audit_entries(actor, extensions))
+            created = [ExtensionCreated(number=e.number, extension=e) for e in extensions]
+            await uow.changes.append(created, actor=actor.username)
             await uow.commit()
-        for extension in extensions:
-            self._events.publish(ExtensionCreated(number=extension.number))
         report("done", len(extensions), len(extensions))
         return extensions
 

@@ -2,8 +2,8 @@
 
 Every interface (REST, console, CLI) calls these; none has its own rules.
 Each change runs in one unit of work: model validation, system rules and
-uniqueness are checked before anything is written, the audit entry is written
-in the same transaction, and domain events are published after the commit.
+uniqueness are checked before anything is written, the audit entry and the
+domain events (on the change feed) are written in the same transaction.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from centralino.domain.ports import (
     AudioArchive,
     AudioKind,
     Clock,
-    EventBus,
     ExtensionQuery,
     Page,
     UnitOfWork,
@@ -65,10 +64,9 @@ def changed_tabs(before: Extension, after: Extension) -> tuple[str, ...]:
 
 
 def change_events(before: Extension, after: Extension) -> list[DomainEvent]:
-    """The domain events that describe an update."""
-    events: list[DomainEvent] = [
-        ExtensionChanged(number=after.number, tabs=changed_tabs(before, after))
-    ]
+    """The domain events that describe an update (the extension after it included)."""
+    tabs = changed_tabs(before, after)
+    events: list[DomainEvent] = [ExtensionChanged(number=after.number, tabs=tabs, extension=after)]
     if (before.auth_id, before.auth_password) != (after.auth_id, after.auth_password):
         events.append(CredentialsChanged(number=after.number, old_auth_id=before.auth_id))
     if before.forwarding.status != after.forwarding.status:
@@ -124,7 +122,6 @@ class ExtensionService:
     def __init__(
         self,
         units: UnitOfWorkFactory,
-        events: EventBus,
         clock: Clock,
         generator: CredentialGenerator | None = None,
         *,
@@ -132,7 +129,6 @@ class ExtensionService:
     ) -> None:
         self._units = units
         self._audio = audio
-        self._events = events
         self._clock = clock
         self._generate = generator or CredentialGenerator()
 
@@ -165,8 +161,9 @@ class ExtensionService:
             await uow.extensions.add(extension)
             after = extension.model_dump(mode="json")
             await self._audit(uow, actor, AuditAction.CREATE, spec.number, None, after)
+            created = ExtensionCreated(number=extension.number, extension=extension)
+            await uow.changes.append([created], actor=actor.username)
             await uow.commit()
-        self._events.publish(ExtensionCreated(number=extension.number))
         return extension
 
     async def replace(self, actor: Actor, number: str, document: Mapping[str, Any]) -> Extension:
@@ -226,13 +223,13 @@ class ExtensionService:
             await uow.extensions.delete(number)
             before = previous.model_dump(mode="json")
             await self._audit(uow, actor, AuditAction.DELETE, number, before, None)
+            await uow.changes.append([ExtensionDeleted(number=number)], actor=actor.username)
             await uow.commit()
         if self._audio is not None:
             for message in messages:
                 await self._audio.delete(AudioKind.MESSAGE, number, message.id)
             for greeting in previous.voicemail.greetings:
                 await self._audio.delete(AudioKind.GREETING, number, greeting.id)
-        self._events.publish(ExtensionDeleted(number=number))
 
     async def _update(
         self,
@@ -251,9 +248,8 @@ class ExtensionService:
             before, after = previous.model_dump(mode="json"), extension.model_dump(mode="json")
             action = AuditAction.REGENERATE_CREDENTIALS if forget_secrets else AuditAction.UPDATE
             await self._audit(uow, actor, action, number, before, after)
+            await uow.changes.append(change_events(previous, extension), actor=actor.username)
             await uow.commit()
-        for event in change_events(previous, extension):
-            self._events.publish(event)
         return extension
 
     async def _complete(

@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Sequence
 
 from centralino.admin.audit import record
-from centralino.admin.context import Actor
+from centralino.admin.context import SYSTEM_ACTOR, Actor
 from centralino.domain.audit import AuditAction
 from centralino.domain.errors import NotFound
 from centralino.domain.events import CallRecorded
-from centralino.domain.ports import AudioArchive, AudioKind, Clock, EventBus, UnitOfWorkFactory
+from centralino.domain.ports import AudioArchive, AudioKind, Clock, UnitOfWorkFactory
 from centralino.domain.recordings import CallRecording
 from centralino.media.pcm import duration_of
 from centralino.media.wav import encode_wav
@@ -44,16 +44,12 @@ class RecordingService:
 
     Args:
         units: the unit-of-work factory.
-        events: where ``CallRecorded`` is published.
         clock: the time of audit entries.
         audio: where the WAV files live.
     """
 
-    def __init__(
-        self, units: UnitOfWorkFactory, events: EventBus, clock: Clock, audio: AudioArchive
-    ) -> None:
+    def __init__(self, units: UnitOfWorkFactory, clock: Clock, audio: AudioArchive) -> None:
         self._units = units
-        self._events = events
         self._clock = clock
         self._audio = audio
 
@@ -79,13 +75,14 @@ class RecordingService:
         try:
             async with self._units() as uow:
                 await uow.recordings.add(recording)
+                recorded = CallRecorded(
+                    recording_id=recording.id, call_id=call_id, caller=caller, callee=callee
+                )
+                await uow.changes.append([recorded], actor=SYSTEM_ACTOR.username)
                 await uow.commit()
         except BaseException:
             await self._audio.delete(AudioKind.RECORDING, call_id, recording.id)
             raise
-        self._events.publish(
-            CallRecorded(recording_id=recording.id, call_id=call_id, caller=caller, callee=callee)
-        )
         return recording
 
     async def list(self, number: str | None = None) -> Sequence[CallRecording]:

@@ -15,10 +15,10 @@ from centralino.admin.patching import merge_patch
 from centralino.admin.validation import parse_model
 from centralino.domain.audit import AuditAction
 from centralino.domain.errors import Conflict, InvalidInput, NotFound
-from centralino.domain.events import OfficeHoursChanged, SettingsChanged
+from centralino.domain.events import DomainEvent, GroupChanged, OfficeHoursChanged, SettingsChanged
 from centralino.domain.group import Group
 from centralino.domain.office_hours import GLOBAL_SCHEDULE, OfficeHours
-from centralino.domain.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
+from centralino.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from centralino.domain.settings import SystemSettings
 
 __all__ = ["GroupService", "OfficeHoursService", "SettingsService"]
@@ -63,6 +63,7 @@ class GroupService:
             await record(
                 uow.audit, self._clock, actor, AuditAction.CREATE, "group", group.name, None, after
             )
+            await _changed(uow, actor, GroupChanged(name=group.name, group=group))
             await uow.commit()
         return group
 
@@ -86,6 +87,7 @@ class GroupService:
                 previous.model_dump(mode="json"),
                 group.model_dump(mode="json"),
             )
+            await _changed(uow, actor, GroupChanged(name=name, group=group))
             await uow.commit()
         return group
 
@@ -114,20 +116,19 @@ class GroupService:
                 previous.model_dump(mode="json"),
                 None,
             )
+            await _changed(uow, actor, GroupChanged(name=name, group=None))
             await uow.commit()
 
 
 class OfficeHoursService:
     """Named weekly schedules; ``global`` always exists.
 
-    Every change publishes ``OfficeHoursChanged``: the call engine reloads the
-    schedule for routing and for the automatic status switch.
+    Every change writes ``OfficeHoursChanged`` to the change feed: the call
+    engine applies the schedule to routing and to the automatic status switch.
     """
 
-    def __init__(
-        self, units: UnitOfWorkFactory, clock: Clock, events: EventBus | None = None
-    ) -> None:
-        self._units, self._clock, self._events = units, clock, events
+    def __init__(self, units: UnitOfWorkFactory, clock: Clock) -> None:
+        self._units, self._clock = units, clock
 
     async def all(self) -> Sequence[OfficeHours]:
         async with self._units() as uow:
@@ -166,8 +167,8 @@ class OfficeHoursService:
                 before,
                 schedule.model_dump(mode="json"),
             )
+            await _changed(uow, actor, OfficeHoursChanged(name=name, schedule=schedule))
             await uow.commit()
-        self._publish(name)
         return schedule
 
     async def delete(self, actor: Actor, name: str) -> None:
@@ -194,19 +195,15 @@ class OfficeHoursService:
                 previous.model_dump(mode="json"),
                 None,
             )
+            await _changed(uow, actor, OfficeHoursChanged(name=name, schedule=None))
             await uow.commit()
-        self._publish(name)
-
-    def _publish(self, name: str) -> None:
-        if self._events is not None:
-            self._events.publish(OfficeHoursChanged(name=name))
 
 
 class SettingsService:
     """System settings, changed section by section."""
 
-    def __init__(self, units: UnitOfWorkFactory, events: EventBus, clock: Clock) -> None:
-        self._units, self._events, self._clock = units, events, clock
+    def __init__(self, units: UnitOfWorkFactory, clock: Clock) -> None:
+        self._units, self._clock = units, clock
 
     async def get(self) -> SystemSettings:
         async with self._units() as uow:
@@ -237,11 +234,15 @@ class SettingsService:
                 before,
                 after,
             )
+            sections = tuple(key for key in after if before.get(key) != after[key])
+            if sections:
+                await _changed(uow, actor, SettingsChanged(sections=sections, settings=settings))
             await uow.commit()
-        sections = tuple(key for key in after if before.get(key) != after[key])
-        if sections:
-            self._events.publish(SettingsChanged(sections=sections))
         return settings
+
+
+async def _changed(uow: UnitOfWork, actor: Actor, event: DomainEvent) -> None:
+    await uow.changes.append([event], actor=actor.username)
 
 
 async def _check_numbering(uow: UnitOfWork, settings: SystemSettings) -> None:

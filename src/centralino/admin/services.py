@@ -10,6 +10,7 @@ from centralino.admin.calls import CallsService
 from centralino.admin.csv_io import CsvService
 from centralino.admin.extensions import ExtensionService
 from centralino.admin.live import LiveService
+from centralino.admin.nodes import NodesService
 from centralino.admin.recordings import RecordingService
 from centralino.admin.resources import GroupService, OfficeHoursService, SettingsService
 from centralino.admin.routing import RoutingService
@@ -18,7 +19,8 @@ from centralino.admin.voicemail import TransientAudioArchive, VoicemailService
 from centralino.domain.calls import LiveCalls
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.location import LiveView
-from centralino.domain.ports import AudioArchive, Clock, EventBus, UnitOfWorkFactory
+from centralino.domain.nodes import ClusterView
+from centralino.domain.ports import AudioArchive, Clock, UnitOfWorkFactory
 
 __all__ = ["ManagementServices"]
 
@@ -44,50 +46,64 @@ class ManagementServices:
     """The running call engine's live state (empty when none runs)."""
     calls: CallsService = field(default_factory=CallsService)
     """The calls in progress (empty when no call engine runs)."""
+    nodes: NodesService = field(default_factory=NodesService)
+    """The nodes sharing the database (none without a cluster view)."""
 
     @classmethod
     def build(
         cls,
         units: UnitOfWorkFactory,
-        events: EventBus,
         clock: Clock,
         secret: bytes,
         generator: CredentialGenerator | None = None,
         audio: AudioArchive | None = None,
+        *,
+        node: str = "",
+        cluster: ClusterView | None = None,
     ) -> ManagementServices:
-        """Wire every service to the same storage, event bus and clock.
+        """Wire every service to the same storage and clock.
+
+        Changes reach the call engines through the change feed that each
+        unit of work writes (``UnitOfWork.changes``); ``node`` names this
+        process among the nodes sharing the database.
 
         ``audio`` is where greetings, messages and recordings are kept; without
         one they are kept in memory only (tools and tests that keep no audio).
         """
         generate = generator or CredentialGenerator()
         archive = audio if audio is not None else TransientAudioArchive()
-        extensions = ExtensionService(units, events, clock, generate, audio=archive)
-        settings = SettingsService(units, events, clock)
+        extensions = ExtensionService(units, clock, generate, audio=archive)
+        settings = SettingsService(units, clock)
         return cls(
             extensions=extensions,
             groups=GroupService(units, clock),
-            office_hours=OfficeHoursService(units, clock, events),
+            office_hours=OfficeHoursService(units, clock),
             settings=settings,
             accounts=AccountService(units, clock, TokenSigner(secret)),
             audit=AuditService(units),
-            csv=CsvService(units, events, clock, generate),
+            csv=CsvService(units, clock, generate),
             status=StatusService(extensions, settings),
             routing=RoutingService(units, clock),
-            voicemail=VoicemailService(units, events, clock, archive, extensions),
-            recordings=RecordingService(units, events, clock, archive),
+            voicemail=VoicemailService(units, clock, archive, extensions, node=node),
+            recordings=RecordingService(units, clock, archive),
+            nodes=NodesService(cluster, clock),
         )
 
-    def with_engine(self, view: LiveView, calls: LiveCalls) -> ManagementServices:
+    def with_engine(
+        self, view: LiveView, calls: LiveCalls, node: str | None = None
+    ) -> ManagementServices:
         """The same services, reading live state from a running call engine.
 
         Args:
             view: the engine's registrations and blocked addresses.
             calls: the engine's calls in progress.
+            node: the node the engine runs as (its entries are listed from
+                the engine, the other nodes' from the database).
 
         Returns:
             A copy whose live, calls and routing services use the engine.
         """
-        live, live_calls = LiveService(view), CallsService(calls)
+        nodes = self.nodes if node is None else self.nodes.running_as(node)
+        live, live_calls = LiveService(view, nodes), CallsService(calls, nodes)
         routing = self.routing.with_live(live, live_calls)
-        return replace(self, live=live, calls=live_calls, routing=routing)
+        return replace(self, live=live, calls=live_calls, routing=routing, nodes=nodes)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from centralino.admin.audit import record
-from centralino.admin.context import Actor
+from centralino.admin.context import SYSTEM_ACTOR, Actor
 from centralino.admin.extensions import ExtensionService
 from centralino.admin.validation import parse_model
 from centralino.domain.account import AccountRole
@@ -35,7 +35,6 @@ from centralino.domain.ports import (
     AudioArchive,
     AudioKind,
     Clock,
-    EventBus,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -120,7 +119,7 @@ class VoicemailService:
 
     Args:
         units: the unit-of-work factory.
-        events: where ``VoicemailLeft`` and ``MailboxChanged`` are published.
+        node: this node's name (its notifier alone emails the messages left here).
         clock: the time a message is received, a greeting recorded.
         audio: where the WAV files live.
         extensions: the extension use-cases (greetings are part of the voicemail tab).
@@ -129,13 +128,14 @@ class VoicemailService:
     def __init__(
         self,
         units: UnitOfWorkFactory,
-        events: EventBus,
         clock: Clock,
         audio: AudioArchive,
         extensions: ExtensionService,
+        *,
+        node: str = "",
     ) -> None:
         self._units = units
-        self._events = events
+        self._node = node
         self._clock = clock
         self._audio = audio
         self._extensions = extensions
@@ -165,12 +165,14 @@ class VoicemailService:
             try:
                 await uow.voicemail.add(message)
                 counts = await uow.voicemail.counts(mailbox)
+                left = VoicemailLeft(mailbox=mailbox, message_id=message.id, node=self._node)
+                await uow.changes.append(
+                    [left, _counts(mailbox, counts)], actor=SYSTEM_ACTOR.username
+                )
                 await uow.commit()
             except BaseException:
                 await self._audio.delete(AudioKind.MESSAGE, mailbox, message.id)
                 raise
-        self._events.publish(VoicemailLeft(mailbox=mailbox, message_id=message.id))
-        self._publish_counts(mailbox, counts)
         return message
 
     async def messages(self, mailbox: str) -> Sequence[VoicemailMessage]:
@@ -274,9 +276,9 @@ class VoicemailService:
             await uow.voicemail.delete(number, message_id)
             counts = await uow.voicemail.counts(number)
             await self._audit(uow, actor, AuditAction.DELETE, message, None)
+            await uow.changes.append([_counts(number, counts)], actor=actor.username)
             await uow.commit()
         await self._audio.delete(AudioKind.MESSAGE, number, message_id)
-        self._publish_counts(number, counts)
 
     # -- greetings, for the API -----------------------------------------------
 
@@ -425,9 +427,8 @@ class VoicemailService:
             counts = await uow.voicemail.counts(mailbox)
             if moved != message:
                 await self._audit(uow, actor, AuditAction.UPDATE, message, moved)
+                await uow.changes.append([_counts(mailbox, counts)], actor=actor.username)
             await uow.commit()
-        if moved != message:
-            self._publish_counts(mailbox, counts)
         return moved
 
     async def _audit(
@@ -451,8 +452,9 @@ class VoicemailService:
             _message_document(after),
         )
 
-    def _publish_counts(self, mailbox: str, counts: MailboxCounts) -> None:
-        self._events.publish(MailboxChanged(mailbox=mailbox, new=counts.new, saved=counts.saved))
+
+def _counts(mailbox: str, counts: MailboxCounts) -> MailboxChanged:
+    return MailboxChanged(mailbox=mailbox, new=counts.new, saved=counts.saved)
 
 
 def _message_document(message: VoicemailMessage | None) -> dict[str, Any] | None:

@@ -1,7 +1,16 @@
 """Domain events: how the management side tells the call engine what changed.
 
-Published after the change is committed; consumers (registrar, presence, BLF,
-provisioning) react to them instead of being sent "reload" commands.
+A use-case writes its events to the change feed in the transaction of the
+change they report (``UnitOfWork.changes``); every process follows the feed
+and hands them, in commit order, to its in-process bus, so a change made by
+the API, the CLI or another node reaches every engine the same way. Events
+carry the committed document their consumers need (the extension after the
+change, the settings, the schedule): caches apply it, never read it back.
+
+``CallStateChanged`` is the exception: calls in progress are one node's own
+state, so it is published on that node's bus only. ``ChangesMissed`` is not a
+change either: a follower emits it when the feed was pruned past its cursor,
+and every cache then reloads whole.
 """
 
 from __future__ import annotations
@@ -9,16 +18,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from centralino.domain.calls import CallEndReason, CallState
+from centralino.domain.extension import Extension
 from centralino.domain.forwarding import Status
+from centralino.domain.group import Group
+from centralino.domain.office_hours import OfficeHours
+from centralino.domain.settings import SystemSettings
 
 __all__ = [
     "CallRecorded",
     "CallStateChanged",
+    "ChangesMissed",
     "CredentialsChanged",
     "DomainEvent",
     "ExtensionChanged",
     "ExtensionCreated",
     "ExtensionDeleted",
+    "GroupChanged",
     "MailboxChanged",
     "OfficeHoursChanged",
     "SettingsChanged",
@@ -29,13 +44,19 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExtensionCreated:
+    """A new extension (``extension`` as committed)."""
+
     number: str
+    extension: Extension
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExtensionChanged:
+    """An extension's settings changed (``extension`` after the change)."""
+
     number: str
     tabs: tuple[str, ...]
+    extension: Extension
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,14 +81,26 @@ class StatusChanged:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SettingsChanged:
+    """The system settings changed (``settings`` after the change)."""
+
     sections: tuple[str, ...]
+    settings: SystemSettings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OfficeHoursChanged:
-    """A schedule was created, replaced or deleted (routing and the status switch reload it)."""
+    """A schedule was created, replaced (``schedule``) or deleted (None)."""
 
     name: str
+    schedule: OfficeHours | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupChanged:
+    """A group was created, replaced (``group``) or deleted (None)."""
+
+    name: str
+    group: Group | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,10 +121,14 @@ class CallStateChanged:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VoicemailLeft:
-    """A caller left a message (email notification follows it)."""
+    """A caller left a message (email notification follows it).
+
+    ``node`` is the node that recorded it: that node alone sends the email.
+    """
 
     mailbox: str
     message_id: str
+    node: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +150,13 @@ class CallRecorded:
     callee: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangesMissed:
+    """The follower's cursor fell behind the pruned feed: reload every cache whole."""
+
+    reason: str
+
+
 DomainEvent = (
     ExtensionCreated
     | ExtensionChanged
@@ -121,8 +165,10 @@ DomainEvent = (
     | StatusChanged
     | SettingsChanged
     | OfficeHoursChanged
+    | GroupChanged
     | CallStateChanged
     | VoicemailLeft
     | MailboxChanged
     | CallRecorded
+    | ChangesMissed
 )

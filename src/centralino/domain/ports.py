@@ -16,6 +16,7 @@ from typing import Generic, Protocol, Self, TypeVar
 
 from centralino.domain.account import Account
 from centralino.domain.audit import AuditEntry
+from centralino.domain.changes import ChangeBatch
 from centralino.domain.events import DomainEvent
 from centralino.domain.extension import Extension, UniqueKind
 from centralino.domain.forwarding import Status
@@ -36,6 +37,7 @@ __all__ = [
     "AuditQuery",
     "CallRecordingRepository",
     "CallRecordings",
+    "ChangeLog",
     "Clock",
     "EventBus",
     "ExtensionQuery",
@@ -170,6 +172,48 @@ class CallRecordingRepository(Protocol):
     async def delete(self, recording_id: str) -> None: ...
 
 
+class ChangeLog(Protocol):
+    """The change feed (an outbox): committed domain events, in commit order.
+
+    ``append`` writes inside the unit of work's transaction, so the events
+    exist exactly when the change does. The read side is the followers': the
+    records after a cursor, the feed's horizon (the last position pruned),
+    each node's saved cursor.
+    """
+
+    async def append(self, events: Sequence[DomainEvent], *, actor: str) -> None:
+        """Record ``events`` (in order) as part of this transaction's change."""
+        ...
+
+    async def after(self, position: int, limit: int) -> ChangeBatch:
+        """Up to ``limit`` records past ``position``, oldest first.
+
+        A record this version cannot read (a newer node's event type) is
+        left out of ``changes`` but counted in ``through``.
+        """
+        ...
+
+    async def latest(self) -> int:
+        """The newest record's position (0 when the feed is empty)."""
+        ...
+
+    async def horizon(self) -> int:
+        """The newest position pruned: a cursor below it has missed records."""
+        ...
+
+    async def prune(self, older_than: dt.datetime) -> int:
+        """Delete records committed before ``older_than``; return how many."""
+        ...
+
+    async def cursor(self, node: str) -> int | None:
+        """The position ``node`` has applied, as it last saved it (None: never)."""
+        ...
+
+    async def save_cursor(self, node: str, position: int) -> None:
+        """Remember that ``node`` applied every record up to ``position``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository; leaving without commit rolls back."""
 
@@ -181,6 +225,7 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     voicemail: VoicemailRepository
     recordings: CallRecordingRepository
+    changes: ChangeLog
 
     async def commit(self) -> None: ...
     async def __aenter__(self) -> Self: ...

@@ -79,6 +79,7 @@ class EmailNotifier:
         *,
         time_zone: dt.tzinfo | None = None,
         concurrent_emails: int = DEFAULT_CONCURRENT_EMAILS,
+        node: str = "",
     ) -> None:
         """Build the notifier (it listens once :meth:`subscribe` is called).
 
@@ -90,7 +91,10 @@ class EmailNotifier:
             time_zone: the zone of the times written in emails (default:
                 the server's local zone).
             concurrent_emails: how many emails may be sent at once.
+            node: this node's name: of the messages every node hears of on
+                the change feed, it emails those left on this node.
         """
+        self._node = node
         self._units = units
         self._mailboxes = mailboxes
         self._mailer = mailer
@@ -121,7 +125,7 @@ class EmailNotifier:
     def handle_event(self, event: DomainEvent) -> None:
         """Start the email ``event`` calls for, if any (never raises)."""
         match event:
-            case VoicemailLeft():
+            case VoicemailLeft() if event.node == self._node:
                 self._start(self.send_voicemail(event), "voicemail", mailbox=event.mailbox)
             case CallStateChanged() if is_missed_call(event):
                 self._start(self.send_missed_call(event), "missed-call", callee=event.callee)

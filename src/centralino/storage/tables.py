@@ -43,10 +43,15 @@ __all__ = [
     "accounts",
     "audit",
     "call_recordings",
+    "changes",
     "extension_keys",
     "extensions",
+    "feed_cursors",
+    "feed_horizon",
     "groups",
+    "live_calls",
     "metadata",
+    "nodes",
     "office_hours",
     "settings",
     "sip_bindings",
@@ -181,6 +186,7 @@ audit = Table(
 sip_bindings = Table(
     "sip_bindings",
     metadata,
+    Column("node", String(64), primary_key=True),
     Column("number", String(10), primary_key=True),
     Column("contact", Text, primary_key=True),
     Column("transport", String(8), nullable=False),
@@ -193,7 +199,32 @@ sip_bindings = Table(
     Column("user_agent", String(255), nullable=False, server_default=""),
     Column("auth_user", String(64), nullable=False, server_default=""),
 )
-"""The registrar's bindings (no foreign key: the registrar ends them itself)."""
+"""The registrar's bindings, per node (no foreign key: the registrar ends them itself)."""
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("sip_address", String(255), nullable=False),
+    Column("http_address", String(255), nullable=False),
+    Column("started_at", UTC_DATETIME, nullable=False),
+    Column("seen_at", UTC_DATETIME, nullable=False),
+    Column("stopped_at", UTC_DATETIME, nullable=True),
+)
+"""The processes sharing this database, with their heartbeat (``seen_at``)."""
+
+live_calls = Table(
+    "live_calls",
+    metadata,
+    Column("node", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("caller", String(64), nullable=False),
+    Column("callee", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_at", UTC_DATETIME, nullable=False),
+    Column("answered_at", UTC_DATETIME, nullable=True),
+)
+"""Each node's calls in progress as it last published them (its own are in memory)."""
 
 voicemail_messages = Table(
     "voicemail_messages",
@@ -224,3 +255,38 @@ call_recordings = Table(
     Column("duration", Float, nullable=False),
 )
 """Recorded calls' records; the audio is a file (``AudioArchive``)."""
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", _Identity, primary_key=True, autoincrement=True),
+    Column("at", UTC_DATETIME, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("node", String(64), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("payload", JsonDocument, nullable=False),
+    sqlite_autoincrement=True,
+)
+"""The change feed (an outbox): each committed domain event, in commit order.
+
+``id`` is the record's position. SQLite's AUTOINCREMENT never reuses a
+position after pruning; PostgreSQL's identity never does either, and the
+writer's advisory lock (``storage/changes.py``) makes positions commit in
+order."""
+
+feed_cursors = Table(
+    "feed_cursors",
+    metadata,
+    Column("node", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", UTC_DATETIME, nullable=False),
+)
+"""The change-feed position each node has applied (where it resumes after a restart)."""
+
+feed_horizon = Table(
+    "feed_horizon",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+"""One row: the newest pruned position (a cursor below it has missed changes)."""

@@ -3,10 +3,17 @@
 ``async with factory() as uow: ...; await uow.commit()`` — leaving the block
 without committing rolls everything back. After ``commit`` the unit of work may
 go on with a new transaction, which must be committed in its turn.
+
+When a committed transaction appended to the change feed, the factory's
+``committed`` callback runs (the process's own follower polls at once instead
+of waiting for its next poll; other processes learn of it by their poll or by
+PostgreSQL's NOTIFY).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -14,12 +21,14 @@ from centralino.domain.ports import (
     AccountRepository,
     AuditLog,
     CallRecordingRepository,
+    ChangeLog,
     ExtensionRepository,
     GroupRepository,
     OfficeHoursRepository,
     SettingsRepository,
     VoicemailRepository,
 )
+from centralino.storage.changes import SqlChangeLog
 from centralino.storage.database import Database
 from centralino.storage.repositories import (
     SqlAccountRepository,
@@ -42,10 +51,22 @@ class SqlUnitOfWork:
 
     Args:
         database: the database to connect to (on entering the block).
+        node: this process's node name, recorded with each change.
+        committed: called after a commit that appended to the change feed.
+        clock: the current time of change records.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        node: str = "",
+        committed: Callable[[], None] | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         self._connection = database.engine.connect()
+        self._committed = committed
+        self._announce = False
         self.extensions: ExtensionRepository = SqlExtensionRepository(self._connection)
         self.groups: GroupRepository = SqlGroupRepository(self._connection)
         self.office_hours: OfficeHoursRepository = SqlOfficeHoursRepository(self._connection)
@@ -54,6 +75,9 @@ class SqlUnitOfWork:
         self.audit: AuditLog = SqlAuditLog(self._connection)
         self.voicemail: VoicemailRepository = SqlVoicemailRepository(self._connection)
         self.recordings: CallRecordingRepository = SqlCallRecordingRepository(self._connection)
+        self.changes: ChangeLog = SqlChangeLog(
+            self._connection, node=node, clock=clock, appended=self._appended
+        )
 
     async def __aenter__(self) -> Self:
         await self._connection.start()
@@ -62,10 +86,18 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         """Make every change since the last commit permanent."""
         await self._connection.commit()
+        if self._announce:
+            self._announce = False
+            if self._committed is not None:
+                self._committed()
 
     async def rollback(self) -> None:
         """Undo every change since the last commit."""
+        self._announce = False
         await self._connection.rollback()
+
+    def _appended(self) -> None:
+        self._announce = True
 
     async def __aexit__(
         self,
@@ -84,11 +116,23 @@ class SqlUnitOfWorkFactory:
 
     Args:
         database: a migrated database.
+        node: this process's node name, recorded with each change.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, node: str = "") -> None:
         self._database = database
+        self._node = node
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` after each commit that appended changes; return its remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def __call__(self) -> SqlUnitOfWork:
         """Return a new unit of work (enter it with ``async with``)."""
-        return SqlUnitOfWork(self._database)
+        return SqlUnitOfWork(self._database, node=self._node, committed=self._notify)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()

@@ -88,6 +88,7 @@ class Registrar:
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] | None = None
         directory.on_change(self._extension_reloaded)
+        directory.on_reload(self._revalidate)
 
     # Life cycle -----------------------------------------------------------------
 
@@ -220,6 +221,26 @@ class Registrar:
             self.end(number)
         elif after.options.lan_only:
             self._drop_outside_lan(number)
+
+    def _revalidate(self) -> None:
+        """After a whole reload: end what the extensions no longer allow.
+
+        Used when changes were missed (the feed was pruned past this node's
+        cursor): a binding whose extension is gone or disabled, or whose
+        authentication user name is no longer the extension's, ends.
+        """
+        for number in list(self.table.numbers()):
+            extension = self._directory.by_number(number)
+            names = {n.lower() for n in extension.sip_user_names} if extension else set()
+            stale = [
+                b for b in self.contacts(number) if b.auth_user and b.auth_user.lower() not in names
+            ]
+            if extension is None or extension.options.disabled or stale:
+                for binding in self.end(number):
+                    if extension is not None:
+                        self._notifier.check_sync(binding)
+            elif extension.options.lan_only:
+                self._drop_outside_lan(number)
 
     def _drop_outside_lan(self, number: str) -> None:
         bindings = self.contacts(number)
