@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ STARTUP_SECONDS = 30.0
 class Server:
     process: subprocess.Popen[str]
     url: str
+    sip_port: int = 0
     lines: list[str] = field(default_factory=list)
 
     @property
@@ -75,29 +76,37 @@ def _stop(process: subprocess.Popen[str], stop: signal.Signals) -> int:
 
 @contextmanager
 def serving(
-    data_dir: Path, admin_password: str | None = None, stop: signal.Signals = signal.SIGINT
+    data_dir: Path,
+    admin_password: str | None = None,
+    stop: signal.Signals = signal.SIGINT,
+    *,
+    options: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
     """Run ``centralino serve`` until the block ends; stop it with ``stop``.
 
+    ``options`` are added to the command line, ``environment`` to its
+    environment (from which every other ``CENTRALINO_*`` variable is removed).
     A stop by signal is a clean shutdown: the process exits with 0.
     """
     http_port, sip_port = free_port_pair(), free_port_pair()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALINO_")}
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALINO_")}
+    variables |= environment or {}
     if admin_password is not None:
-        environment["CENTRALINO_ADMIN_PASSWORD"] = admin_password
+        variables["CENTRALINO_ADMIN_PASSWORD"] = admin_password
     command = [str(SCRIPT), "serve", "--data-dir", str(data_dir), "--bind", "127.0.0.1"]
-    command += ["--http-port", str(http_port), "--sip-port", str(sip_port)]
+    command += ["--http-port", str(http_port), "--sip-port", str(sip_port), *options]
     log = data_dir.parent / f"serve-{http_port}.log"  # stderr, for failure reports
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=environment
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=variables
         )
     try:
         lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True).start()
         deadline = time.monotonic() + STARTUP_SECONDS
-        server = Server(process=process, url=f"http://127.0.0.1:{http_port}")
+        server = Server(process=process, url=f"http://127.0.0.1:{http_port}", sip_port=sip_port)
         while not any(line.startswith("Log in as 'admin'") for line in server.lines):
             line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
             assert line is not None, f"serve ended early:\n{log.read_text()}"

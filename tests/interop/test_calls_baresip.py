@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from centralino.admin.calls import CallsService
 from centralino.domain.calls import CallEndReason, CallState
 from tests.interop.baresip_support import goertzel_power, make_phone, read_samples, until
 from tests.interop.calls_support import CallEngine, Processes, call_engine
@@ -43,6 +44,7 @@ async def test_two_baresip_phones_talk_through_the_pbx(engine: CallEngine, tmp_p
     callee = make_phone(tmp_path, "102", 1500.0, 41100, "auto")
     processes = Processes(tmp_path)
     registrar = engine.telephony.registrar
+    listed = CallsService(engine.telephony.live_calls())  # as GET /api/v1/calls, built at start
     try:
         for phone in (caller, callee):
             phone.configure(engine.port, seconds=30)
@@ -52,6 +54,8 @@ async def test_two_baresip_phones_talk_through_the_pbx(engine: CallEngine, tmp_p
         )
         await caller.command("dial", f"sip:102@127.0.0.1:{engine.port}")
         await until(lambda: CallState.ANSWERED in _states(engine), 10, "answer")
+        [live] = listed.calls()
+        assert (live.caller, live.callee, live.state) == ("101", "102", CallState.ANSWERED)
         await asyncio.sleep(TALK_SECONDS)
         _assert_anchored(engine, caller_ports=range(41000, 41010), callee_ports=range(41100, 41110))
         await caller.command("hangup")

@@ -137,8 +137,8 @@ class RoutingService:
         calls: CallsService | None = None,
     ) -> None:
         self._units, self._clock = units, clock
-        self._live = live or LiveService()
-        self._calls = calls or CallsService()
+        self._live = LiveService() if live is None else live
+        self._calls = CallsService() if calls is None else calls
 
     def with_live(self, live: LiveService, calls: CallsService) -> RoutingService:
         """The same service, reading live state from ``live`` and ``calls``."""

@@ -20,6 +20,7 @@ from centralino.api.routes import (
     extension_files,
     extensions,
     groups,
+    nodes,
     office_hours,
     recordings,
     routing,
@@ -49,6 +50,7 @@ _PROTECTED = (
     recordings.router,
     live_router,
     calls_router,
+    nodes.router,
 )
 
 

@@ -17,7 +17,7 @@ router = APIRouter(tags=["live"])
 
 
 class CallOut(BaseModel):
-    """One call in progress."""
+    """One call in progress, on the node that handles it."""
 
     id: str
     caller: str
@@ -25,6 +25,7 @@ class CallOut(BaseModel):
     state: CallState
     started_at: dt.datetime
     answered_at: dt.datetime | None
+    node: str
 
     @classmethod
     def of(cls, call: LiveCall) -> CallOut:
@@ -36,6 +37,7 @@ class CallOut(BaseModel):
             state=call.state,
             started_at=call.started_at,
             answered_at=call.answered_at,
+            node=call.node,
         )
 
 
@@ -44,5 +46,8 @@ async def list_calls(
     services: Services,
     number: Annotated[str | None, Query(max_length=10, pattern=r"^[0-9]+$")] = None,
 ) -> list[CallOut]:
-    """Calls in progress (ringing or answered), oldest first; ``?number=`` filters."""
-    return [CallOut.of(call) for call in services.calls.calls(number)]
+    """Calls in progress (ringing or answered) on every running node, oldest first.
+
+    ``?number=`` keeps the calls of one extension (caller or callee).
+    """
+    return [CallOut.of(call) for call in await services.calls.every_call(number)]

@@ -17,7 +17,7 @@ router = APIRouter(tags=["live"])
 
 
 class RegistrationOut(BaseModel):
-    """One registered contact of an extension."""
+    """One registered contact of an extension, on the node that holds it."""
 
     number: str
     contact: str
@@ -29,6 +29,8 @@ class RegistrationOut(BaseModel):
     registered_at: dt.datetime
     user_agent: str
     auth_user: str
+    node: str
+    """The node holding the registration (calls to the phone go through it)."""
 
     @classmethod
     def of(cls, binding: Binding, now: dt.datetime) -> RegistrationOut:
@@ -44,6 +46,7 @@ class RegistrationOut(BaseModel):
             registered_at=binding.registered_at,
             user_agent=binding.user_agent,
             auth_user=binding.auth_user,
+            node=binding.node,
         )
 
 
@@ -69,9 +72,9 @@ async def list_registrations(
     services: Services,
     number: Annotated[str | None, Query(max_length=10)] = None,
 ) -> list[RegistrationOut]:
-    """Current SIP registrations, of one extension (``?number=``) or all."""
+    """Current SIP registrations on every running node, of one extension (``?number=``) or all."""
     now = dt.datetime.now(dt.UTC)
-    return [RegistrationOut.of(b, now) for b in services.live.registrations(number)]
+    return [RegistrationOut.of(b, now) for b in await services.live.every_registration(number)]
 
 
 @router.get("/security/blocked", response_model=list[BlockedAddressOut])

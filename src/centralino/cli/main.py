@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from centralino.admin.services import ManagementServices
 from centralino.cli.common import DataDir, actor, err, exit_codes, fail, out, print_json, run
+from centralino.cli.nodes import list_nodes
 from centralino.cli.voicemail import recordings_app, voicemail_app
 from centralino.config import Config
 from centralino.domain.account import OWNER_USERNAME
@@ -42,6 +44,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(routing_app, name="routing")
 app.add_typer(voicemail_app, name="voicemail")
 app.add_typer(recordings_app, name="recordings")
+app.command("nodes")(list_nodes)
 
 
 def _value(raw: str) -> Any:
@@ -88,12 +91,53 @@ def serve(
     http_port: Annotated[int, typer.Option(envvar="CENTRALINO_HTTP_PORT")] = 8080,
     sip_port: Annotated[int, typer.Option(envvar="CENTRALINO_SIP_PORT")] = 5060,
     bind: Annotated[str, typer.Option(envvar="CENTRALINO_BIND")] = "0.0.0.0",
+    node_name: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CENTRALINO_NODE_NAME",
+            help="This process's name among the nodes sharing the database (default: host name).",
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CENTRALINO_DATABASE_URL",
+            help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the PBX: HTTP (API and console) on one process."""
+    """Run the PBX: SIP, HTTP (API and console) in one process, one node of the database."""
     from centralino.app import serve as serve_pbx
 
+    given = {"node_name": node_name, "database_url": database_url}
+    config = _config(
+        data_dir=data_dir,
+        http_port=http_port,
+        sip_port=sip_port,
+        bind=bind,
+        **{name: value for name, value in given.items() if value is not None},
+    )
     with exit_codes():
-        serve_pbx(Config(data_dir=data_dir, http_port=http_port, sip_port=sip_port, bind=bind))
+        serve_pbx(config)
+
+
+def _config(**settings: Any) -> Config:
+    """The configuration, or exit 2 naming each bad setting."""
+    try:
+        return Config(**settings)
+    except ValidationError as exc:
+        for error in exc.errors()[:-1]:
+            err.print(f"[red]error:[/red] {escape(_setting_error(error))}", highlight=False)
+        raise fail(_setting_error(exc.errors()[-1]), 2) from exc
+
+
+_SETTING_RULES = {"node_name": "must be 1 to 64 letters, digits, '.', '_' or '-'"}
+"""What a setting must be, in words, where pydantic's message would show a pattern."""
+
+
+def _setting_error(error: Any) -> str:
+    name = ".".join(str(part) for part in error["loc"]) or "(settings)"
+    return f"{name}: {_SETTING_RULES.get(name, error['msg'])}"
 
 
 @extensions_app.command("add")

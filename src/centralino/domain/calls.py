@@ -56,6 +56,8 @@ class LiveCall:
     state: CallState
     started_at: dt.datetime
     answered_at: dt.datetime | None = None
+    node: str = ""
+    """The node handling the call; empty inside the engine, which knows only its own."""
 
 
 class LiveCalls(Protocol):

@@ -41,6 +41,9 @@ class Binding:
     cseq: int
     user_agent: str = ""
     auth_user: str = ""
+    node: str = ""
+    """The node holding the registration (its transactions and connection);
+    empty inside the engine, which knows only its own."""
 
     def remaining(self, now: dt.datetime) -> int:
         """Whole seconds left before the binding expires (never negative)."""
@@ -61,7 +64,11 @@ class BlockedAddress:
 
 
 class LocationStore(Protocol):
-    """Durable bindings: each call is its own transaction."""
+    """Durable bindings of one node: each call is its own transaction.
+
+    Several nodes share the database; each store reads and writes only the
+    bindings of the node it was built for.
+    """
 
     async def all(self) -> Sequence[Binding]:
         """Every stored binding (expired ones included; the caller filters)."""

@@ -6,14 +6,19 @@ each extension's whole set through :meth:`SqlLocationStore.replace_many`
 per batch; :meth:`SqlLocationStore.all` reads them back at start. Each call
 opens and commits its own connection: the store is not part of a unit of
 work, because nothing else changes together with a binding.
+
+Several nodes share the table: a store is built for one node and reads and
+writes that node's rows only. Rows of no node (``''``, stored before nodes
+existed) are taken over by the first node that loads. Listings of every
+node's registrations read :meth:`SqlLocationStore.every_node`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from centralino.domain.location import Binding
@@ -26,8 +31,9 @@ _CHUNK = 500
 """Numbers per ``IN (...)`` list: well under every backend's parameter limit."""
 
 
-def _row(binding: Binding) -> dict[str, Any]:
+def _row(node: str, binding: Binding) -> dict[str, Any]:
     return {
+        "node": node,
         "number": binding.number,
         "contact": binding.contact,
         "transport": binding.transport,
@@ -55,33 +61,57 @@ def _binding(row: Any) -> Binding:
         cseq=row.cseq,
         user_agent=row.user_agent,
         auth_user=row.auth_user,
+        node=row.node,
     )
 
 
 class SqlLocationStore:
-    """``LocationStore`` on a migrated :class:`Database`."""
+    """``LocationStore`` of node ``node`` on a migrated :class:`Database`."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, node: str = "") -> None:
         self._database = database
+        self._node = node
 
     async def all(self) -> Sequence[Binding]:
-        """Every stored binding, by number."""
-        statement = select(sip_bindings).order_by(sip_bindings.c.number)
-        async with self._database.engine.connect() as connection:
-            result = await connection.execute(statement)
+        """Every stored binding of this node (taking over rows of no node), by number."""
+        mine = sip_bindings.c.node == self._node
+        async with self._database.engine.begin() as connection:
+            if self._node:
+                await _adopt_orphans(connection, self._node)
+            result = await connection.execute(
+                select(sip_bindings).where(mine).order_by(sip_bindings.c.number)
+            )
             return [_binding(row) for row in result]
+
+    async def every_node(
+        self, nodes: Collection[str] | None = None, number: str | None = None
+    ) -> Sequence[Binding]:
+        """The stored bindings of ``nodes`` (every node: None), of ``number`` when given.
+
+        Each binding names its node; by number, node and contact.
+        """
+        columns = sip_bindings.c
+        statement = select(sip_bindings).order_by(columns.number, columns.node, columns.contact)
+        if number is not None:
+            statement = statement.where(columns.number == number)
+        if nodes is not None:
+            if not nodes:
+                return []
+            statement = statement.where(columns.node.in_(sorted(nodes)))
+        async with self._database.engine.connect() as connection:
+            return [_binding(row) for row in await connection.execute(statement)]
 
     async def replace_for(self, number: str, bindings: Sequence[Binding]) -> None:
         """Make ``bindings`` the only stored bindings of ``number``."""
         await self.replace_many({number: bindings})
 
     async def replace_many(self, changes: Mapping[str, Sequence[Binding]]) -> None:
-        """Replace the bindings of every extension in ``changes``, in one transaction."""
+        """Replace this node's bindings of every extension in ``changes``, in one transaction."""
         if not changes:
             return
         async with self._database.engine.begin() as connection:
-            await _delete(connection, list(changes))
-            rows = [_row(binding) for bindings in changes.values() for binding in bindings]
+            await _delete(connection, self._node, list(changes))
+            rows = [_row(self._node, b) for bindings in changes.values() for b in bindings]
             if rows:
                 await connection.execute(insert(sip_bindings), rows)
 
@@ -90,7 +120,27 @@ class SqlLocationStore:
         await self.replace_many({number: ()})
 
 
-async def _delete(connection: AsyncConnection, numbers: list[str]) -> None:
+async def _delete(connection: AsyncConnection, node: str, numbers: list[str]) -> None:
+    columns = sip_bindings.c
     for start in range(0, len(numbers), _CHUNK):
         chunk = numbers[start : start + _CHUNK]
-        await connection.execute(delete(sip_bindings).where(sip_bindings.c.number.in_(chunk)))
+        await connection.execute(
+            delete(sip_bindings).where(columns.node == node, columns.number.in_(chunk))
+        )
+
+
+async def _adopt_orphans(connection: AsyncConnection, node: str) -> None:
+    """Give rows of no node to ``node`` (unless it holds that number and contact already)."""
+    columns, held = sip_bindings.c, sip_bindings.alias("held")
+    duplicate = (
+        select(1)
+        .select_from(held)
+        .where(
+            held.c.node == node,
+            held.c.number == columns.number,
+            held.c.contact == columns.contact,
+        )
+        .exists()
+    )
+    await connection.execute(delete(sip_bindings).where(columns.node == "", duplicate))
+    await connection.execute(update(sip_bindings).where(columns.node == "").values(node=node))
