@@ -453,8 +453,9 @@ async def test_extension_change_ends_its_subscriptions(
 ) -> None:
     await subscribe(phone)
     await notified(phone)
-    store.seed(extensions=[extension("101", **change)])
-    bus.publish(ExtensionChanged(number="101", tabs=("general", "options")))
+    changed = extension("101", **change)
+    store.seed(extensions=[changed])
+    bus.publish(ExtensionChanged(number="101", tabs=("general", "options"), extension=changed))
     notify = await notified(phone)
     assert notify.headers.get("subscription-state") == f"terminated;reason={reason}"
     assert telephony.subscriptions.all() == []
@@ -477,7 +478,8 @@ async def test_unrelated_change_keeps_the_subscription(
 ) -> None:
     await subscribe(phone)
     await notified(phone)
-    store.seed(extensions=[extension("101", first_name="Anna")])
-    bus.publish(ExtensionChanged(number="101", tabs=("general",)))
+    renamed = extension("101", first_name="Anna")
+    store.seed(extensions=[renamed])
+    bus.publish(ExtensionChanged(number="101", tabs=("general",), extension=renamed))
     assert await phone.silent("NOTIFY")
     assert len(telephony.subscriptions.all()) == 1

@@ -211,7 +211,7 @@ async def test_credentials_changed_ends_bindings_and_sends_check_sync(
     await phone.register("user101", PASSWORD)
     changed = _extension("101").model_copy(update={"auth_password": "Another-password-1"})
     store.seed(extensions=[changed])
-    bus.publish(ExtensionChanged(number="101", tabs=("general",)))
+    bus.publish(ExtensionChanged(number="101", tabs=("general",), extension=changed))
     bus.publish(CredentialsChanged(number="101", old_auth_id="user101"))
     assert telephony.registrar.contacts("101") == []
     notify = await phone.receive()
