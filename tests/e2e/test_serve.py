@@ -35,10 +35,23 @@ class Server:
     url: str
     sip_port: int = 0
     lines: list[str] = field(default_factory=list)
+    log: Path | None = None
+    """The file that receives the process's stderr."""
+    pending: queue.Queue[str | None] = field(default_factory=queue.Queue)
+    """stdout lines read since the start-up ended (structlog writes there)."""
 
     @property
     def output(self) -> str:
         return "".join(self.lines)
+
+    def diagnostics(self) -> str:
+        """Everything the process wrote so far (stdout, then stderr): for failure messages."""
+        while not self.pending.empty():
+            line = self.pending.get_nowait()
+            if line is not None:
+                self.lines.append(line)
+        stderr = self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
+        return f"--- serve stdout ---\n{self.output}--- serve stderr ---\n{stderr}"
 
     def one_time_password(self) -> str | None:
         match = ONE_TIME.search(self.output)
@@ -103,10 +116,11 @@ def serving(
             command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=variables
         )
     try:
-        lines: queue.Queue[str | None] = queue.Queue()
+        url = f"http://127.0.0.1:{http_port}"
+        server = Server(process=process, url=url, sip_port=sip_port, log=log)
+        lines = server.pending
         threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True).start()
         deadline = time.monotonic() + STARTUP_SECONDS
-        server = Server(process=process, url=f"http://127.0.0.1:{http_port}", sip_port=sip_port)
         while not any(line.startswith("Log in as 'admin'") for line in server.lines):
             line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
             assert line is not None, f"serve ended early:\n{log.read_text()}"

@@ -198,6 +198,21 @@ def set_fields(
     print_json(changed.model_dump(mode="json"))
 
 
+@extensions_app.command("regenerate")
+def regenerate(
+    number: str,
+    auth_id: Annotated[
+        bool, typer.Option("--auth-id", help="Also generate a new auth ID.")
+    ] = False,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Give an extension a new SIP password (and auth ID): its phones re-provision."""
+    changed = run(
+        data_dir, lambda s: s.extensions.regenerate_credentials(actor(), number, auth_id=auth_id)
+    )
+    print_json(changed.model_dump(mode="json"))
+
+
 @extensions_app.command("delete")
 def delete(number: str, data_dir: DataDir = Path("data")) -> None:
     """Delete an extension."""
