@@ -75,6 +75,7 @@ def pbx(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         node = start_node(stack, directory, name=f"feed-{request.param}", database_url=database_url)
         for number, fields in EXTENSIONS.items():
             node.create_extension(number, **fields)
+        node.wait_until_registrable(list(EXTENSIONS)[-1])  # the engine has them all
         yield node
 
 
