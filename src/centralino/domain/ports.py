@@ -21,6 +21,7 @@ from centralino.domain.events import DomainEvent
 from centralino.domain.extension import Extension, UniqueKind
 from centralino.domain.forwarding import Status
 from centralino.domain.group import Group
+from centralino.domain.imports import ExtensionImport
 from centralino.domain.location import LiveView, LocationStore
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.recordings import CallRecording
@@ -194,7 +195,7 @@ class ChangeLog(Protocol):
         ...
 
     async def latest(self) -> int:
-        """The newest record's position (0 when the feed is empty)."""
+        """The newest record's position (the horizon once all were pruned; 0: never written)."""
         ...
 
     async def horizon(self) -> int:
@@ -226,6 +227,7 @@ class UnitOfWork(Protocol):
     voicemail: VoicemailRepository
     recordings: CallRecordingRepository
     changes: ChangeLog
+    imports: ExtensionImport
 
     async def commit(self) -> None: ...
     async def __aenter__(self) -> Self: ...

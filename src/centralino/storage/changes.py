@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from centralino.domain.changes import Change, ChangeBatch, UnknownEvent, decode_event, encode_event
 from centralino.domain.events import DomainEvent
+from centralino.storage.documents import JsonText
 from centralino.storage.tables import changes, feed_cursors, feed_horizon
 
 __all__ = ["FEED_CHANNEL", "FEED_LOCK", "SqlChangeLog"]
@@ -75,10 +76,26 @@ class SqlChangeLog:
 
     async def append(self, events: Sequence[DomainEvent], *, actor: str) -> None:
         """Insert one row per event; on PostgreSQL, in commit order and announced."""
-        if not events:
-            return
-        at = self._clock()
-        rows = [_row(event, at=at, actor=actor, node=self._node) for event in events]
+        if events:
+            at = self._clock()
+            node = self._node
+            await self._insert([_row(event, at=at, actor=actor, node=node) for event in events])
+
+    async def append_encoded(self, records: Sequence[tuple[str, str]], *, actor: str) -> None:
+        """Like :meth:`append`, for events already in their feed form: (type, JSON document).
+
+        A bulk import serializes its events before its transaction opens.
+        """
+        if records:
+            at, node, actor = self._clock(), self._node, actor[:64]
+            await self._insert(
+                [
+                    {"at": at, "actor": actor, "node": node, "type": kind, "payload": JsonText(doc)}
+                    for kind, doc in records
+                ]
+            )
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
         postgres = self._connection.dialect.name == "postgresql"
         if postgres:
             await self._connection.execute(
@@ -115,9 +132,9 @@ class SqlChangeLog:
         return ChangeBatch(changes=tuple(found), through=through)
 
     async def latest(self) -> int:
-        """The newest position (0 when the feed is empty)."""
+        """The newest position (the horizon when every record was pruned; 0 if none ever)."""
         newest = (await self._connection.execute(select(func.max(changes.c.id)))).scalar()
-        return int(newest or 0)
+        return int(newest) if newest is not None else await self.horizon()
 
     async def horizon(self) -> int:
         """The newest pruned position (0 when nothing was ever pruned)."""

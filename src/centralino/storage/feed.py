@@ -12,8 +12,10 @@ keep flowing.
 
 When it steps:
 
-- at once, when this process committed a change (the unit-of-work factory's
-  ``on_commit`` hook): an API change is applied in milliseconds;
+- at once, when this process committed a change: the unit-of-work factory's
+  ``on_commit`` hook awaits :meth:`ChangeFollower.applied`, so a use-case
+  returns only once its change is applied here (read-your-writes for API
+  clients: a phone can register the moment its extension exists);
 - on PostgreSQL, when ``NOTIFY centralino_changes`` arrives (every writer
   sends it in its transaction, delivered at commit), with a slow poll
   (``poll_interval`` x 10) as a safety net for a lost notification or a
@@ -84,6 +86,8 @@ class ChangeFollower:
         clock: the current time (for pruning).
         on_applied: called with each applied change after its delivery
             (benchmarks measure the commit-to-applied time with it).
+        apply_timeout: the longest a commit in this process waits for its
+            change to be applied here.
     """
 
     def __init__(
@@ -99,6 +103,7 @@ class ChangeFollower:
         prune_interval: float = 3600.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         on_applied: Callable[[Change], None] | None = None,
+        apply_timeout: float = 2.0,
     ) -> None:
         self._database = database
         self._units = units
@@ -111,6 +116,7 @@ class ChangeFollower:
         self._prune_interval = prune_interval
         self._clock = clock
         self._on_applied = on_applied
+        self._apply_timeout = apply_timeout
         self._position: int | None = None
         self._saved: int | None = None
         self._wake = asyncio.Event()
@@ -145,7 +151,7 @@ class ChangeFollower:
         """Follow the feed in the background (after :meth:`prepare` and the caches' load)."""
         if self._position is None:
             await self.prepare()
-        self._forget_hook = self._units.on_commit(self.wake)
+        self._forget_hook = self._units.on_commit(self.applied)
         if self._listen:
             await self._start_listening()
         self._tasks = [
@@ -156,6 +162,18 @@ class ChangeFollower:
     def wake(self) -> None:
         """Step as soon as possible (something was committed)."""
         self._wake.set()
+
+    async def applied(self) -> None:
+        """Apply what this process just committed before returning (bounded, never raises).
+
+        After ``apply_timeout`` seconds, or on a database error, the change is
+        left to the background loop (woken) and the caller goes on.
+        """
+        try:
+            await asyncio.wait_for(self.catch_up(), self._apply_timeout)
+        except Exception:
+            log.warning("change not applied at commit; the follower will retry", exc_info=True)
+            self._wake.set()
 
     async def stop(self) -> None:
         """Stop following; the cursor stays saved."""

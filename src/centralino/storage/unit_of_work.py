@@ -4,19 +4,22 @@
 without committing rolls everything back. After ``commit`` the unit of work may
 go on with a new transaction, which must be committed in its turn.
 
-When a committed transaction appended to the change feed, the factory's
-``committed`` callback runs (the process's own follower polls at once instead
-of waiting for its next poll; other processes learn of it by their poll or by
-PostgreSQL's NOTIFY).
+When a committed transaction appended to the change feed, ``commit`` awaits
+the factory's ``on_commit`` listeners: in ``centralino serve`` the process's
+own follower applies the change before the use-case returns, so whoever made
+it (an API client) reads its own write in the engine at once (a phone may
+register the moment its extension is created). Other processes learn of it
+by their poll or by PostgreSQL's NOTIFY.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
 
+from centralino.domain.imports import ExtensionImport
 from centralino.domain.ports import (
     AccountRepository,
     AuditLog,
@@ -30,6 +33,7 @@ from centralino.domain.ports import (
 )
 from centralino.storage.changes import SqlChangeLog
 from centralino.storage.database import Database
+from centralino.storage.extension_import import SqlExtensionImport
 from centralino.storage.repositories import (
     SqlAccountRepository,
     SqlAuditLog,
@@ -61,7 +65,7 @@ class SqlUnitOfWork:
         database: Database,
         *,
         node: str = "",
-        committed: Callable[[], None] | None = None,
+        committed: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._connection = database.engine.connect()
@@ -75,9 +79,9 @@ class SqlUnitOfWork:
         self.audit: AuditLog = SqlAuditLog(self._connection)
         self.voicemail: VoicemailRepository = SqlVoicemailRepository(self._connection)
         self.recordings: CallRecordingRepository = SqlCallRecordingRepository(self._connection)
-        self.changes: ChangeLog = SqlChangeLog(
-            self._connection, node=node, clock=clock, appended=self._appended
-        )
+        changes = SqlChangeLog(self._connection, node=node, clock=clock, appended=self._appended)
+        self.changes: ChangeLog = changes
+        self.imports: ExtensionImport = SqlExtensionImport(self._connection, changes)
 
     async def __aenter__(self) -> Self:
         await self._connection.start()
@@ -89,7 +93,7 @@ class SqlUnitOfWork:
         if self._announce:
             self._announce = False
             if self._committed is not None:
-                self._committed()
+                await self._committed()
 
     async def rollback(self) -> None:
         """Undo every change since the last commit."""
@@ -122,10 +126,13 @@ class SqlUnitOfWorkFactory:
     def __init__(self, database: Database, *, node: str = "") -> None:
         self._database = database
         self._node = node
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[], Awaitable[None]]] = []
 
-    def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call ``listener()`` after each commit that appended changes; return its remover."""
+    def on_commit(self, listener: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+        """Await ``listener()`` after each commit that appended changes; return its remover.
+
+        A listener must not raise: the change is committed whatever it does.
+        """
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
@@ -133,6 +140,6 @@ class SqlUnitOfWorkFactory:
         """Return a new unit of work (enter it with ``async with``)."""
         return SqlUnitOfWork(self._database, node=self._node, committed=self._notify)
 
-    def _notify(self) -> None:
+    async def _notify(self) -> None:
         for listener in list(self._listeners):
-            listener()
+            await listener()
