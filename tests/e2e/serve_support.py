@@ -101,27 +101,17 @@ class Node:
         created: dict[str, Any] = response.json()
         return created
 
-    def wait_until_registrable(self, number: str, *, within: float = 5.0) -> None:
-        """Block until this node's engine accepts ``number``'s REGISTER.
+    def register_once(self, number: str) -> Response:
+        """One REGISTER of ``number`` with its current credentials (digest answered)."""
 
-        An API answer may come a few milliseconds before the node's own engine
-        has applied the change. Slow polling: a try before that is a failed
-        authentication, which the engine's per-address throttle counts.
-        """
-
-        async def poll() -> Response:
+        async def once() -> Response:
             phone = SipPhone(self.sip_port, number)
             try:
-                since = time.monotonic()
-                answer, _ = await register_until(
-                    phone, lambda a: a.status == 200, since=since, within=within, interval=0.1
-                )
-                return answer
+                return await phone.register()
             finally:
                 phone.close()
 
-        answer = asyncio.run(poll())
-        assert answer.status == 200, f"{number}: {answer.status}\n{self.diagnostics()}"
+        return asyncio.run(once())
 
     def registered_numbers(self) -> list[str]:
         """The numbers ``GET /api/v1/registrations`` lists (every node's)."""
