@@ -76,6 +76,7 @@ class Pbx:
     telephony: Telephony
     services: ManagementServices
     clock: FakeClock
+    store: InMemoryStore
     events: list[DomainEvent] = field(default_factory=list)
     phones: list[SipPhone] = field(default_factory=list)
 
@@ -111,7 +112,7 @@ async def pbx() -> AsyncIterator[Pbx]:
         clock=clock,
         status_changer=services.status,
     )
-    running = Pbx(telephony=telephony, services=services, clock=clock)
+    running = Pbx(telephony=telephony, services=services, clock=clock, store=store)
     bus.subscribe(running.events.append)
     await telephony.start()
     try:
@@ -204,6 +205,19 @@ async def test_the_office_hours_switch_changes_the_status(pbx: Pbx) -> None:
         ("108", Status.AWAY),
         ("108", Status.DND),
     ]
+
+
+async def test_a_status_already_switched_is_not_written_again(pbx: Pbx) -> None:
+    """Another node switched it first (its change came on the feed): nothing to write."""
+    switch = pbx.telephony.office_switch
+    assert switch is not None
+    await switch.run_once()
+    pbx.clock.set(dt.datetime(2026, 11, 30, 18, 0, tzinfo=ROME))  # closed
+    await pbx.services.status.set_status("108", Status.DND, by="node-b switch")
+    writes = pbx.store.commits
+    await switch.run_once()
+    assert pbx.store.commits == writes
+    assert (await pbx.services.status.get("108")).status is Status.DND
 
 
 async def test_a_status_set_by_hand_stands_until_the_next_change(pbx: Pbx) -> None:

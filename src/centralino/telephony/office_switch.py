@@ -11,7 +11,10 @@ it last acted on, and sets the status only when that state differs (at
 start-up every switching extension is new, so it is set then). A status set
 by hand in between therefore stands until the next change of the office
 state, as users expect. Turning the switch on for an extension, or editing
-its schedule, counts as new: the next pass applies it.
+its schedule, counts as new: the next pass applies it. A status that is
+already the wanted one is not written again: with several nodes on one
+database every node runs the switch, the first one's change reaches the
+others on the change feed, and they find nothing left to do.
 
 :meth:`OfficeHoursSwitch.run_once` does one pass at ``clock.now()`` and
 returns when to look again: the earliest next change of any schedule in use,
@@ -100,8 +103,8 @@ class OfficeHoursSwitch:
             return
         self._acted[extension.number] = seen
         wanted = automatic_status(extension, schedule, now)
-        if wanted is None:
-            return
+        if wanted is None or wanted is extension.forwarding.status:
+            return  # nothing to write (another node may have switched it already)
         try:
             await self._changer.set_status(extension.number, wanted, by=SWITCH_ACTOR)
         except Exception:
