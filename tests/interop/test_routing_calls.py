@@ -211,6 +211,7 @@ async def test_a_status_already_switched_is_not_written_again(pbx: Pbx) -> None:
     """Another node switched it first (its change came on the feed): nothing to write."""
     switch = pbx.telephony.office_switch
     assert switch is not None
+    await switch.stop()  # passes run here only, not woken in the background
     await switch.run_once()
     pbx.clock.set(dt.datetime(2026, 11, 30, 18, 0, tzinfo=ROME))  # closed
     await pbx.services.status.set_status("108", Status.DND, by="node-b switch")

@@ -103,8 +103,8 @@ class OfficeHoursSwitch:
             return
         self._acted[extension.number] = seen
         wanted = automatic_status(extension, schedule, now)
-        if wanted is None or wanted is extension.forwarding.status:
-            return  # nothing to write (another node may have switched it already)
+        if wanted is None:  # not switching, or already at it (another node did it)
+            return
         try:
             await self._changer.set_status(extension.number, wanted, by=SWITCH_ACTOR)
         except Exception:
