@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from centralino.domain.bus import LocalEventBus
-from centralino.domain.events import CredentialsChanged, ExtensionChanged, ExtensionDeleted
+from centralino.domain.events import (
+    ChangesMissed,
+    CredentialsChanged,
+    ExtensionChanged,
+    ExtensionDeleted,
+)
 from centralino.domain.extension import Extension
 from centralino.sip.message import Request
 from centralino.telephony.engine import Telephony
@@ -229,3 +235,38 @@ async def test_deleted_extension_loses_bindings(
     del store.state.extensions["101"]
     bus.publish(ExtensionDeleted(number="101"))
     assert telephony.registrar.contacts("101") == []
+
+
+async def _reloaded(telephony: Telephony) -> None:
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if not telephony.directory.settling:
+            return
+    raise AssertionError("the directory did not finish reloading")
+
+
+async def test_missed_changes_reload_and_end_what_no_longer_holds(
+    telephony: Telephony, phone: Phone, bus: LocalEventBus, store: InMemoryStore
+) -> None:
+    """The feed was pruned past this node's cursor: the stored state is the truth."""
+    await phone.register("user101", PASSWORD)
+    store.seed(extensions=[_extension("101", disabled=True)])  # the change itself was missed
+    assert telephony.registrar.contacts("101") != []
+    bus.publish(ChangesMissed(reason="test"))
+    await _reloaded(telephony)
+    assert telephony.directory.by_number("101") == _extension("101", disabled=True)
+    assert telephony.registrar.contacts("101") == []
+
+
+async def test_missed_credential_changes_end_the_old_registrations(
+    telephony: Telephony, phone: Phone, bus: LocalEventBus, store: InMemoryStore
+) -> None:
+    await phone.register("user101", PASSWORD)
+    renamed = _extension("101").model_copy(update={"auth_id": "renamed101"})
+    store.seed(extensions=[renamed])
+    bus.publish(ChangesMissed(reason="test"))
+    await _reloaded(telephony)
+    assert telephony.registrar.contacts("101") == []
+    notify = await phone.receive()  # the phone is told to fetch its new configuration
+    assert isinstance(notify, Request)
+    assert (notify.headers.get("event") or "").startswith("check-sync")
