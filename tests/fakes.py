@@ -25,12 +25,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypeVar
 
 from centralino.domain.account import Account
-from centralino.domain.audit import AuditEntry
+from centralino.domain.audit import AuditAction, AuditEntry
 from centralino.domain.changes import Change, ChangeBatch, decode_event, encode_event
 from centralino.domain.errors import NotFound
 from centralino.domain.events import DomainEvent
 from centralino.domain.extension import Extension, UniqueKind
 from centralino.domain.group import Group
+from centralino.domain.imports import ExtensionImport, PreparedExtension
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.ports import (
     AccountRepository,
@@ -398,6 +399,37 @@ class InMemoryChangeLog:
         self._state.cursors[node] = position
 
 
+class InMemoryExtensionImport:
+    """``ExtensionImport``: the prepared documents decoded back into the other fakes."""
+
+    def __init__(
+        self,
+        extensions: InMemoryExtensionRepository,
+        audit: InMemoryAuditLog,
+        changes: InMemoryChangeLog,
+    ) -> None:
+        self._extensions, self._audit, self._changes = extensions, audit, changes
+
+    async def add(
+        self,
+        batch: Sequence[PreparedExtension],
+        *,
+        actor: str,
+        at: dt.datetime,
+        action: AuditAction,
+        resource: str,
+    ) -> None:
+        for item in batch:
+            await self._extensions.add(Extension.model_validate_json(item.document))
+            after = json.loads(item.audit_document)
+            entry = AuditEntry(
+                at=at, actor=actor, action=action, resource=resource, resource_id=item.number
+            )
+            await self._audit.append(entry.model_copy(update={"after": after}))
+        events = [decode_event(item.change_type, json.loads(item.change)) for item in batch]
+        await self._changes.append(events, actor=actor)
+
+
 class InMemoryUnitOfWork:
     """One transaction over an ``InMemoryStore``: copy on begin, write back on commit."""
 
@@ -410,6 +442,7 @@ class InMemoryUnitOfWork:
     voicemail: VoicemailRepository
     recordings: CallRecordingRepository
     changes: ChangeLog
+    imports: ExtensionImport
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
@@ -425,7 +458,11 @@ class InMemoryUnitOfWork:
         self.audit = InMemoryAuditLog(self._working)
         self.voicemail = InMemoryVoicemailRepository(self._working)
         self.recordings = InMemoryCallRecordingRepository(self._working)
-        self.changes = InMemoryChangeLog(self._working, self._store.clock)
+        changes = InMemoryChangeLog(self._working, self._store.clock)
+        self.changes = changes
+        self.imports = InMemoryExtensionImport(
+            InMemoryExtensionRepository(self._working), InMemoryAuditLog(self._working), changes
+        )
 
     async def commit(self) -> None:
         delivered = len(self._store.state.changes)

@@ -19,19 +19,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from centralino.admin.audit import mask_secrets
-from centralino.admin.context import Actor
-from centralino.admin.extensions import RESOURCE, rule_context, unique_conflicts
-from centralino.admin.rules import check_extension
-from centralino.admin.validation import complete_spec, parse_model
-from centralino.domain.audit import AuditAction, AuditEntry
+from centralino.admin.validation import parse_model
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import FieldError, InvalidInput
-from centralino.domain.events import ExtensionCreated
 from centralino.domain.extension import TABS, Extension, ExtensionSpec
-from centralino.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["COLUMNS", "MAX_ERRORS", "CsvService", "Progress", "export_csv", "parse_csv"]
+__all__ = ["COLUMNS", "MAX_ERRORS", "Progress", "export_csv", "file_numbers", "parse_csv", "rows"]
 
 MAX_ERRORS = 50
 """Stop collecting after this many problems: the file needs fixing anyway."""
@@ -117,30 +110,12 @@ def parse_csv(text: str) -> list[ExtensionSpec]:
     Raises:
         InvalidInput: naming each bad row and column (up to ``MAX_ERRORS``).
     """
-    try:
-        return _parse_rows(text)
-    except csv.Error as exc:
-        reason = f"not a readable CSV file: {exc}"
-        raise InvalidInput([FieldError(path="(file)", reason=reason, row=0)]) from exc
-
-
-def _parse_rows(text: str) -> list[ExtensionSpec]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = list(reader.fieldnames or [])
-    unknown = [column for column in header if column not in COLUMNS]
-    if "number" not in header or unknown:
-        reason = f"unknown columns {unknown}" if unknown else "the column 'number' is required"
-        raise InvalidInput([FieldError(path="header", reason=reason, row=0)])
     specs: list[ExtensionSpec] = []
     errors: list[FieldError] = []
-    for number, row in enumerate(reader, start=1):
-        if None in row:
-            errors.append(FieldError(path="(row)", reason="more cells than columns", row=number))
-            continue
-        try:
-            specs.append(parse_model(ExtensionSpec, _row_document(row, number)))
-        except InvalidInput as exc:
-            errors += [_in_row(error, number, header) for error in exc.errors]
+    for _row, spec, problems in rows(text):
+        if spec is not None:
+            specs.append(spec)
+        errors += problems
         if len(errors) >= MAX_ERRORS:
             break
     if errors:
@@ -150,108 +125,58 @@ def _parse_rows(text: str) -> list[ExtensionSpec]:
     return specs
 
 
+def _reader(text: str) -> tuple[csv.DictReader[str], list[str]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        header = list(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise _unreadable(exc) from exc
+    unknown = [column for column in header if column not in COLUMNS]
+    if "number" not in header or unknown:
+        reason = f"unknown columns {unknown}" if unknown else "the column 'number' is required"
+        raise InvalidInput([FieldError(path="header", reason=reason, row=0)])
+    return reader, header
+
+
+def _unreadable(exc: csv.Error) -> InvalidInput:
+    reason = f"not a readable CSV file: {exc}"
+    return InvalidInput([FieldError(path="(file)", reason=reason, row=0)])
+
+
+def rows(text: str) -> Iterator[tuple[int, ExtensionSpec | None, list[FieldError]]]:
+    """Each data row: its number (1 = first), its spec or None, its problems.
+
+    Raises:
+        InvalidInput: a bad header, or a file the CSV reader cannot read.
+    """
+    reader, header = _reader(text)
+    try:
+        for number, row in enumerate(reader, start=1):
+            if None in row:
+                yield number, None, [_extra_cells(number)]
+                continue
+            try:
+                yield number, parse_model(ExtensionSpec, _row_document(row, number)), []
+            except InvalidInput as exc:
+                yield number, None, [_in_row(error, number, header) for error in exc.errors]
+    except csv.Error as exc:
+        raise _unreadable(exc) from exc
+
+
+def _extra_cells(row: int) -> FieldError:
+    return FieldError(path="(row)", reason="more cells than columns", row=row)
+
+
+def file_numbers(text: str) -> frozenset[str]:
+    """The ``number`` cells of every row (read before validating: rows may refer to later ones)."""
+    reader, _header = _reader(text)
+    try:
+        return frozenset((row.get("number") or "").strip() for row in reader)
+    except csv.Error as exc:
+        raise _unreadable(exc) from exc
+
+
 def _in_row(error: FieldError, row: int, header: Sequence[str]) -> FieldError:
     column = _column_of(error.path, header)
     reason = error.reason if column == error.path else f"{error.reason} ({error.path})"
     return FieldError(path=column, reason=reason, row=error.row or row)
-
-
-class CsvService:
-    """Bulk import and export."""
-
-    def __init__(
-        self,
-        units: UnitOfWorkFactory,
-        clock: Clock,
-        generator: CredentialGenerator | None = None,
-    ) -> None:
-        self._units, self._clock = units, clock
-        self._generate = generator or CredentialGenerator()
-
-    async def export(self) -> str:
-        """Every extension as CSV text."""
-        async with self._units() as uow:
-            return export_csv(await uow.extensions.all())
-
-    async def import_csv(
-        self, actor: Actor, text: str, progress: Progress | None = None
-    ) -> list[Extension]:
-        """Create the extensions of a CSV file, all or none.
-
-        Raises:
-            InvalidInput: a bad cell, or a system rule broken (nothing stored).
-            Conflict: a number or unique value is taken (nothing stored).
-        """
-        report = progress or (lambda _phase, _done, _total: None)
-        specs = parse_csv(text)
-        report("validated", len(specs), len(specs))
-        extensions = _complete_all(specs, self._generate)
-        async with self._units() as uow:
-            await self._check(uow, extensions)
-            await uow.extensions.add_many(extensions)
-            report("stored", len(extensions), len(extensions))
-            await uow.audit.append_many(self._audit_entries(actor, extensions))
-            created = [ExtensionCreated(number=e.number, extension=e) for e in extensions]
-            await uow.changes.append(created, actor=actor.username)
-            await uow.commit()
-        report("done", len(extensions), len(extensions))
-        return extensions
-
-    async def _check(self, uow: UnitOfWork, extensions: Sequence[Extension]) -> None:
-        numbers = [extension.number for extension in extensions]
-        errors = _repeated_numbers(numbers)
-        existing = await uow.extensions.existing_numbers(numbers)
-        errors += [
-            FieldError(path="number", reason=f"extension {number} already exists", row=row)
-            for row, number in enumerate(numbers, start=1)
-            if number in existing
-        ]
-        context = await rule_context(uow, extensions)
-        for row, extension in enumerate(extensions, start=1):
-            errors += [
-                FieldError(path=e.path, reason=e.reason, row=row)
-                for e in check_extension(extension, context)
-            ]
-        if errors:
-            raise InvalidInput(errors[:MAX_ERRORS])
-        conflicts = await unique_conflicts(uow, extensions)
-        if conflicts:
-            raise conflicts[0]
-
-    def _audit_entries(self, actor: Actor, extensions: Sequence[Extension]) -> list[AuditEntry]:
-        now = self._clock.now()
-        return [
-            AuditEntry(
-                at=now,
-                actor=actor.username,
-                action=AuditAction.IMPORT,
-                resource=RESOURCE,
-                resource_id=extension.number,
-                before=None,
-                after=mask_secrets(extension.model_dump(mode="json")),
-            )
-            for extension in extensions
-        ]
-
-
-def _repeated_numbers(numbers: Sequence[str]) -> list[FieldError]:
-    first_row: dict[str, int] = {}
-    errors = []
-    for row, number in enumerate(numbers, start=1):
-        if number in first_row:
-            reason = f"extension {number} is also on row {first_row[number]}"
-            errors.append(FieldError(path="number", reason=reason, row=row))
-        first_row.setdefault(number, row)
-    return errors
-
-
-def _complete_all(specs: Sequence[ExtensionSpec], generate: CredentialGenerator) -> list[Extension]:
-    extensions, errors = [], []
-    for row, spec in enumerate(specs, start=1):
-        try:
-            extensions.append(complete_spec(spec, generate))
-        except InvalidInput as exc:
-            errors += [FieldError(path=e.path, reason=e.reason, row=row) for e in exc.errors]
-    if errors:
-        raise InvalidInput(errors[:MAX_ERRORS])
-    return extensions

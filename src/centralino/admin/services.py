@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from centralino.admin.accounts import AccountService, TokenSigner
 from centralino.admin.audit import AuditService
 from centralino.admin.calls import CallsService
-from centralino.admin.csv_io import CsvService
+from centralino.admin.csv_service import CsvService
 from centralino.admin.extensions import ExtensionService
 from centralino.admin.live import LiveService
 from centralino.admin.nodes import NodesService

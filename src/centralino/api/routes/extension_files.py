@@ -64,7 +64,7 @@ async def import_extensions(
 ) -> ImportResult:
     """Create the extensions of a CSV file: all of them, or none."""
     created = await services.csv.import_csv(actor, await csv_text(request))
-    return ImportResult(created=len(created), numbers=[e.number for e in created])
+    return ImportResult(created=len(created), numbers=created.numbers)
 
 
 @router.get(
