@@ -8,7 +8,7 @@ domain events (on the change feed) are written in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from centralino.admin.audit import record
@@ -27,7 +27,7 @@ from centralino.domain.events import (
     ExtensionDeleted,
     StatusChanged,
 )
-from centralino.domain.extension import TABS, Extension, ExtensionSpec, UniqueKind
+from centralino.domain.extension import TABS, Extension, ExtensionSpec, UniqueKey, UniqueKind
 from centralino.domain.ports import (
     AudioArchive,
     AudioKind,
@@ -75,45 +75,70 @@ def change_events(before: Extension, after: Extension) -> list[DomainEvent]:
     return events
 
 
-async def rule_context(uow: UnitOfWork, batch: Sequence[Extension]) -> RuleContext:
-    """Gather what the system rules need to judge ``batch``."""
-    settings = await uow.settings.get()
-    referenced = {ref.number for extension in batch for ref in extension.references()}
-    numbers = await uow.extensions.existing_numbers(referenced)
+async def rule_context(
+    uow: UnitOfWork, extension: Extension, previous: Extension | None = None
+) -> RuleContext:
+    """Gather what the system rules need to judge ``extension``; read only what it changes.
+
+    With ``previous`` (an update) the number is the same, and the groups,
+    schedule and extensions that ``previous`` named already are taken as
+    they are: only names new to the extension are looked up.
+    """
+    if previous is None:
+        length = (await uow.settings.get()).numbering.extension_length
+    else:
+        length = len(extension.number)  # an update keeps its number
+    groups = _groups(extension)
+    if groups - _groups(previous):
+        groups = {group.name for group in await uow.groups.all()}
+    schedules = _schedules(extension)
+    if schedules - _schedules(previous):
+        schedules = {schedule.name for schedule in await uow.office_hours.all()}
+    referenced = _referenced(extension) - {extension.number}
+    new = referenced - _referenced(previous)
+    found = await uow.extensions.existing_numbers(new) if new else set()
     return RuleContext(
-        extension_length=settings.numbering.extension_length,
-        groups=frozenset(group.name for group in await uow.groups.all()),
-        schedules=frozenset(schedule.name for schedule in await uow.office_hours.all()),
-        numbers=frozenset(numbers | {extension.number for extension in batch}),
+        extension_length=length,
+        groups=frozenset(groups),
+        schedules=frozenset(schedules),
+        numbers=frozenset((referenced - new) | found | {extension.number}),
     )
 
 
-async def unique_conflicts(uow: UnitOfWork, batch: Sequence[Extension]) -> list[Conflict]:
-    """Unique values held by another extension, or twice within ``batch``."""
+def _groups(extension: Extension | None) -> set[str]:
+    return {right.group for right in extension.rights} if extension else set()
+
+
+def _schedules(extension: Extension | None) -> set[str]:
+    name = extension.forwarding.office_hours if extension else None
+    return {name} if name is not None else set()
+
+
+def _referenced(extension: Extension | None) -> set[str]:
+    return {reference.number for reference in extension.references()} if extension else set()
+
+
+async def unique_conflicts(
+    uow: UnitOfWork, extension: Extension, previous: Extension | None = None
+) -> list[Conflict]:
+    """Unique values of ``extension`` that another extension holds.
+
+    Values ``previous`` held already are its own: only new ones are looked up.
+    """
+    held = {(key.kind, key.value) for key in previous.unique_keys()} if previous else set()
+    new: dict[UniqueKind, list[UniqueKey]] = {}
+    for key in extension.unique_keys():
+        if (key.kind, key.value) not in held:
+            new.setdefault(key.kind, []).append(key)
     conflicts: list[Conflict] = []
-    claimed: dict[tuple[UniqueKind, str], str] = {}
-    for row, extension in enumerate(batch, start=1):
-        for key in extension.unique_keys():
-            holder = claimed.setdefault((key.kind, key.value), extension.number)
-            if holder != extension.number:
-                reason = f"{key.value!r} is also given to extension {holder} in this batch"
-                conflicts.append(Conflict(key.path, reason, row if len(batch) > 1 else None))
-    for kind in UniqueKind:
-        values = {value for (k, value) in claimed if k is kind}
-        for value, owner in (await uow.extensions.owners(kind, values)).items():
-            claimant = claimed[(kind, value)]
-            if owner != claimant:
-                conflicts.append(_held_by(batch, claimant, kind, value, owner))
+    for kind, keys in new.items():
+        owners = await uow.extensions.owners(kind, {key.value for key in keys})
+        for key in keys:
+            owner = owners.get(key.value)
+            if owner is not None and owner != extension.number:
+                reason = f"{key.value!r} is already used by extension {owner}"
+                conflicts.append(Conflict(key.path, reason))
     return conflicts
-
-
-def _held_by(
-    batch: Sequence[Extension], claimant: str, kind: UniqueKind, value: str, owner: str
-) -> Conflict:
-    row, extension = next((i, e) for i, e in enumerate(batch, 1) if e.number == claimant)
-    key = next(k for k in extension.unique_keys() if (k.kind, k.value) == (kind, value))
-    reason = f"{value!r} is already used by extension {owner}"
-    return Conflict(key.path, reason, row if len(batch) > 1 else None)
 
 
 class ExtensionService:
@@ -157,7 +182,7 @@ class ExtensionService:
         async with self._units() as uow:
             if await uow.extensions.get(spec.number) is not None:
                 raise Conflict("number", f"extension {spec.number} already exists")
-            extension = await self._complete(uow, spec, None)
+            extension = await self._complete(uow, spec, None, None)
             await uow.extensions.add(extension)
             after = extension.model_dump(mode="json")
             await self._audit(uow, actor, AuditAction.CREATE, spec.number, None, after)
@@ -243,7 +268,7 @@ class ExtensionService:
             previous = await self._load(uow, number)
             spec = build(previous)
             base = _without_secrets(previous) if forget_secrets else previous
-            extension = await self._complete(uow, spec, base)
+            extension = await self._complete(uow, spec, base, previous)
             await uow.extensions.replace(extension)
             before, after = previous.model_dump(mode="json"), extension.model_dump(mode="json")
             action = AuditAction.REGENERATE_CREDENTIALS if forget_secrets else AuditAction.UPDATE
@@ -253,17 +278,26 @@ class ExtensionService:
         return extension
 
     async def _complete(
-        self, uow: UnitOfWork, spec: ExtensionSpec, previous: Extension | None
+        self,
+        uow: UnitOfWork,
+        spec: ExtensionSpec,
+        base: Extension | None,
+        previous: Extension | None,
     ) -> Extension:
+        """Complete ``spec`` over ``base`` (omitted secrets kept from it), judge and check it.
+
+        ``previous`` is the stored extension (None for a new one): what it
+        already had is neither looked up again nor checked for uniqueness.
+        """
         for _ in range(_MAX_ID_ATTEMPTS):
-            extension = complete_spec(spec, self._generate, previous)
-            errors = check_extension(extension, await rule_context(uow, [extension]))
+            extension = complete_spec(spec, self._generate, base)
+            errors = check_extension(extension, await rule_context(uow, extension, previous))
             if errors:
                 raise InvalidInput(errors)
-            conflicts = await unique_conflicts(uow, [extension])
+            conflicts = await unique_conflicts(uow, extension, previous)
             if not conflicts:
                 return extension
-            id_was_generated = not (spec.auth_id or (previous and previous.auth_id))
+            id_was_generated = not (spec.auth_id or (base and base.auth_id))
             if not (id_was_generated and any(c.path == "auth_id" for c in conflicts)):
                 raise conflicts[0]
         raise Conflict("auth_id", "could not generate a free auth ID; give one")

@@ -218,26 +218,32 @@ class SqlExtensionRepository:
             raise await self._translate(error, extensions_to_add) from error
 
     async def replace(self, extension: Extension) -> None:
-        """Rewrite an existing extension and its unique keys.
+        """Rewrite an existing extension; its unique keys only when they changed.
 
         Raises:
             NotFound: there is no extension with this number.
             Conflict: one of its unique values is held by another extension.
         """
         number = extension.number
-        if not await self.existing_numbers([number]):
-            raise NotFound("extension", number)
-        await self._check_keys([extension])
+        keys = _key_rows(extension)
+        held = select(extension_keys.c.kind, extension_keys.c.value).where(
+            extension_keys.c.number == number
+        )
+        stored = {(row.kind, row.value) for row in await self._connection.execute(held)}
+        rewrite = stored != {(key["kind"], key["value"]) for key in keys}
+        if rewrite:
+            await self._check_keys([extension])
         row = _row(extension, dt.datetime.now(dt.UTC))
         try:
             statement = update(extensions).where(extensions.c.number == number).values(row)
-            await self._connection.execute(statement)
-            await self._connection.execute(
-                delete(extension_keys).where(extension_keys.c.number == number)
-            )
-            keys = _key_rows(extension)
-            if keys:
-                await self._connection.execute(insert(extension_keys), keys)
+            if (await self._connection.execute(statement)).rowcount == 0:
+                raise NotFound("extension", number)
+            if rewrite:
+                await self._connection.execute(
+                    delete(extension_keys).where(extension_keys.c.number == number)
+                )
+                if keys:
+                    await self._connection.execute(insert(extension_keys), keys)
         except IntegrityError as error:
             raise await self._translate(error, [extension]) from error
 
