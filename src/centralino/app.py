@@ -21,6 +21,7 @@ import structlog
 import uvicorn
 
 from centralino.admin.services import ManagementServices
+from centralino.admin.workers import SlowWork
 from centralino.api import create_api
 from centralino.config import Config
 from centralino.domain.bus import LocalEventBus
@@ -92,6 +93,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     """Open the database (migrating it) and build the management services."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(config.resolved_database_url)
+    work = SlowWork()  # password hashing, off the loop that carries the calls
     try:
         await database.migrate()
         events = LocalEventBus(on_error=_log_subscriber_error)
@@ -103,12 +105,14 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
             audio=FileAudioArchive(config.data_dir / "audio"),
             node=config.node_name,
             cluster=SqlNodes(database),
+            work=work,
         )
         yield Runtime(
             config=config, database=database, units=units, events=events, services=services
         )
     finally:
         await database.dispose()
+        work.shutdown()
 
 
 def build_telephony(runtime: Runtime) -> Telephony:
@@ -226,6 +230,7 @@ async def run_server(config: Config) -> None:
     async with open_runtime(config) as runtime:
         given = config.admin_password.get_secret_value() if config.admin_password else None
         password = await runtime.services.accounts.ensure_owner(given)
+        await runtime.services.accounts.prepare()  # the first login costs like the others
         follower = build_follower(runtime)
         await follower.prepare()  # before the caches load: nothing is missed
         telephony = build_telephony(runtime)

@@ -82,11 +82,14 @@ async def test_token_expires_after_twelve_hours(
         ),
         lambda token: "bWFsbG9yeQ." + ".".join(token.split(".")[1:]),  # "mallory"
         lambda token: TokenSigner(b"another secret").issue(
-            "admin", dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+            "admin", dt.datetime(2100, 1, 1, tzinfo=dt.UTC), "a hash"
         ),
+        lambda token: ".".join([*token.split(".")[:2], "AAAAAAAAAAAAAAAA", token.split(".")[3]]),
         lambda token: "",
         lambda token: "a.b",
         lambda token: "a.b.c.d",
+        lambda token: "a.b.c.d.e",
+        lambda token: ".".join(token.split(".")[:2] + token.split(".")[3:]),  # the old format
         lambda token: "@@@.notanumber.sig",
         lambda token: token.split(".")[0] + ".123.é",
         lambda token: token + "x",
@@ -103,8 +106,11 @@ async def test_forged_or_malformed_token_is_refused(services: ManagementServices
 def test_token_round_trip_with_the_signer() -> None:
     signer = TokenSigner(b"secret")
     now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    token = signer.issue("zoë.admin", now + dt.timedelta(hours=1))
-    assert signer.verify(token, now) == "zoë.admin"
+    token = signer.issue("zoë.admin", now + dt.timedelta(hours=1), "$argon2id$hash")
+    claims = signer.verify(token, now)
+    assert claims.username == "zoë.admin"
+    assert signer.is_current(claims, "$argon2id$hash")
+    assert not signer.is_current(claims, "$argon2id$another-hash")
     with pytest.raises(Unauthorized):
         TokenSigner(b"other").verify(token, now)
     with pytest.raises(Unauthorized):

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from centralino.admin.context import Actor
+from centralino.admin.services import ManagementServices
+from centralino.domain.account import AccountRole
 from tests.api.conftest import OWNER, PASSWORD
 from tests.fakes import FakeClock
 
@@ -100,3 +107,60 @@ async def test_unknown_route_answers_in_the_error_shape(api: httpx.AsyncClient) 
     response = await api.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["detail"][0]["reason"]
+
+
+async def test_repeated_failures_are_429_with_retry_after_even_for_the_right_password(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    for attempt in range(5):
+        wrong = {"username": OWNER, "password": f"wrong-guess-{attempt}"}
+        assert (await client.post(TOKEN_URL, data=wrong)).status_code == 401
+    right = {"username": OWNER, "password": PASSWORD}
+    response = await client.post(TOKEN_URL, data=right)
+    assert response.status_code == 429, response.text
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.json()["detail"][0]["reason"]
+    clock.advance(seconds=int(response.headers["retry-after"]))
+    assert (await client.post(TOKEN_URL, data=right)).status_code == 200
+
+
+async def test_a_token_issued_before_a_password_change_is_401(
+    api: httpx.AsyncClient, services: ManagementServices
+) -> None:
+    assert (await api.get("/api/v1/extensions")).status_code == 200
+    owner = Actor(username=OWNER, role=AccountRole.OWNER)
+    await services.accounts.set_password(owner, OWNER, "a-new-strong-password")
+    response = await api.get("/api/v1/extensions")
+    assert response.status_code == 401
+    assert "password was changed" in response.json()["detail"][0]["reason"]
+    fresh = {"username": OWNER, "password": "a-new-strong-password"}
+    token = (await api.post(TOKEN_URL, data=fresh)).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await api.get("/api/v1/extensions", headers=headers)).status_code == 200
+
+
+async def test_unknown_and_known_user_names_answer_in_the_same_time(
+    app: FastAPI, services: ManagementServices
+) -> None:
+    """Medians of five wrong logins each within 30% (the real argon2 parameters).
+
+    Five: the account's free failures; each pair comes from its own address.
+    """
+    await services.accounts.prepare()
+
+    async def timed(username: str, index: int) -> float:
+        transport = httpx.ASGITransport(app=app, client=(f"198.51.100.{index}", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://pbx.test") as client:
+            data = {"username": username, "password": "a-wrong-password"}
+            started = time.perf_counter()
+            response = await client.post(TOKEN_URL, data=data)
+            elapsed = time.perf_counter() - started
+        assert response.status_code == 401, response.text
+        return elapsed
+
+    known, unknown = [], []
+    for index in range(5):
+        known.append(await timed(OWNER, index))
+        unknown.append(await timed("nobody", index))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.7 < ratio < 1.3, (statistics.median(known), statistics.median(unknown))

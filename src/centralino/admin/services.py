@@ -15,6 +15,7 @@ from centralino.admin.recordings import RecordingService
 from centralino.admin.resources import GroupService, OfficeHoursService, SettingsService
 from centralino.admin.routing import RoutingService
 from centralino.admin.status import StatusService
+from centralino.admin.workers import SlowWork
 from centralino.admin.voicemail import TransientAudioArchive, VoicemailService
 from centralino.domain.calls import LiveCalls
 from centralino.domain.credentials import CredentialGenerator
@@ -60,12 +61,16 @@ class ManagementServices:
         *,
         node: str = "",
         cluster: ClusterView | None = None,
+        work: SlowWork | None = None,
     ) -> ManagementServices:
         """Wire every service to the same storage and clock.
 
         Changes reach the call engines through the change feed that each
         unit of work writes (``UnitOfWork.changes``); ``node`` names this
         process among the nodes sharing the database.
+
+        ``work`` runs the CPU-heavy work (password hashing) off the event
+        loop; the composition root owns it and shuts it down at stop.
 
         ``audio`` is where greetings, messages and recordings are kept; without
         one they are kept in memory only (tools and tests that keep no audio).
@@ -79,7 +84,7 @@ class ManagementServices:
             groups=GroupService(units, clock),
             office_hours=OfficeHoursService(units, clock),
             settings=settings,
-            accounts=AccountService(units, clock, TokenSigner(secret)),
+            accounts=AccountService(units, clock, TokenSigner(secret), work=work),
             audit=AuditService(units),
             csv=CsvService(units, clock, generate),
             status=StatusService(extensions, settings),

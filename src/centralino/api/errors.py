@@ -24,10 +24,18 @@ from centralino.domain.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    TooManyAttempts,
+    TryLater,
     Unauthorized,
 )
 
-__all__ = ["ERROR_RESPONSES", "ErrorBody", "ErrorItem", "install_error_handlers"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "LOGIN_RESPONSES",
+    "ErrorBody",
+    "ErrorItem",
+    "install_error_handlers",
+]
 
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -59,6 +67,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _described("A field is invalid; nothing was changed"),
 }
 """The error answers every protected route may give, for the OpenAPI document."""
+
+LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: _described("Too many failed logins: retry after Retry-After seconds"),
+    503: _described("Too many password checks waiting: retry after Retry-After seconds"),
+}
+"""The answers only logging in gives (throttle and back-pressure)."""
 
 
 def _answer(status: int, items: Sequence[ErrorItem], headers: Any = None) -> JSONResponse:
@@ -115,6 +129,13 @@ async def _forbidden(_request: Request, exc: Exception) -> JSONResponse:
     return _answer(403, [ErrorItem(path="(request)", reason=str(exc) or "forbidden")])
 
 
+async def _try_later(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TryLater)
+    status = 429 if isinstance(exc, TooManyAttempts) else 503
+    item = ErrorItem(path="(request)", reason=str(exc))
+    return _answer(status, [item], {"Retry-After": str(exc.retry_after)})
+
+
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     reason = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
@@ -133,4 +154,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(Unauthorized, _unauthorized)
     app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(TryLater, _try_later)
     app.add_exception_handler(StarletteHTTPException, _http_error)

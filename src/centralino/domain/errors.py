@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "Busy",
     "Conflict",
     "DomainError",
     "FieldError",
     "Forbidden",
     "InvalidInput",
     "NotFound",
+    "TooManyAttempts",
+    "TryLater",
     "Unauthorized",
 ]
 
@@ -76,3 +79,19 @@ class Unauthorized(DomainError):
 
 class Forbidden(DomainError):
     """The actor may not do this."""
+
+
+class TryLater(DomainError):
+    """Refused for now; the same request may succeed after ``retry_after`` seconds."""
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(reason)
+
+
+class TooManyAttempts(TryLater):
+    """Too many failed logins for this account or from this address (HTTP 429)."""
+
+
+class Busy(TryLater):
+    """The server's queue for this kind of work is full (HTTP 503)."""
