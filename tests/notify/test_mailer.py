@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from email.message import EmailMessage
 
 import pytest
 
 from centralino.domain.settings import SmtpSettings, SystemSettings
 from centralino.notify import MailError, SmtpMailer
+from centralino.notify import mailer as mailer_module
 from tests.fakes import InMemoryStore
 from tests.notify.smtp_support import LOOPBACK, PasswordChecker, running_smtp_server
 
@@ -138,3 +140,32 @@ async def test_a_silent_server_times_out() -> None:
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_large_attachment_is_encoded_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Non-ASCII text and a WAV of five minutes arrive intact, made 7-bit on a thread."""
+    threads: list[str] = []
+    original = mailer_module.flatten_message
+
+    def watched(message: EmailMessage, **options: object) -> bytes:
+        threads.append(threading.current_thread().name)
+        return original(message, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mailer_module, "flatten_message", watched)
+    email = an_email()
+    del email["Subject"]
+    email["Subject"] = "Nuovo messaggio da Niccolò"
+    email.set_content("Messaggio da Niccolò Ågren\n")
+    wav = bytes(range(256)) * 18_750  # 4.8 MB: five minutes at 8 kHz, 16 bits
+    email.add_attachment(wav, maintype="audio", subtype="wav", filename="messaggio.wav")
+    with running_smtp_server() as server:
+        assert await mailer_for(server.settings()).send(email) is True
+    assert threads
+    assert threading.main_thread().name not in threads
+    (delivery,) = server.deliveries
+    assert delivery.message["Subject"] == "Nuovo messaggio da Niccolò"
+    body, attachment = delivery.message.iter_parts()
+    assert body.get_content() == "Messaggio da Niccolò Ågren\n"
+    assert attachment.get_content() == wav

@@ -4,7 +4,9 @@ Theory of operation. The event bus calls subscribers synchronously, so
 :meth:`EmailNotifier.handle_event` only decides whether an event concerns
 email and starts a tracked task; the task reads what it needs (the mailbox
 owner, the system settings, the message and its audio), composes the email
-(:mod:`centralino.notify.templates`) and hands it to the :class:`Mailer`.
+(:mod:`centralino.notify.templates`, on a worker thread: attaching a
+voicemail of a few minutes costs ~0.1 s that the event loop carrying the
+calls must not spend) and hands it to the :class:`Mailer`.
 
 * ``VoicemailLeft``: by the owner's ``voicemail.email_mode``: ``none``
   sends nothing, ``notify`` a notice, ``attach`` the notice with the WAV,
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -177,14 +180,17 @@ class EmailNotifier:
         audio = (
             await self._mailboxes.message_audio(event.mailbox, event.message_id) if attach else None
         )
-        email = voicemail_email(
-            message,
-            caller=await self._caller(message.caller, message.caller_name),
-            mailbox_name=_named(owner),
-            received=message.received_at.astimezone(self._time_zone),
-            sender=sender_address(settings),
-            recipient=recipient,
-            wav=None if audio is None else encode_wav(audio),
+        email = await asyncio.to_thread(
+            functools.partial(
+                voicemail_email,
+                message,
+                caller=await self._caller(message.caller, message.caller_name),
+                mailbox_name=_named(owner),
+                received=message.received_at.astimezone(self._time_zone),
+                sender=sender_address(settings),
+                recipient=recipient,
+                wav=None if audio is None else encode_wav(audio),
+            )
         )
         accepted = await self._mailer.send(email)
         if accepted and mode is EmailMode.ATTACH_AND_DELETE:
