@@ -30,17 +30,20 @@ from centralino.notify import EmailNotifier, SmtpMailer
 from centralino.storage import (
     Database,
     FileAudioArchive,
+    SqlBlockRecords,
     SqlLocationStore,
     SqlNodes,
     SqlUnitOfWorkFactory,
 )
 from centralino.storage.feed import ChangeFollower
+from centralino.telephony.block_publisher import BlockPublisher
 from centralino.telephony.engine import Telephony, TelephonySettings
 from centralino.telephony.node_publisher import NodeAddresses, NodePublisher
 
 __all__ = [
     "Runtime",
     "SystemClock",
+    "build_block_publisher",
     "build_follower",
     "build_node_publisher",
     "build_notifier",
@@ -105,6 +108,7 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
             audio=FileAudioArchive(config.data_dir / "audio"),
             node=config.node_name,
             cluster=SqlNodes(database),
+            blocks=SqlBlockRecords(database),
             work=work,
         )
         yield Runtime(
@@ -164,6 +168,20 @@ def build_follower(runtime: Runtime) -> ChangeFollower:
         poll_interval=config.feed_poll_interval,
         retention=dt.timedelta(days=config.feed_retention_days),
     )
+
+
+def build_block_publisher(runtime: Runtime, telephony: Telephony) -> BlockPublisher:
+    """This node's blocks after failed authentications, for every node's listings."""
+    view = telephony.live_view()
+    publisher = BlockPublisher(
+        SqlBlockRecords(runtime.database),
+        view.blocked_addresses,
+        telephony.next_block_expiry,
+        telephony.wall_time,
+        runtime.config.node_name,
+    )
+    telephony.on_blocks_changed(publisher.wake)
+    return publisher
 
 
 def build_node_publisher(runtime: Runtime, telephony: Telephony) -> NodePublisher:
@@ -239,6 +257,8 @@ async def run_server(config: Config) -> None:
         await follower.start()
         publisher = build_node_publisher(runtime, telephony)
         await publisher.start(runtime.events)
+        blocks = build_block_publisher(runtime, telephony)
+        await blocks.start()
         _tune_garbage_collector()
         try:
             services = runtime.services.with_engine(
@@ -257,6 +277,7 @@ async def run_server(config: Config) -> None:
             _announce(config, None if given else password)
             await server.serve()
         finally:
+            await blocks.stop()
             await publisher.stop()
             await follower.stop()
             await telephony.stop()

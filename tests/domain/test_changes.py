@@ -9,6 +9,7 @@ import pytest
 from centralino.domain.calls import CallState
 from centralino.domain.changes import FEED_EVENTS, UnknownEvent, decode_event, encode_event
 from centralino.domain.events import (
+    AddressUnblocked,
     CallRecorded,
     CallStateChanged,
     ChangesMissed,
@@ -49,6 +50,7 @@ EXAMPLES: list[DomainEvent] = [
     VoicemailLeft(mailbox="101", message_id="m1", node="A"),
     MailboxChanged(mailbox="101", new=2, saved=1),
     CallRecorded(recording_id="r1", call_id="c1", caller="101", callee="102"),
+    AddressUnblocked(address="198.51.100.9"),
 ]
 
 

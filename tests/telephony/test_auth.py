@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from centralino.domain.extension import Extension
-from centralino.domain.settings import NetworkSettings, SystemSettings
+from centralino.domain.settings import NetworkSettings, SecuritySettings, SystemSettings
 from centralino.net.transport import Peer, TransportKind
 from centralino.sip.digest import (
     DigestAlgorithm,
@@ -21,7 +21,7 @@ from centralino.sip.message import Request, Response
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.directory import Directory
 from centralino.telephony.sip_server import IncomingRequest
-from centralino.telephony.throttle import Throttle
+from centralino.telephony.throttle import Block, Throttle, ThrottlePolicy
 from tests.fakes import InMemoryStore
 
 PASSWORD = "Secret-password-101"
@@ -38,6 +38,9 @@ class _Server:
 
     def respond(self, key: TransactionKey, response: Response) -> None:
         self.sent.append(response)
+
+    def tag_for(self, request: Request) -> str:
+        return "server-tag"
 
 
 @dataclass
@@ -75,8 +78,8 @@ async def authenticator() -> Authenticator:
     directory = Directory(store)
     await directory.load()
     nonces = NonceManager(secret=b"0123456789abcdef0123", lifetime=300)
-    throttle = Throttle(max_failures=3, window=60, block_for=300)
-    return Authenticator(directory, nonces, REALM, _Clock(), throttle=throttle)
+    policy = ThrottlePolicy(user_failures=3, address_users=3, proven_failures=6, trusted_pause=10)
+    return Authenticator(directory, nonces, REALM, _Clock(), throttle=Throttle(policy))
 
 
 def _request(method: str = "REGISTER", authorization: str | None = None, proxy: bool = False):
@@ -315,17 +318,110 @@ def test_lan_only_extension_from_outside_is_403(authenticator: Authenticator) ->
     assert inside is not None
 
 
-def test_repeated_failures_block_the_address_without_digest_work(
+def _blocks(auth: Authenticator) -> list[tuple[str, str | None]]:
+    now = auth._clock()  # type: ignore[attr-defined]
+    return [(block.address, block.user) for block in auth.throttle.blocked(now)]
+
+
+def test_repeated_failures_of_one_user_block_that_user_from_that_address(
     authenticator: Authenticator,
 ) -> None:
     for _ in range(3):
         _attempt(authenticator, "user101", "Wrong-password-000", host=WAN)
+    assert _blocks(authenticator) == [(WAN, "user101")]
+    challenge = _challenge(authenticator, host=WAN)  # not blocked as a whole: challenged
+    found, response = _attempt(authenticator, "user101", host=WAN, challenge=challenge)
+    assert found is None
+    assert response is not None
+    assert response.status == 403  # even the right password: refused without digest work
+    _, response = _attempt(authenticator, "alias103", host=WAN)  # another name from there
+    assert response is not None  # verified (a LAN-only extension), not refused as blocked
+    assert response.reason == "Outside the local network"
+    found, _ = _attempt(authenticator, "user101", host=LAN)
+    assert found is not None  # other addresses are not affected
+
+
+def test_guessing_many_names_blocks_the_address_but_not_a_proven_phone(
+    authenticator: Authenticator,
+) -> None:
+    found, _ = _attempt(authenticator, "user101", host=WAN)
+    assert found is not None  # the office's phone: proven from WAN
+    for name in ("admin", "1000", "test"):
+        _attempt(authenticator, name, "guess", host=WAN)
+    assert _blocks(authenticator) == [(WAN, None)]
+    found, response = _attempt(authenticator, "user103", host=WAN)
+    assert found is None
+    assert response is not None
+    assert response.status == 403
+    for _ in range(3):
+        found, _ = _attempt(authenticator, "USER101", host=WAN)  # the same name, any case
+        assert found is not None
+
+
+def test_a_blocked_address_without_proven_phones_gets_no_challenge(
+    authenticator: Authenticator,
+) -> None:
+    for name in ("admin", "1000", "test"):
+        _attempt(authenticator, name, "guess", host=WAN)
     incoming, server = _incoming(_request(), WAN)
     assert authenticator.challenge_or_identify(incoming, proxy=False) is None
     assert server.sent[0].status == 403  # not even a challenge
-    assert [b.address for b in authenticator.throttle.blocked(authenticator._clock())] == [WAN]  # type: ignore[attr-defined]
+
+
+def test_credentials_answering_a_nonce_sent_elsewhere_count_no_failure(
+    authenticator: Authenticator,
+) -> None:
+    challenge = _challenge(authenticator, host="203.0.113.66")  # the forger's own address
+    for _ in range(10):  # forged from the office's address, with a nonce sent elsewhere
+        found, response = _attempt(
+            authenticator, "user101", "Wrong-password-000", host=WAN, challenge=challenge
+        )
+        assert found is None
+        assert response is not None
+        assert response.status == 401  # re-challenged: not a failure
+    assert _blocks(authenticator) == []
+    found, _ = _attempt(authenticator, "user101", host=WAN)
+    assert found is not None
+    found, response = _attempt(authenticator, "user101", host=WAN, challenge=challenge)
+    assert found is None  # even the right password needs a nonce sent to its address
+
+
+def test_trusted_addresses_are_paused_not_blocked(authenticator: Authenticator) -> None:
+    for _ in range(3):
+        _attempt(authenticator, "user101", "Wrong-password-000", host=LAN)
+    assert _blocks(authenticator) == []  # the LAN is trusted by default
+    challenge = _challenge(authenticator, host=LAN)
+    found, response = _attempt(authenticator, "user101", host=LAN, challenge=challenge)
+    assert found is None
+    assert response is not None
+    assert response.status == 403  # paused
+    authenticator._clock.now += 11  # type: ignore[attr-defined]
     found, _ = _attempt(authenticator, "user101", host=LAN)
-    assert found is not None  # other addresses are not affected
+    assert found is not None
+
+
+async def test_an_empty_trusted_list_trusts_nobody() -> None:
+    store = InMemoryStore()
+    security = SecuritySettings(trusted_networks=[])
+    store.seed(extensions=[_extension("101")], settings=SystemSettings(security=security))
+    directory = Directory(store)
+    await directory.load()
+    seen: list[Block] = []
+    auth = Authenticator(
+        directory,
+        NonceManager(secret=b"0123456789abcdef0123"),
+        REALM,
+        _Clock(),
+        throttle=Throttle(ThrottlePolicy(user_failures=2)),
+        on_block=seen.append,
+    )
+    for _ in range(2):
+        _attempt(auth, "user101", "Wrong-password-000", host="127.0.0.1")
+    assert [(b.address, b.user, b.trusted) for b in seen] == [("127.0.0.1", "user101", False)]
+    assert [b.user for b in auth.unblock("127.0.0.1")] == ["user101"]
+    assert len(seen) == 2  # the unblock is told too
+    found, _ = _attempt(auth, "user101", host="127.0.0.1")
+    assert found is not None
 
 
 def test_unknown_user_while_directory_settles_is_rechallenged(

@@ -52,7 +52,9 @@ class _View:
 async def api(database: Database) -> AsyncIterator[httpx.AsyncClient]:
     services = build_services(database, FakeClock())
     await services.accounts.ensure_owner(PASSWORD)
-    app = create_api(dataclasses.replace(services, live=LiveService(_View())))
+    live = LiveService(_View())
+    security = services.security.with_live(live, services.nodes)
+    app = create_api(dataclasses.replace(services, live=live, security=security))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://pbx.test") as client:
         await log_in(client)

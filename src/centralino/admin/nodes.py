@@ -89,7 +89,7 @@ class NodesService:
 
     async def remote_registrations(self, number: str | None = None) -> Sequence[Binding]:
         """Unexpired registrations held by the other alive nodes (of ``number``, when given)."""
-        names = await self._remote_names()
+        names = await self.remote_names()
         if self._cluster is None or self._clock is None or not names:
             return []
         now = self._clock.now()
@@ -98,10 +98,11 @@ class NodesService:
 
     async def remote_calls(self) -> Sequence[LiveCall]:
         """The calls in progress published by the other alive nodes."""
-        names = await self._remote_names()
+        names = await self.remote_names()
         if self._cluster is None or not names:
             return []
         return await self._cluster.calls(names)
 
-    async def _remote_names(self) -> set[str]:
+    async def remote_names(self) -> set[str]:
+        """The alive nodes other than this process's own."""
         return {s.node.name for s in await self.nodes() if s.alive and s.node.name != self._local}

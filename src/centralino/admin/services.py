@@ -14,14 +14,16 @@ from centralino.admin.nodes import NodesService
 from centralino.admin.recordings import RecordingService
 from centralino.admin.resources import GroupService, OfficeHoursService, SettingsService
 from centralino.admin.routing import RoutingService
+from centralino.admin.security import SecurityService
 from centralino.admin.status import StatusService
-from centralino.admin.workers import SlowWork
 from centralino.admin.voicemail import TransientAudioArchive, VoicemailService
+from centralino.admin.workers import SlowWork
 from centralino.domain.calls import LiveCalls
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.location import LiveView
 from centralino.domain.nodes import ClusterView
 from centralino.domain.ports import AudioArchive, Clock, UnitOfWorkFactory
+from centralino.domain.security import BlockRecords
 
 __all__ = ["ManagementServices"]
 
@@ -43,6 +45,8 @@ class ManagementServices:
     """Mailboxes: messages and greetings (also the call engine's ``Mailboxes`` port)."""
     recordings: RecordingService
     """Recorded calls (also the call engine's ``CallRecordings`` port)."""
+    security: SecurityService
+    """Blocks after failed SIP authentications, of every node."""
     live: LiveService = field(default_factory=LiveService)
     """The running call engine's live state (empty when none runs)."""
     calls: CallsService = field(default_factory=CallsService)
@@ -62,6 +66,7 @@ class ManagementServices:
         node: str = "",
         cluster: ClusterView | None = None,
         work: SlowWork | None = None,
+        blocks: BlockRecords | None = None,
     ) -> ManagementServices:
         """Wire every service to the same storage and clock.
 
@@ -92,6 +97,7 @@ class ManagementServices:
             voicemail=VoicemailService(units, clock, archive, extensions, node=node),
             recordings=RecordingService(units, clock, archive),
             nodes=NodesService(cluster, clock),
+            security=SecurityService(units, clock, blocks, nodes=NodesService(cluster, clock)),
         )
 
     def with_engine(
@@ -111,4 +117,7 @@ class ManagementServices:
         nodes = self.nodes if node is None else self.nodes.running_as(node)
         live, live_calls = LiveService(view, nodes), CallsService(calls, nodes)
         routing = self.routing.with_live(live, live_calls)
-        return replace(self, live=live, calls=live_calls, routing=routing, nodes=nodes)
+        security = self.security.with_live(live, nodes)
+        return replace(
+            self, live=live, calls=live_calls, routing=routing, nodes=nodes, security=security
+        )

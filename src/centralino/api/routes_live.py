@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
-from centralino.api.dependencies import Services
+from centralino.api.dependencies import CurrentActor, Services
 from centralino.domain.location import Binding, BlockedAddress
 
 __all__ = ["BlockedAddressOut", "RegistrationOut", "router"]
@@ -51,19 +51,24 @@ class RegistrationOut(BaseModel):
 
 
 class BlockedAddressOut(BaseModel):
-    """A source address blocked after repeated failed authentications."""
+    """A block after repeated failed SIP authentications, on the node that decided it."""
 
     address: str
+    user: str | None
+    """The user name refused from ``address``; null: every name not proven there."""
     failures: int
     blocked_until: dt.datetime
+    node: str
 
     @classmethod
     def of(cls, blocked: BlockedAddress) -> BlockedAddressOut:
         """The API form of a block."""
         return cls(
             address=blocked.address,
+            user=blocked.user,
             failures=blocked.failures,
             blocked_until=blocked.blocked_until,
+            node=blocked.node,
         )
 
 
@@ -79,5 +84,17 @@ async def list_registrations(
 
 @router.get("/security/blocked", response_model=list[BlockedAddressOut])
 async def list_blocked(services: Services) -> list[BlockedAddressOut]:
-    """Addresses blocked for a while after too many failed SIP authentications."""
-    return [BlockedAddressOut.of(b) for b in services.live.blocked_addresses()]
+    """Addresses (or user names from an address) blocked after failed SIP authentications.
+
+    Every alive node's blocks, each naming its node.
+    """
+    return [BlockedAddressOut.of(b) for b in await services.security.blocked()]
+
+
+@router.delete("/security/blocked/{address}", status_code=204, response_class=Response)
+async def unblock(
+    address: Annotated[str, Path(max_length=64)], actor: CurrentActor, services: Services
+) -> Response:
+    """Lift every block of an address on every node (audited); 404 when none blocks it."""
+    await services.security.unblock(actor, address)
+    return Response(status_code=204)

@@ -25,6 +25,7 @@ from rich.table import Table
 from centralino.admin.services import ManagementServices
 from centralino.cli.common import DataDir, actor, err, exit_codes, fail, out, print_json, run
 from centralino.cli.nodes import list_nodes
+from centralino.cli.security import security_app
 from centralino.cli.voicemail import recordings_app, voicemail_app
 from centralino.config import Config
 from centralino.domain.account import OWNER_USERNAME
@@ -44,6 +45,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(routing_app, name="routing")
 app.add_typer(voicemail_app, name="voicemail")
 app.add_typer(recordings_app, name="recordings")
+app.add_typer(security_app, name="security")
 app.command("nodes")(list_nodes)
 
 

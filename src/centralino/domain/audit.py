@@ -18,6 +18,8 @@ class AuditAction(enum.StrEnum):
     IMPORT = "import"
     REGENERATE_CREDENTIALS = "regenerate_credentials"
     CHANGE_PASSWORD = "change_password"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
 
 
 class AuditEntry(DomainModel):

@@ -46,6 +46,7 @@ FEED_EVENTS: Mapping[str, type[DomainEvent]] = {
         events.VoicemailLeft,
         events.MailboxChanged,
         events.CallRecorded,
+        events.AddressUnblocked,
     )
 }
 """The events that travel on the change feed, by type name.

@@ -25,6 +25,7 @@ from centralino.domain.office_hours import OfficeHours
 from centralino.domain.settings import SystemSettings
 
 __all__ = [
+    "AddressUnblocked",
     "CallRecorded",
     "CallStateChanged",
     "ChangesMissed",
@@ -151,6 +152,13 @@ class CallRecorded:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AddressUnblocked:
+    """An administrator lifted every block of ``address`` (every node's throttle)."""
+
+    address: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChangesMissed:
     """The follower's cursor fell behind the pruned feed: reload every cache whole."""
 
@@ -170,5 +178,6 @@ DomainEvent = (
     | VoicemailLeft
     | MailboxChanged
     | CallRecorded
+    | AddressUnblocked
     | ChangesMissed
 )

@@ -56,11 +56,15 @@ class Binding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BlockedAddress:
-    """A source address refused for a while after repeated failed authentications."""
+    """A source address (or one user name from it) refused after failed authentications."""
 
     address: str
     failures: int
     blocked_until: dt.datetime
+    user: str | None = None
+    """The user name refused from ``address``; None: every name not proven there."""
+    node: str = ""
+    """The node that blocked it (empty inside the engine, which knows only its own)."""
 
 
 class LocationStore(Protocol):

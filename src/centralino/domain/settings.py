@@ -18,6 +18,7 @@ __all__ = [
     "NetworkSettings",
     "NumberingSettings",
     "PresenceSettings",
+    "SecuritySettings",
     "SipSettings",
     "SmtpSettings",
     "SystemSettings",
@@ -32,7 +33,9 @@ class SmtpSettings(DomainModel):
     host: HostName | None = None
     port: int = Field(default=587, ge=1, le=65535)
     username: Annotated[str, StringConstraints(max_length=200)] | None = None
-    password: Annotated[str, StringConstraints(max_length=200)] | None = None
+    password: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, repr=False
+    )
     sender: Email | None = None
     starttls: bool = True
 
@@ -164,6 +167,31 @@ class PresenceSettings(DomainModel):
         return {status: self.name_of(status) for status in Status}
 
 
+class SecuritySettings(DomainModel):
+    """Who the defence against password guessing trusts.
+
+    ``trusted_networks``: addresses that are rate-limited after failed SIP
+    authentications (a short pause) but never blocked. None: the local
+    networks (``network.local_networks``); an empty list: no network.
+    """
+
+    trusted_networks: list[str] | None = Field(default=None, max_length=100)
+
+    @field_validator("trusted_networks")
+    @classmethod
+    def _cidrs(cls, values: list[str] | None) -> list[str] | None:
+        if values is None:
+            return None
+        try:
+            return [str(ipaddress.ip_network(value.strip(), strict=False)) for value in values]
+        except ValueError as exc:
+            raise ValueError(f"not a network in CIDR form: {exc}") from exc
+
+    def trusted(self, network: NetworkSettings) -> list[str]:
+        """The trusted networks in force (the local networks when unset)."""
+        return network.local_networks if self.trusted_networks is None else self.trusted_networks
+
+
 class SystemSettings(DomainModel):
     """Every section of the system settings."""
 
@@ -173,3 +201,4 @@ class SystemSettings(DomainModel):
     presence: PresenceSettings = Field(default_factory=PresenceSettings)
     dial_codes: DialCodeSettings = Field(default_factory=DialCodeSettings)
     sip: SipSettings = Field(default_factory=SipSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)

@@ -432,6 +432,9 @@ class NonceManager:
     """Issues HMAC-signed nonces and remembers nonce-counts to stop replays.
 
     A nonce is ``base64url(issued_ms | random | HMAC-SHA256(secret)[:16])``.
+    The HMAC may also cover a *scope* (e.g. the address the challenge was sent
+    to): the nonce is then ours only when returned with the same scope, so a
+    sender who never received the challenge cannot use it (a forged source).
     """
 
     def __init__(
@@ -459,32 +462,36 @@ class NonceManager:
         """How long, in seconds, an issued nonce stays valid."""
         return self._lifetime_ms / 1000
 
-    def issue(self, now: float) -> str:
+    def issue(self, now: float, scope: str = "") -> str:
         """Make a fresh nonce.
 
         Args:
             now: the current time in seconds.
+            scope: what the nonce is bound to (checked with the same scope).
 
         Returns:
             The nonce, URL-safe base64 without padding.
         """
         body = int(now * 1000).to_bytes(_TIME_SIZE, "big", signed=True)
         body += secrets.token_bytes(_RANDOM_SIZE)
-        return _encode(body + self._mac(body))
+        return _encode(body + self._mac(body, scope))
 
-    def check(self, nonce: str, nonce_count: int | None, now: float) -> NonceStatus:
+    def check(
+        self, nonce: str, nonce_count: int | None, now: float, scope: str = ""
+    ) -> NonceStatus:
         """Judge a nonce and count without remembering anything.
 
         Args:
             nonce: the nonce the client returned.
             nonce_count: its ``nc``, or None without qop.
             now: the current time in seconds.
+            scope: the scope it must have been issued with.
 
         Returns:
             INVALID (not ours), STALE (expired, or forgotten after eviction),
             REPLAY (count not above the highest accepted) or VALID.
         """
-        issued_ms = self._issued_ms(nonce)
+        issued_ms = self._issued_ms(nonce, scope)
         if issued_ms is None:
             return NonceStatus.INVALID
         age_ms = int(now * 1000) - issued_ms
@@ -496,7 +503,7 @@ class NonceManager:
         count = _NO_COUNT if nonce_count is None else nonce_count
         return NonceStatus.REPLAY if count <= seen.highest_count else NonceStatus.VALID
 
-    def commit(self, nonce: str, nonce_count: int | None, now: float) -> None:
+    def commit(self, nonce: str, nonce_count: int | None, now: float, scope: str = "") -> None:
         """Remember that ``nonce`` was accepted with ``nonce_count``.
 
         Call only after :meth:`check` said VALID *and* the response verified,
@@ -506,8 +513,9 @@ class NonceManager:
             nonce: the accepted nonce.
             nonce_count: its ``nc``, or None without qop.
             now: the current time in seconds.
+            scope: the scope it was issued with.
         """
-        issued_ms = self._issued_ms(nonce)
+        issued_ms = self._issued_ms(nonce, scope)
         if issued_ms is None:
             return
         count = _NO_COUNT if nonce_count is None else nonce_count
@@ -551,11 +559,12 @@ class NonceManager:
         evicted = self._evicted_up_to_ms
         return evicted is not None and issued_ms <= evicted
 
-    def _mac(self, body: bytes) -> bytes:
+    def _mac(self, body: bytes, scope: str) -> bytes:
         # hmac.digest is the one-shot C implementation: no HMAC object per nonce.
-        return hmac.digest(self._secret, body, "sha256")[:_MAC_SIZE]
+        # The body has a fixed size, so body + scope is unambiguous.
+        return hmac.digest(self._secret, body + scope.encode(), "sha256")[:_MAC_SIZE]
 
-    def _issued_ms(self, nonce: str) -> int | None:
+    def _issued_ms(self, nonce: str, scope: str) -> int | None:
         try:
             raw = base64.urlsafe_b64decode(nonce + "=" * (-len(nonce) % 4))
         except (binascii.Error, ValueError):
@@ -564,7 +573,7 @@ class NonceManager:
         if len(raw) != _NONCE_SIZE or _encode(raw) != nonce:
             return None
         body, mac = raw[:-_MAC_SIZE], raw[-_MAC_SIZE:]
-        if not hmac.compare_digest(mac, self._mac(body)):
+        if not hmac.compare_digest(mac, self._mac(body, scope)):
             return None
         return int.from_bytes(body[:_TIME_SIZE], "big", signed=True)
 
@@ -736,6 +745,7 @@ def verify(
     now: float,
     username: str | None = None,
     body: bytes = b"",
+    nonce_scope: str = "",
 ) -> DigestVerdict:
     """Check credentials against an account, consuming the nonce-count on success.
 
@@ -748,6 +758,8 @@ def verify(
         now: the current time in seconds.
         username: the expected user name, if the caller already chose an account.
         body: the request body, for ``qop=auth-int``.
+        nonce_scope: the scope the nonce must have been issued with (a
+            nonce of another scope is BAD_NONCE).
 
     Returns:
         The verdict; STALE and REPLAY are only returned when the response was
@@ -760,7 +772,7 @@ def verify(
         return DigestVerdict.REALM_MISMATCH
     if username is not None and credentials.username != username:
         return DigestVerdict.USERNAME_MISMATCH
-    status = nonces.check(credentials.nonce, credentials.nonce_count, now)
+    status = nonces.check(credentials.nonce, credentials.nonce_count, now, nonce_scope)
     if status is NonceStatus.INVALID:
         return DigestVerdict.BAD_NONCE
     ha1 = secret.ha1(credentials.algorithm, credentials.username, realm)
@@ -770,7 +782,7 @@ def verify(
         return DigestVerdict.BAD_RESPONSE
     if status is not NonceStatus.VALID:
         return _NONCE_VERDICT[status]
-    nonces.commit(credentials.nonce, credentials.nonce_count, now)
+    nonces.commit(credentials.nonce, credentials.nonce_count, now, nonce_scope)
     return DigestVerdict.OK
 
 

@@ -15,11 +15,13 @@ from centralino.storage.audio_archive import FileAudioArchive
 from centralino.storage.database import Database, sqlite_url
 from centralino.storage.location_store import SqlLocationStore
 from centralino.storage.nodes import SqlNodes
+from centralino.storage.security import SqlBlockRecords
 from centralino.storage.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 
 __all__ = [
     "Database",
     "FileAudioArchive",
+    "SqlBlockRecords",
     "SqlLocationStore",
     "SqlNodes",
     "SqlUnitOfWork",

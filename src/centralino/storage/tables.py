@@ -53,6 +53,7 @@ __all__ = [
     "metadata",
     "nodes",
     "office_hours",
+    "security_blocks",
     "settings",
     "sip_bindings",
     "voicemail_messages",
@@ -225,6 +226,17 @@ live_calls = Table(
     Column("answered_at", UTC_DATETIME, nullable=True),
 )
 """Each node's calls in progress as it last published them (its own are in memory)."""
+
+security_blocks = Table(
+    "security_blocks",
+    metadata,
+    Column("node", String(64), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("user_name", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("blocked_until", UTC_DATETIME, nullable=False),
+)
+"""Each node's blocks after failed authentications (``user_name`` '': the address)."""
 
 voicemail_messages = Table(
     "voicemail_messages",

@@ -4,8 +4,10 @@ Theory of operation. :meth:`Authenticator.challenge_or_identify` either
 returns the authenticated :class:`Extension` or answers the request itself
 and returns None. In order:
 
-1. a source address blocked by the :class:`Throttle` is refused with 403 at
-   once, without any digest work;
+1. a request the :class:`Throttle` refuses (its address blocked, or its
+   address and user name as a pair; see :mod:`.throttle`) is answered 403 at
+   once, without any digest work; a request without credentials is refused
+   only when its whole address is blocked and no user name is proven there;
 2. without credentials for our realm the request is challenged: 401 with
    ``WWW-Authenticate`` (registrar) or 407 with ``Proxy-Authenticate``
    (``proxy=True``, for INVITE and other requests to the PBX as a proxy),
@@ -27,8 +29,13 @@ and returns None. In order:
    restrictions told: 403 "Extension disabled", 403 "Outside the local
    network" for ``lan_only`` extensions reached from elsewhere.
 
-Every 403 for a wrong password, an unknown user or malformed credentials
-counts as a failure of the source address; a block is logged.
+Every nonce is bound to the address it was sent to (its scope): credentials
+returned from another address answer no nonce of ours and are re-challenged,
+so a forged source never counts a failure. Every 403 for a wrong password, an
+unknown user or malformed credentials counts as a failure of the (address,
+user name) pair; a correct password makes the pair proven. Addresses in the
+trusted networks (``security.trusted_networks``) are only paused, never
+blocked. Every block and every unblock is logged and told to ``on_block``.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ from centralino.sip.digest import (
 )
 from centralino.telephony.directory import Directory
 from centralino.telephony.sip_server import IncomingRequest
-from centralino.telephony.throttle import Throttle
+from centralino.telephony.throttle import Block, Throttle
 
 __all__ = ["Authenticator", "Identity", "Refusal"]
 
@@ -92,11 +99,13 @@ class Authenticator:
         clock: Callable[[], float] = time.time,
         *,
         throttle: Throttle | None = None,
+        on_block: Callable[[Block], None] | None = None,
     ) -> None:
         self.directory = directory
         self.nonces = nonces
         self.realm = realm
         self.throttle = throttle if throttle is not None else Throttle()
+        self._on_block = on_block
         self._clock = clock
         # Challenge header values with a hole for the nonce, per algorithm list
         # and stale flag: only the nonce changes from one 401 to the next, so
@@ -127,24 +136,39 @@ class Authenticator:
     def authenticate(self, incoming: IncomingRequest, *, proxy: bool) -> Identity | None:
         """Like :meth:`challenge_or_identify`, also telling the user name used."""
         now = self._clock()
-        address = incoming.peer.host
-        if self.throttle.is_blocked(address, now):
+        credentials = self._credentials(incoming, proxy)
+        user = None
+        if isinstance(credentials, DigestCredentials):
+            user = _user_key(credentials.username)
+        if self.throttle.refuses(incoming.peer.host, user, now):
             incoming.respond(StatusCode.FORBIDDEN, Refusal.BLOCKED)
             return None
-        credentials = self._credentials(incoming, proxy)
         if credentials is None:
             self.challenge(incoming, proxy=proxy)
             return None
         if isinstance(credentials, DigestError):
-            self._fail(incoming, now, StatusCode.BAD_REQUEST, "Malformed credentials")
+            self._fail(incoming, now, "", StatusCode.BAD_REQUEST, "Malformed credentials")
             return None
         return self._identify(incoming, credentials, now, proxy)
+
+    def unblock(self, address: str) -> list[Block]:
+        """Lift every block of ``address`` (an administrator's decision); log each.
+
+        Returns:
+            The blocks that were in force.
+        """
+        lifted = self.throttle.unblock(address, self._clock())
+        for block in lifted:
+            log.warning("unblocked", address=address, user=block.user)
+            if self._on_block is not None:
+                self._on_block(block)
+        return lifted
 
     def challenge(self, incoming: IncomingRequest, *, proxy: bool, stale: bool = False) -> None:
         """Answer 401 (or 407) with one fresh challenge per algorithm."""
         now = self._clock()
         algorithms = self.algorithms
-        nonce = self.nonces.issue(now)
+        nonce = self.nonces.issue(now, incoming.peer.host)
         name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
         status = StatusCode.PROXY_AUTHENTICATION_REQUIRED if proxy else StatusCode.UNAUTHORIZED
         parts = self._parts(algorithms, stale)
@@ -199,7 +223,8 @@ class Authenticator:
             if self.directory.settling:
                 self.challenge(incoming, proxy=proxy)  # maybe just renamed: retry
             else:
-                self._fail(incoming, now, StatusCode.FORBIDDEN, Refusal.FORBIDDEN)
+                user = _user_key(credentials.username)
+                self._fail(incoming, now, user, StatusCode.FORBIDDEN, Refusal.FORBIDDEN)
             return None
         verdict = verify(
             credentials,
@@ -209,16 +234,19 @@ class Authenticator:
             nonces=self.nonces,
             now=now,
             body=incoming.request.body,
+            nonce_scope=incoming.peer.host,
         )
+        user = _user_key(credentials.username)
         if verdict is DigestVerdict.OK:
+            self.throttle.record_success(incoming.peer.host, user, now)
             admitted = self._admit(incoming, extension)
             return None if admitted is None else Identity(admitted, credentials.username)
         if verdict.response_status == StatusCode.UNAUTHORIZED:
             self.challenge(incoming, proxy=proxy, stale=verdict.stale)
         elif verdict is DigestVerdict.MALFORMED:
-            self._fail(incoming, now, StatusCode.BAD_REQUEST, "Malformed credentials")
+            self._fail(incoming, now, user, StatusCode.BAD_REQUEST, "Malformed credentials")
         else:
-            self._fail(incoming, now, StatusCode.FORBIDDEN, Refusal.FORBIDDEN)
+            self._fail(incoming, now, user, StatusCode.FORBIDDEN, Refusal.FORBIDDEN)
         return None
 
     def _admit(self, incoming: IncomingRequest, extension: Extension) -> Extension | None:
@@ -230,14 +258,32 @@ class Authenticator:
             return None
         return extension
 
-    def _fail(self, incoming: IncomingRequest, now: float, status: int, reason: str) -> None:
+    def _fail(
+        self, incoming: IncomingRequest, now: float, user: str, status: int, reason: str
+    ) -> None:
         incoming.respond(status, reason)
         address = incoming.peer.host
-        block = self.throttle.record_failure(address, now)
-        if block is not None:
-            log.warning(
-                "address blocked after failed authentications",
-                address=address,
-                failures=block.failures,
-                seconds=self.throttle.block_for,
-            )
+        trusted = self.directory.is_trusted(address)
+        block = self.throttle.record_failure(address, user, now, trusted=trusted)
+        if block is None:
+            return
+        if block.trusted:
+            log.info("trusted address paused after failed authentications", **_fields(block))
+            return
+        log.warning("blocked after failed authentications", **_fields(block))
+        if self._on_block is not None:
+            self._on_block(block)
+
+
+def _user_key(username: str) -> str:
+    """The throttle's name for a user: case-insensitive, as the directory looks it up."""
+    return username.lower()[:64]
+
+
+def _fields(block: Block) -> dict[str, object]:
+    return {
+        "address": block.address,
+        "user": block.user,
+        "failures": block.failures,
+        "seconds": round(block.until - block.since),
+    }

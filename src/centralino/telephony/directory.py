@@ -65,6 +65,7 @@ class Directory:
         self._settings = SystemSettings()
         self._schedules: dict[str, OfficeHours] = {}
         self._networks: tuple[Network, ...] = ()
+        self._trusted: tuple[Network, ...] = ()
         self._listeners: list[ChangeListener] = []
         self._schedule_listeners: list[Callable[[str], None]] = []
         self._reload_listeners: list[Callable[[], None]] = []
@@ -144,11 +145,11 @@ class Directory:
 
     def is_local(self, address: str) -> bool:
         """Whether ``address`` lies in the configured local networks."""
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self._networks)
+        return _within(address, self._networks)
+
+    def is_trusted(self, address: str) -> bool:
+        """Whether ``address`` lies in the trusted networks (``security.trusted_networks``)."""
+        return _within(address, self._trusted)
 
     # Events -------------------------------------------------------------------
 
@@ -237,3 +238,13 @@ class Directory:
         self._settings = settings
         networks = settings.network.local_networks
         self._networks = tuple(ipaddress.ip_network(net, strict=False) for net in networks)
+        trusted = settings.security.trusted(settings.network)
+        self._trusted = tuple(ipaddress.ip_network(net, strict=False) for net in trusted)
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)

@@ -42,6 +42,7 @@ import structlog
 
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import LiveCalls
+from centralino.domain.events import AddressUnblocked, DomainEvent
 from centralino.domain.location import Binding, BlockedAddress, LiveView, LocationStore
 from centralino.domain.ports import (
     CallRecordings,
@@ -69,7 +70,7 @@ from centralino.telephony.recording import CallRecorder
 from centralino.telephony.registrar import Registrar
 from centralino.telephony.sip_server import RequestHandler, SipServer
 from centralino.telephony.subscriptions import Subscriptions
-from centralino.telephony.throttle import Throttle
+from centralino.telephony.throttle import Throttle, ThrottlePolicy
 
 __all__ = ["HandlerFactory", "Telephony", "TelephonySettings"]
 
@@ -93,9 +94,8 @@ class TelephonySettings:
     expiry: ExpiryPolicy = field(default_factory=ExpiryPolicy)
     nonce_lifetime: float = 300.0
     nonce_entries: int = 100_000
-    throttle_failures: int = 10
-    throttle_window: float = 60.0
-    throttle_block: float = 300.0
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    """Bars and durations of the defence against password guessing (:mod:`.throttle`)."""
     ring_timeout: float = 180.0
     """The longest a caller waits for an answer, across forwards, before 408.
 
@@ -143,17 +143,14 @@ class Telephony:
             lifetime=settings.nonce_lifetime,
             max_entries=settings.nonce_entries,
         )
-        throttle = Throttle(
-            max_failures=settings.throttle_failures,
-            window=settings.throttle_window,
-            block_for=settings.throttle_block,
-        )
+        self._block_listeners: list[Callable[[], None]] = []
         self.authenticator = Authenticator(
             self.directory,
             nonces,
             settings.realm,
             wall_clock,
-            throttle=throttle,
+            throttle=Throttle(settings.throttle),
+            on_block=lambda _block: self._blocks_changed(),
         )
         self.registrar = Registrar(
             authenticator=self.authenticator,
@@ -209,12 +206,14 @@ class Telephony:
             self.directory.on_change(lambda *_: self._wake_switch())
             self.directory.on_schedule_change(lambda _name: self._wake_switch())
         self._wall_clock = wall_clock
+        self._unsubscribe_security: Callable[[], None] | None = None
         self._started = False
 
     async def start(self) -> None:
         """Load state, follow domain events, open the SIP transports."""
         await self.directory.load()
         self.directory.subscribe(self.events)
+        self._unsubscribe_security = self.events.subscribe(self._security_event)
         await self.registrar.start(self.events)
         await self._open_transports(self.settings.bind, self.settings.port)
         self.sip.route("REGISTER", self.registrar.handle_register)
@@ -264,6 +263,9 @@ class Telephony:
             await self.recorder.close()  # the closed media filed its calls: store them
         await self.registrar.stop()
         await self.directory.close()
+        if self._unsubscribe_security is not None:
+            self._unsubscribe_security()
+            self._unsubscribe_security = None
         self._started = False
 
     # calls ------------------------------------------------------------------------
@@ -287,6 +289,28 @@ class Telephony:
     def live_view(self) -> LiveView:
         """The engine as the management side sees it."""
         return _EngineView(self)
+
+    # security ---------------------------------------------------------------------
+
+    def on_blocks_changed(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` when a block starts or is lifted (not when one expires)."""
+        self._block_listeners.append(listener)
+
+    def next_block_expiry(self) -> float | None:
+        """When the earliest block ends (wall-clock seconds), or None."""
+        return self.authenticator.throttle.next_expiry()
+
+    def wall_time(self) -> float:
+        """The time the throttle is told (wall-clock seconds)."""
+        return self._wall_clock()
+
+    def _security_event(self, event: DomainEvent) -> None:
+        if isinstance(event, AddressUnblocked):
+            self.authenticator.unblock(event.address)
+
+    def _blocks_changed(self) -> None:
+        for listener in list(self._block_listeners):
+            listener()
 
 
 def _public_host(directory: Directory) -> Callable[[str], str | None]:
@@ -329,10 +353,11 @@ class _EngineView:
         return self._engine.registrar.registrations(number)
 
     def blocked_addresses(self) -> Sequence[BlockedAddress]:
-        now = self._engine._wall_clock()
+        now = self._engine.wall_time()
         return [
             BlockedAddress(
                 address=block.address,
+                user=block.user,
                 failures=block.failures,
                 blocked_until=dt.datetime.fromtimestamp(block.until, dt.UTC),
             )
