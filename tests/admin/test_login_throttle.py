@@ -122,3 +122,10 @@ def test_memory_is_bounded_under_a_flood_of_names() -> None:
         throttle.admit(f"name{index}", f"10.0.{index // 256}.{index % 256}", 0.0)
     assert throttle.admit("name0", "10.0.0.0", 0.0) == 0.0  # pushed out, not kept
     assert throttle.admit("name9999", "10.0.39.15", 0.0) == 0.0  # young, one failure
+
+
+def test_an_attempt_never_checked_is_withdrawn() -> None:
+    throttle = LoginThrottle()
+    for _ in range(20):
+        assert throttle.admit("admin", ATTACKER, 0.0) == 0.0
+        throttle.withdraw("admin", ATTACKER)

@@ -34,7 +34,7 @@ from centralino.admin.login_throttle import LoginThrottle
 from centralino.admin.workers import SlowWork
 from centralino.domain.account import OWNER_USERNAME, Account, AccountRole
 from centralino.domain.audit import AuditAction
-from centralino.domain.errors import InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from centralino.domain.errors import Busy, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 from centralino.domain.ports import Clock, UnitOfWorkFactory
 
 __all__ = [
@@ -177,8 +177,13 @@ class AccountService:
             raise TooManyAttempts("too many failed logins: try again later", math.ceil(wait))
         async with self._units() as uow:
             account = await uow.accounts.get(username)
-        stored = account.password_hash if account is not None else await self._dummy()
-        if not await self._work.run(self._matches, stored, password) or account is None:
+        try:
+            stored = account.password_hash if account is not None else await self._dummy()
+            matches = await self._work.run(self._matches, stored, password)
+        except Busy:
+            self._throttle.withdraw(username, address)
+            raise
+        if not matches or account is None:
             raise Unauthorized("wrong user name or password")
         self._throttle.succeeded(username, address, self._clock.now().timestamp())
         expires = self._clock.now() + TOKEN_LIFETIME

@@ -124,6 +124,11 @@ class LoginThrottle:
         while len(self._trusted) > self._policy.max_entries:
             del self._trusted[next(iter(self._trusted))]
 
+    def withdraw(self, username: str, address: str) -> None:
+        """The admitted attempt was never checked (the server was busy): take it back."""
+        self._accounts.take_back(username)
+        self._addresses.take_back(address)
+
     def _is_trusted(self, username: str, address: str, now: float) -> bool:
         until = self._trusted.get((username, address))
         return until is not None and until > now
