@@ -26,6 +26,7 @@ from centralino.api import create_api
 from centralino.config import Config
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import DomainEvent
+from centralino.net.tcp_limits import TcpLimits
 from centralino.notify import EmailNotifier, SmtpMailer
 from centralino.storage import (
     Database,
@@ -130,6 +131,11 @@ def build_telephony(runtime: Runtime) -> Telephony:
         media_anchoring=config.media_anchoring,
         rtp_port_min=config.rtp_port_min,
         rtp_port_max=config.rtp_port_max,
+        tcp=TcpLimits(
+            max_connections=config.sip_tcp_max_connections,
+            max_per_address=config.sip_tcp_max_per_address,
+            idle_timeout=config.sip_tcp_idle_timeout,
+        ),
     )
     return Telephony(
         settings,

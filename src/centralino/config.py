@@ -60,6 +60,16 @@ class Config(BaseSettings):
     rtp_port_max: int = Field(default=20000, ge=1024, le=65535)
     """The UDP port range of anchored media: per call leg, an even RTP port
     and the odd RTCP port above it (two pairs per call)."""
+    sip_tcp_max_connections: int = Field(default=4096, ge=1)
+    """SIP over TCP: connections open at once, in all; one more is closed at
+    once (keep it below the process's open-files limit, ``ulimit -n``)."""
+    sip_tcp_max_per_address: int = Field(default=256, ge=1)
+    """SIP over TCP: connections open at once from one address (raise it when
+    more phones than that use TCP behind one NAT)."""
+    sip_tcp_idle_timeout: float = Field(default=3900.0, gt=0)
+    """SIP over TCP: seconds without a byte (keep-alives count) before a
+    connection that carried messages is closed; keep it above the longest
+    registration interval (3600 s) for phones that send no keep-alives."""
     admin_password: SecretStr | None = None
     """The owner's password on first start; generated and printed when unset."""
     log_level: str = "info"

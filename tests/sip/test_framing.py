@@ -132,6 +132,51 @@ def test_body_too_large_is_fatal_413() -> None:
     assert error.value.status == StatusCode.REQUEST_ENTITY_TOO_LARGE
 
 
+def test_oversized_request_carries_its_head_to_be_answered() -> None:
+    framer = StreamFramer(max_body_size=3)
+    framer.receive_data(OPTIONS)
+    with pytest.raises(SipParseError) as error:
+        framer.next_event()
+    request = error.value.message
+    assert isinstance(request, Request)
+    assert request.method == "OPTIONS"
+    assert request.headers.call_id() == "c1"
+
+
+def test_head_too_large_carries_the_whole_lines_read() -> None:
+    head, _ = OPTIONS.split(b"\r\n\r\n")
+    framer = StreamFramer(max_head_size=len(head) + 10)
+    framer.receive_data(head + b"\r\nX-Long: " + b"y" * 200)
+    with pytest.raises(SipParseError) as error:
+        framer.next_event()
+    assert error.value.status == StatusCode.MESSAGE_TOO_LARGE
+    request = error.value.message
+    assert isinstance(request, Request)
+    assert request.headers.get("x-long") is None  # the cut line is left out
+
+
+def test_garbage_over_the_limit_carries_no_message() -> None:
+    framer = StreamFramer(max_head_size=100)
+    framer.receive_data(b"\x16\x03\x01" + b"\xff" * 300)
+    with pytest.raises(SipParseError) as error:
+        framer.next_event()
+    assert error.value.message is None
+
+
+def test_message_pending_ignores_keepalives_in_progress() -> None:
+    framer = StreamFramer()
+    assert not framer.message_pending
+    framer.receive_data(b"\r\n")  # a ping or a pong: not known yet
+    assert _drain(framer) == []
+    assert not framer.message_pending
+    framer.receive_data(b"\r\n" + OPTIONS[:10])
+    assert [type(e) for e in _drain(framer)] == [KeepAlivePing]
+    assert framer.message_pending
+    framer.receive_data(OPTIONS[10:])
+    assert [type(e) for e in _drain(framer)] == [MessageReceived]
+    assert not framer.message_pending
+
+
 @pytest.mark.parametrize("value", [b"-1", b"abc", b"4\r\nContent-Length: 5"])
 def test_unusable_content_length_is_fatal(value: bytes) -> None:
     framer = StreamFramer()

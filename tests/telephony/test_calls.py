@@ -166,9 +166,10 @@ async def test_cancel_from_caller_cancels_the_fork(engine: Engine) -> None:
     caller, callee = await engine.phone("101"), await engine.phone("102")
     dialed, invite = await _ring(engine, caller, callee)
     callee.answer(invite, 180)
-    await caller.response(180)
+    ringing = await caller.response(180)
     caller.cancel(dialed.invite)
-    assert (await caller.response(200, "CANCEL")).status == 200
+    cancelled = await caller.response(200, "CANCEL")
+    assert cancelled.headers.to_address().tag == ringing.headers.to_address().tag  # §9.2
     assert (await caller.final()).status == 487
     cancel = await callee.request("CANCEL")
     assert cancel.headers.vias()[0].branch == invite.headers.vias()[0].branch

@@ -15,7 +15,11 @@ but whose content is invalid yields :class:`MessageRejected` (answer it
 with its status and carry on). A stream whose framing is lost (a header
 section or body over the limit, an unreadable Content-Length) raises
 :class:`~centralino.sip.errors.SipParseError`; the connection must then be
-closed, and every later call raises the same error.
+closed, and every later call raises the same error. When the start line and
+the fields a response needs were read before the limit, the error carries
+that request (``error.message``, without its body) so the glue can answer it
+(413, 513) before closing. :attr:`StreamFramer.message_pending` tells the
+glue a message is under way (a slow sender's timeout starts then).
 """
 
 from __future__ import annotations
@@ -110,6 +114,11 @@ class StreamFramer:
             self._closed = True
         self._buffer += data
 
+    @property
+    def message_pending(self) -> bool:
+        """Part of a message is buffered (part of a keep-alive is not)."""
+        return bool(self._buffer) and not _PING.startswith(self._buffer)
+
     def next_event(self) -> FramingEvent | None:
         """Return the next complete event, or None when more bytes are needed.
 
@@ -135,11 +144,18 @@ class StreamFramer:
         if end < 0:
             self._scanned = len(self._buffer)
             if len(self._buffer) > self._max_head:
-                raise SipParseError("header section too large", status=StatusCode.MESSAGE_TOO_LARGE)
+                raise self._too_large(bytes(self._buffer[: self._max_head]))
             return self._at_end(partial=bool(self._buffer))
         if end > self._max_head:
-            raise SipParseError("header section too large", status=StatusCode.MESSAGE_TOO_LARGE)
-        total = end + len(_HEAD_END) + self._content_length(bytes(self._buffer[:end]))
+            raise self._too_large(bytes(self._buffer[: self._max_head]))
+        head = bytes(self._buffer[:end])
+        try:
+            length = self._content_length(head)
+        except SipParseError as exc:
+            raise SipParseError(
+                exc.reason, status=exc.status, message=_head_message(head)
+            ) from None
+        total = end + len(_HEAD_END) + length
         if len(self._buffer) < total:
             return self._at_end(partial=True)
         return self._emit(total)
@@ -159,6 +175,16 @@ class StreamFramer:
             del self._buffer[:2]
             return KeepAlivePong()
         return None
+
+    def _too_large(self, start: bytes) -> SipParseError:
+        # Only whole lines of the cut head are kept: a field cut in the
+        # middle would be read as a shorter, different value.
+        head = start[: start.rfind(b"\r\n")] if b"\r\n" in start else b""
+        return SipParseError(
+            "header section too large",
+            status=StatusCode.MESSAGE_TOO_LARGE,
+            message=_head_message(head),
+        )
 
     def _content_length(self, head: bytes) -> int:
         # RFC 3261 §18.3: on a stream Content-Length delimits the body; we read
@@ -192,3 +218,18 @@ class StreamFramer:
             return None
         self._finished = True
         return StreamClosed()
+
+
+def _head_message(head: bytes) -> Request | Response | None:
+    """The message a header section describes, body left out, when it parses.
+
+    Content-Length is dropped: its body is the part that was refused.
+    """
+    if not head:
+        return None
+    try:
+        lines = [line for line in head.split(b"\r\n") if not _CONTENT_LENGTH_RE.match(line)]
+        return parse_message(b"\r\n".join(lines) + _HEAD_END)
+    except SipParseError as exc:
+        partial = exc.message
+        return partial if isinstance(partial, Request | Response) else None

@@ -53,6 +53,7 @@ from centralino.domain.ports import (
 )
 from centralino.net import open_tcp, open_udp
 from centralino.net.rtp import PortAllocator
+from centralino.net.tcp_limits import TcpLimits
 from centralino.net.transport import TransportKind
 from centralino.sip.digest import NonceManager
 from centralino.telephony.apps.launcher import VoicemailApplications
@@ -108,6 +109,8 @@ class TelephonySettings:
     rtp_port_min: int = 10000
     rtp_port_max: int = 20000
     """The UDP port range of anchored media (an even RTP port, the odd RTCP above)."""
+    tcp: TcpLimits = field(default_factory=TcpLimits)
+    """SIP over TCP: connection caps, idle timeouts, message sizes."""
 
 
 class Telephony:
@@ -233,7 +236,13 @@ class Telephony:
         for attempt in range(_PORT_ATTEMPTS):
             udp = await open_udp(host, port, self.sip.receive)
             try:
-                tcp = await open_tcp(host, udp.local_address[1], self.sip.receive)
+                tcp = await open_tcp(
+                    host,
+                    udp.local_address[1],
+                    self.sip.receive,
+                    limits=self.settings.tcp,
+                    on_reject=self.sip.reject,
+                )
             except OSError:
                 udp.close()
                 if port != 0 or attempt == _PORT_ATTEMPTS - 1:

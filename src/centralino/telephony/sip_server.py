@@ -18,6 +18,7 @@ passing a callback that receives each response (or a timeout).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import secrets
 import time
@@ -53,6 +54,9 @@ __all__ = [
 log = structlog.get_logger("centralino.sip")
 
 RequestHandler = Callable[["IncomingRequest"], Awaitable[None] | None]
+
+_TAG_FIELDS = ("via", "from", "call-id", "cseq")
+"""What identifies a request and its retransmissions (RFC 3261 §17.2.3)."""
 
 
 def new_branch() -> str:
@@ -98,9 +102,15 @@ class IncomingRequest:
     ) -> Response:
         """Answer the request through its server transaction.
 
+        Out of a dialog (no To-tag in the request), every response but 100
+        carries a To-tag (RFC 3261 §8.2.6.2): ``to_tag``, else one derived
+        from the request, the same for each of its retransmissions.
+
         Returns:
             The response sent.
         """
+        if to_tag is None and status > StatusCode.TRYING:
+            to_tag = self.server.tag_for(self.request)
         response = make_response(
             self.request, status, reason, to_tag=to_tag, extra_headers=tuple(headers), body=body
         )
@@ -139,6 +149,7 @@ class SipServer:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_deadline: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._tag_key = secrets.token_bytes(16)
         self.fallback: RequestHandler = _not_implemented
 
     # Wiring ---------------------------------------------------------------
@@ -171,6 +182,17 @@ class SipServer:
             public = self._public_host(address)
         return public or self.advertised_host
 
+    def tag_for(self, request: Request) -> str:
+        """The To-tag this server answers ``request`` with out of a dialog.
+
+        Derived from the request's identity (top Via, From, Call-ID, CSeq)
+        with a key of this process, so a retransmission of the request gets
+        the same tag, even answered statelessly (RFC 3261 §8.2.7).
+        """
+        fields = (request.headers.get(name) or "" for name in _TAG_FIELDS)
+        identity = "\n".join(fields).encode("utf-8", "surrogateescape")
+        return hashlib.blake2s(identity, key=self._tag_key, digest_size=6).hexdigest()
+
     def via(self, kind: TransportKind, branch: str | None = None, *, to: str | None = None) -> str:
         """A Via value for a request this server originates (to the peer at ``to``)."""
         port = self.local_port(kind)
@@ -195,7 +217,7 @@ class SipServer:
         try:
             message = parse_message(data)
         except PeerError as exc:
-            self._reject(exc, peer)
+            self.reject(exc, peer)
             return
         except SipError:
             return
@@ -205,11 +227,13 @@ class SipServer:
         self._layer.receive_message(message, now, source=peer.address, reliable=peer.kind.reliable)
         self._drain(peer)
 
-    def _reject(self, error: PeerError, peer: Peer) -> None:
+    def reject(self, error: PeerError, peer: Peer) -> None:
+        """Answer the broken request ``error`` carries, statelessly, when it can be."""
         broken = error.message
         if isinstance(broken, Request) and broken.method != Method.ACK:
             try:
-                response = make_response(broken, error.status, error.response_reason)
+                tag = self.tag_for(broken)
+                response = make_response(broken, error.status, error.response_reason, to_tag=tag)
             except SipError:
                 return
             self._send_bytes(bytes(response), peer)

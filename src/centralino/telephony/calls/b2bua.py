@@ -186,5 +186,5 @@ class B2bua:
         if call is None:
             incoming.respond(StatusCode.CALL_TRANSACTION_DOES_NOT_EXIST)
             return
-        incoming.respond(StatusCode.OK)
+        incoming.respond(StatusCode.OK, to_tag=call.caller_leg.tag)  # §9.2: the INVITE's tag
         call.cancel()
