@@ -108,7 +108,8 @@ async def test_settings_mask_the_smtp_password(
     api: httpx.AsyncClient, services: ManagementServices
 ) -> None:
     settings = (await api.get(SETTINGS)).json()
-    assert set(settings) == {"smtp", "network", "numbering", "presence", "dial_codes", "sip"}
+    sections = {"smtp", "network", "numbering", "presence", "dial_codes", "sip", "security"}
+    assert set(settings) == sections
     patch = {"smtp": {"host": "mail.example.com", "password": "hunter2-hunter2"}}
     response = await api.patch(SETTINGS, json=patch)
     assert response.status_code == 200, response.text
