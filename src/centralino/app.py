@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import os
 import secrets
+import stat
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from centralino.storage import (
     SqlUnitOfWorkFactory,
 )
 from centralino.storage.feed import ChangeFollower
+from centralino.storage.secrets import SecretBox, rotate_key_file
 from centralino.telephony.block_publisher import BlockPublisher
 from centralino.telephony.engine import Telephony, TelephonySettings
 from centralino.telephony.node_publisher import NodeAddresses, NodePublisher
@@ -50,6 +52,8 @@ __all__ = [
     "build_notifier",
     "build_telephony",
     "open_runtime",
+    "prepare_data_dir",
+    "rotate_secrets",
     "serve",
 ]
 
@@ -63,16 +67,29 @@ class SystemClock:
         return dt.datetime.now(dt.UTC)
 
 
+DATA_DIR_MODE = 0o700
+"""The data directory (database, keys, recordings, voicemail) is the owner's alone."""
+
+
 def load_secret(path: Path) -> bytes:
     """Read the token-signing secret, creating it (mode 0600) on first start."""
     if path.exists():
         return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
     secret = secrets.token_bytes(32)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(secret)
     return secret
+
+
+def prepare_data_dir(path: Path) -> None:
+    """Create the data directory 0700, or tighten an existing one (logged)."""
+    path.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & ~DATA_DIR_MODE:
+        path.chmod(DATA_DIR_MODE)
+        log.warning("data directory tightened", path=str(path), was=oct(mode), now="0o700")
 
 
 def _log_subscriber_error(event: DomainEvent, exc: Exception) -> None:
@@ -95,8 +112,9 @@ class Runtime:
 @asynccontextmanager
 async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     """Open the database (migrating it) and build the management services."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(config.resolved_database_url)
+    prepare_data_dir(config.data_dir)
+    secrets_box = SecretBox.from_file(config.secrets_key_file)
+    database = Database(config.resolved_database_url, secrets=secrets_box)
     work = SlowWork()  # password hashing, off the loop that carries the calls
     try:
         await database.migrate()
@@ -118,6 +136,24 @@ async def open_runtime(config: Config) -> AsyncIterator[Runtime]:
     finally:
         await database.dispose()
         work.shutdown()
+
+
+async def rotate_secrets(config: Config) -> int:
+    """Encrypt every stored secret with a new key; the old keys are then dropped.
+
+    Stop every node first, and copy the new ``secrets.key`` to every node
+    sharing the database before starting them again.
+
+    Returns:
+        How many stored documents were encrypted again.
+    """
+    prepare_data_dir(config.data_dir)
+    database = Database(config.resolved_database_url)
+    try:
+        await database.migrate()
+    finally:
+        await database.dispose()
+    return await rotate_key_file(config.secrets_key_file, config.resolved_database_url)
 
 
 def build_telephony(runtime: Runtime) -> Telephony:
@@ -291,7 +327,11 @@ async def run_server(config: Config) -> None:
 
 
 def serve(config: Config) -> None:
-    """Run the PBX in the foreground (uvloop when available)."""
+    """Run the PBX in the foreground (uvloop when available).
+
+    Every file it writes is the owner's alone (umask 077).
+    """
+    os.umask(0o077)
     try:
         import uvloop
     except ImportError:

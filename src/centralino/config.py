@@ -118,3 +118,8 @@ class Config(BaseSettings):
     def secret_file(self) -> Path:
         """Where the token-signing secret is kept."""
         return self.data_dir / "secret.key"
+
+    @property
+    def secrets_key_file(self) -> Path:
+        """Where the keys that encrypt stored secrets (SMTP, integrations) are kept."""
+        return self.data_dir / "secrets.key"

@@ -19,12 +19,25 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from pydantic import BaseModel
+
 from centralino.admin.validation import parse_model
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import FieldError, InvalidInput
 from centralino.domain.extension import TABS, Extension, ExtensionSpec
 
-__all__ = ["COLUMNS", "MAX_ERRORS", "Progress", "export_csv", "file_numbers", "parse_csv", "rows"]
+__all__ = [
+    "COLUMNS",
+    "FORMULA_STARTS",
+    "MAX_ERRORS",
+    "Progress",
+    "export_csv",
+    "file_numbers",
+    "neutralise",
+    "parse_csv",
+    "restore",
+    "rows",
+]
 
 MAX_ERRORS = 50
 """Stop collecting after this many problems: the file needs fixing anyway."""
@@ -51,6 +64,32 @@ COLUMNS = tuple(sorted(_SAMPLE, key=lambda column: 1 if column.split(".")[0] in 
 _JSON_COLUMNS = frozenset(c for c, value in _SAMPLE.items() if isinstance(value, list | dict))
 
 
+FORMULA_STARTS = frozenset("=+-@\t\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP's
+list): such a cell is exported behind a single quote, which the import strips."""
+
+
+def _quoted(text: str) -> bool:
+    """A single quote put in front by :func:`neutralise`."""
+    return text[:1] == "'" and text[1:2] != "" and text[1] in FORMULA_STARTS | {"'"}
+
+
+def neutralise(text: str) -> str:
+    """The cell for ``text``: a quote in front of a formula (``'=1+1``, ``'+3906...``).
+
+    A text that already starts with a quote followed by such a character is
+    quoted too, so that :func:`restore` gives back exactly ``text``.
+    """
+    if text[:1] in FORMULA_STARTS or _quoted(text):
+        return "'" + text
+    return text
+
+
+def restore(cell: str) -> str:
+    """The value of a cell written by :func:`neutralise` (other cells as they are)."""
+    return cell[1:] if _quoted(cell) else cell
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -58,7 +97,7 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list | dict):
         return json.dumps(value, separators=(",", ":"))
-    return str(value)
+    return neutralise(str(value))
 
 
 def export_csv(extensions: Sequence[Extension]) -> str:
@@ -94,7 +133,7 @@ def _row_document(row: Mapping[str, str], number: int) -> dict[str, Any]:
                     [FieldError(path=column, reason=f"not valid JSON: {exc.msg}", row=number)]
                 ) from exc
         else:
-            value = text
+            value = restore(text)
         _set_path(document, column, value)
     return document
 
@@ -156,11 +195,19 @@ def rows(text: str) -> Iterator[tuple[int, ExtensionSpec | None, list[FieldError
                 yield number, None, [_extra_cells(number)]
                 continue
             try:
-                yield number, parse_model(ExtensionSpec, _row_document(row, number)), []
+                document = _DEFAULT_TABS | _row_document(row, number)
+                yield number, parse_model(ExtensionSpec, document), []
             except InvalidInput as exc:
                 yield number, None, [_in_row(error, number, header) for error in exc.errors]
     except csv.Error as exc:
         raise _unreadable(exc) from exc
+
+
+_DEFAULT_TABS: dict[str, Any] = {
+    name: value for name, value in ExtensionSpec(number="100") if isinstance(value, BaseModel)
+}
+"""Each tab's default, built once: a row without a tab's columns gets it as is
+(frozen models may be shared), eight times quicker than building it anew."""
 
 
 def _extra_cells(row: int) -> FieldError:

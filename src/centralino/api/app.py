@@ -30,6 +30,7 @@ from centralino.api.routes import (
 from centralino.api.routes_calls import router as calls_router
 from centralino.api.routes_live import router as live_router
 from centralino.api.schemas import add_request_schemas
+from centralino.api.security_headers import SecurityHeaders
 
 __all__ = ["API_PREFIX", "OPENAPI_URL", "CentralinoApi", "create_api"]
 
@@ -91,6 +92,7 @@ def create_api(services: ManagementServices) -> FastAPI:
         separate_input_output_schemas=False,
     )
     app.state.services = services
+    app.add_middleware(SecurityHeaders, docs_path=DOCS_URL)
     install_error_handlers(app)
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(_protected_router(), prefix=API_PREFIX)

@@ -31,6 +31,7 @@ __all__ = [
     "Token",
     "add_request_schemas",
     "csv_body",
+    "listed",
     "request_body",
 ]
 
@@ -58,12 +59,26 @@ class Health(BaseModel):
 
 
 class ExtensionPage(BaseModel):
-    """One page of extensions."""
+    """One page of extensions, without their secrets.
 
-    items: list[Extension]
+    ``auth_password`` and ``voicemail.pin`` are null in a list: a listing is
+    read often, by many, and cached more easily; ``GET /extensions/{number}``
+    (a phone's provisioning, an administrator's form) returns them.
+    """
+
+    items: list[ExtensionSpec]
     total: int
     offset: int
     limit: int
+
+
+def listed(extension: Extension) -> ExtensionSpec:
+    """``extension`` as a list shows it: ``auth_password`` and ``voicemail.pin`` null."""
+    fields = {name: getattr(extension, name) for name in ExtensionSpec.model_fields}
+    voicemail = extension.voicemail.model_copy(update={"pin": None})
+    return ExtensionSpec.model_construct(
+        **(fields | {"auth_password": None, "voicemail": voicemail})
+    )
 
 
 class AuditPage(BaseModel):

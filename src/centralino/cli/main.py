@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from rich.table import Table
 from centralino.admin.services import ManagementServices
 from centralino.cli.common import DataDir, actor, err, exit_codes, fail, out, print_json, run
 from centralino.cli.nodes import list_nodes
+from centralino.cli.secrets import secrets_app
 from centralino.cli.security import security_app
 from centralino.cli.voicemail import recordings_app, voicemail_app
 from centralino.config import Config
@@ -45,6 +47,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(routing_app, name="routing")
 app.add_typer(voicemail_app, name="voicemail")
 app.add_typer(recordings_app, name="recordings")
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(security_app, name="security")
 app.command("nodes")(list_nodes)
 
@@ -254,8 +257,16 @@ def export_file(
     if path is None:
         typer.echo(text, nl=False)
     else:
-        path.write_text(text, encoding="utf-8")
+        _write_private(path, text)
         err.print(f"wrote {escape(str(path))}", highlight=False)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read (0600, even one that existed)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 @extensions_app.command("status")
@@ -343,5 +354,6 @@ def password(
 
 
 def main() -> None:
-    """Entry point of the ``centralino`` script."""
+    """Entry point of the ``centralino`` script: every file it writes is the owner's alone."""
+    os.umask(0o077)
     app()

@@ -175,7 +175,7 @@ class ExtensionSpec(_ExtensionFields):
     """An extension as an administrator writes it; secrets may be omitted."""
 
     auth_id: AuthId | None = None
-    auth_password: SipPassword | None = None
+    auth_password: SipPassword | None = Field(default=None, repr=False)
 
     def complete(
         self, generate: CredentialGenerator, previous: Extension | None = None
@@ -209,7 +209,8 @@ class Extension(_ExtensionFields):
     """A stored extension: complete, with its SIP credentials and PIN."""
 
     auth_id: AuthId
-    auth_password: SipPassword
+    auth_password: SipPassword = Field(repr=False)
+    """Recoverable (phones need it in their configuration); never in a repr or a log."""
 
     @model_validator(mode="after")
     def _complete_rules(self) -> Self:

@@ -48,7 +48,7 @@ class VoicemailSettings(DomainModel):
     """Voicemail box settings; the PIN is generated when not given."""
 
     enabled: bool = True
-    pin: Pin | None = None
+    pin: Pin | None = Field(default=None, repr=False)
     require_pin: bool = True
     announce_caller_id: bool = True
     announce_datetime: bool = True

@@ -2,7 +2,8 @@
 
 Writes are atomic (a temporary file in the same directory, then a rename),
 so a reader never sees half a file; every file operation runs in a worker
-thread so that the event loop never waits on the disk. Owners and items are
+thread so that the event loop never waits on the disk. Files are created
+0600 and directories 0700: they are the owner's alone. Owners and items are
 single path segments of safe characters: anything else (``..``, a slash, a
 NUL) is refused with ``ValueError`` before the file system is touched.
 """
@@ -66,14 +67,26 @@ class FileAudioArchive:
         await asyncio.to_thread(_delete, self.path(kind, owner, item))
 
 
+def _make_directories(directory: Path) -> None:
+    """``mkdir -p`` with every directory created 0700 (``Path.mkdir`` gives parents 0777)."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another writer was first
+            path.mkdir(mode=0o700)
+
+
 def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_directories(target.parent)
     descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o600)  # mkstemp's mode already; kept explicit
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -3,7 +3,9 @@
 SQLite (the default, a file in the data directory) and PostgreSQL run the same
 code; only the connection set-up differs. Each SQLite connection is put in WAL
 mode (readers never wait for the writer), with foreign keys enforced and a busy
-timeout so that a second writer waits instead of failing at once.
+timeout so that a second writer waits instead of failing at once. The SQLite
+file and its ``-wal`` and ``-shm`` companions are readable by the owner only
+(mode 0600): they hold the SIP passwords.
 
 Migrations are Alembic's, applied to head by ``Database.migrate()`` at start;
 no ``alembic.ini`` is needed, the configuration is built here.
@@ -11,6 +13,8 @@ no ``alembic.ini`` is needed, the configuration is built here.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from centralino.storage.documents import serialize_json
+from centralino.storage.secrets import SecretBox
 
 __all__ = ["DATABASE_FILE", "MIGRATIONS_DIRECTORY", "Database", "alembic_config", "sqlite_url"]
 
@@ -33,6 +38,9 @@ MIGRATIONS_DIRECTORY = Path(__file__).parent / "migrations"
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 """How long an SQLite writer waits for another writer's transaction to end."""
+
+FILE_MODE = 0o600
+"""The mode of the SQLite database and its WAL files: the owner only."""
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -54,6 +62,18 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / DATABASE_FILE).absolute()}"
 
 
+def _protect_sqlite_files(path: str | None) -> None:
+    """Create the database file 0600 (SQLite gives its WAL files the same mode)."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return  # SQLite reports the missing directory when it connects
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(name, FILE_MODE)
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     try:
@@ -70,12 +90,20 @@ class Database:
         url: ``sqlite+aiosqlite:///path/to/file.db`` or
             ``postgresql+asyncpg://user:password@host:port/name``.
         echo: log every SQL statement (for debugging).
+        secrets: seals the secret values of every JSON document written and
+            opens them on reading (``storage.secrets``); none: stored in clear.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, secrets: SecretBox | None = None) -> None:
         self._url = make_url(url)
-        self._engine = create_async_engine(self._url, echo=echo, json_serializer=serialize_json)
+        self._engine = create_async_engine(
+            self._url,
+            echo=echo,
+            json_serializer=secrets.dumps if secrets else serialize_json,
+            json_deserializer=secrets.loads if secrets else None,
+        )
         if self.is_sqlite:
+            _protect_sqlite_files(self._url.database)
             event.listen(self._engine.sync_engine, "connect", _set_sqlite_pragmas)
 
     @classmethod
@@ -88,7 +116,7 @@ class Database:
         Returns:
             A database on ``data_dir/centralino.db`` (not yet migrated).
         """
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         return cls(sqlite_url(data_dir))
 
     @property

@@ -18,7 +18,7 @@ from centralino.api.dependencies import (
     json_document,
     json_object,
 )
-from centralino.api.schemas import ExtensionPage, RegenerateRequest, request_body
+from centralino.api.schemas import ExtensionPage, RegenerateRequest, listed, request_body
 from centralino.domain.extension import TABS, Extension
 from centralino.domain.ports import ExtensionQuery, ExtensionSort
 
@@ -54,7 +54,10 @@ async def list_extensions(
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ExtensionPage:
-    """Return a page of extensions; ``search`` matches number, names, email, mobile."""
+    """Return a page of extensions, without secrets.
+
+    ``search`` matches number, names, email, mobile.
+    """
     query = ExtensionQuery(
         search=search or None,
         sort=sort,
@@ -63,7 +66,8 @@ async def list_extensions(
         limit=limit,
     )
     page = await services.extensions.search(query)
-    return ExtensionPage(items=list(page.items), total=page.total, offset=offset, limit=limit)
+    items = [listed(extension) for extension in page.items]
+    return ExtensionPage(items=items, total=page.total, offset=offset, limit=limit)
 
 
 @router.get("/{number}", response_model=Extension)
