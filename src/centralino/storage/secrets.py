@@ -67,6 +67,16 @@ _SECRET_VALUE = re.compile(
 )
 """A document worth walking: a secret key with a string value, or a sealed value."""
 
+_COMPACT_NEEDLES = ('"password":"', 'url":"')
+"""A secret key with a string value in compact JSON (what the engine writes),
+by plain substring search: faster than the expression (2 µs for an extension's
+document), which counts in bulk imports. Documents written are never sealed
+already."""
+
+
+def _may_hold_secret(text: str) -> bool:
+    return any(needle in text for needle in _COMPACT_NEEDLES)
+
 
 class SecretsUnreadable(RuntimeError):
     """A sealed value that none of the keys opens (a key file from elsewhere)."""
@@ -93,7 +103,7 @@ class SecretBox:
 
     def seal(self, value: str) -> str:
         """``sealed:<token>`` for ``value`` (``value`` itself without a key)."""
-        if self._fernet is None or value.startswith(SEALED_PREFIX):
+        if self._fernet is None:
             return value
         return SEALED_PREFIX + self._fernet.encrypt(value.encode()).decode("ascii")
 
@@ -121,7 +131,7 @@ class SecretBox:
         ``JsonText`` (already serialized) is kept as is unless it holds a secret.
         """
         text = str(value) if isinstance(value, JsonText) else _dump(value)
-        if self._fernet is None or not _SECRET_VALUE.search(text):
+        if self._fernet is None or not _may_hold_secret(text):
             return text
         return _dump(_walk(json.loads(text), self.seal))
 
