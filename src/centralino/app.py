@@ -241,18 +241,71 @@ def build_node_publisher(runtime: Runtime, telephony: Telephony) -> NodePublishe
 
 
 def _tune_garbage_collector() -> None:
-    """Fewer, larger young collections; start-up objects never scanned again.
+    """Fewer, larger young collections (set before the caches load).
 
     A busy registrar keeps ~100,000 SIP transactions alive (Timer J): with
     the default thresholds the collector scans them over and over. The
     middle generation is collected every 5 young passes, not 20: its pass
     scans everything promoted since the last one, and at 20 that took up
     to 350 ms at 2,000 REGISTER/s, long enough for phones to retransmit
-    (bench/RESULTS.md).
+    (bench/RESULTS.md). Loading 50,000 extensions with the default
+    thresholds took several times longer than the validation itself.
     """
-    gc.collect()
-    gc.freeze()
     gc.set_threshold(20_000, 5, 100)
+
+
+def _freeze_garbage_collector() -> None:
+    """Start-up objects (modules, the caches) are never scanned again."""
+    gc.collect(1)
+    gc.freeze()
+
+
+class _FreezeAfterBursts:
+    """Hides what a burst of changes added to the caches from the garbage collector.
+
+    A burst (a CSV import) leaves tens of thousands of long-lived objects in
+    the engine's caches (some eighty per extension); each full collection
+    would walk them all again, a pause of more than a second at 50,000
+    extensions, with calls waiting. Once ``threshold`` events were delivered,
+    at the end of the follower's batch (``call_soon``), the young garbage is
+    collected and everything alive moved to the permanent generation, as at
+    start-up. Frozen objects are still freed when released (reference
+    counting); only reference cycles among them would be kept.
+    """
+
+    def __init__(self, threshold: int = 1000) -> None:
+        self._threshold = threshold
+        self._delivered = 0
+        self._scheduled = False
+
+    def __call__(self, event: DomainEvent) -> None:
+        self._delivered += 1
+        if self._delivered >= self._threshold and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._freeze)
+
+    def _freeze(self) -> None:
+        self._delivered, self._scheduled = 0, False
+        _freeze_garbage_collector()
+
+
+def _configure_logging() -> None:
+    """structlog's console output, with plain tracebacks.
+
+    By default structlog renders a traceback with rich, every frame's locals
+    included: with a bulk import's rows among them one logged exception took
+    seconds, and held the event loop (calls, SIP) all along.
+    """
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.StackInfoRenderer(),
+            structlog.dev.set_exc_info,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+        ]
+    )
 
 
 def _announce(config: Config, password: str | None) -> None:
@@ -291,6 +344,7 @@ async def run_server(config: Config) -> None:
         given = config.admin_password.get_secret_value() if config.admin_password else None
         password = await runtime.services.accounts.ensure_owner(given)
         await runtime.services.accounts.prepare()  # the first login costs like the others
+        _tune_garbage_collector()
         follower = build_follower(runtime)
         await follower.prepare()  # before the caches load: nothing is missed
         telephony = build_telephony(runtime)
@@ -301,7 +355,8 @@ async def run_server(config: Config) -> None:
         await publisher.start(runtime.events)
         blocks = build_block_publisher(runtime, telephony)
         await blocks.start()
-        _tune_garbage_collector()
+        _freeze_garbage_collector()
+        runtime.events.subscribe(_FreezeAfterBursts())
         try:
             services = runtime.services.with_engine(
                 telephony.live_view(), telephony.live_calls(), node=config.node_name
@@ -332,6 +387,7 @@ def serve(config: Config) -> None:
     Every file it writes is the owner's alone (umask 077).
     """
     os.umask(0o077)
+    _configure_logging()
     try:
         import uvloop
     except ImportError:

@@ -47,7 +47,7 @@ from centralino.admin.extensions import RESOURCE
 from centralino.admin.rules import RuleContext, check_extension
 from centralino.admin.validation import complete_spec
 from centralino.domain.audit import AuditAction
-from centralino.domain.changes import encode_event
+from centralino.domain.changes import encode_event_json
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import Conflict, FieldError, InvalidInput
 from centralino.domain.events import ExtensionCreated
@@ -92,8 +92,8 @@ class _Staged:
         document = extension.model_dump_json()
         masked = mask_secrets(json.loads(document))
         audit = json.dumps(masked, ensure_ascii=False, separators=(",", ":"))
-        kind, payload = encode_event(ExtensionCreated(number=extension.number, extension=extension))
-        change = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        created = ExtensionCreated(number=extension.number, extension=extension)
+        kind, change = encode_event_json(created)
         names = (extension.first_name, extension.last_name, extension.email, extension.mobile)
         keys = tuple(extension.unique_keys())
         return cls(row, extension.number, names, keys, _pack(document, audit, kind, change))

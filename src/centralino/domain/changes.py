@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -29,8 +30,18 @@ from pydantic import BaseModel
 
 from centralino.domain import events
 from centralino.domain.events import DomainEvent
+from centralino.domain.extension import Extension
+from centralino.domain.shared_tabs import SharedTabs
 
-__all__ = ["FEED_EVENTS", "Change", "ChangeBatch", "UnknownEvent", "decode_event", "encode_event"]
+__all__ = [
+    "FEED_EVENTS",
+    "Change",
+    "ChangeBatch",
+    "UnknownEvent",
+    "decode_event",
+    "encode_event",
+    "encode_event_json",
+]
 
 FEED_EVENTS: Mapping[str, type[DomainEvent]] = {
     cls.__name__: cls
@@ -85,6 +96,7 @@ class ChangeBatch:
 
 Decoder = Callable[[Any], Any]
 
+_EXTENSION: Decoder = Extension.model_validate
 _DECODERS: dict[str, dict[str, Decoder]] = {}
 """Each feed event's field decoders, built from its type hints on first use."""
 
@@ -104,8 +116,37 @@ def encode_event(event: DomainEvent) -> tuple[str, dict[str, Any]]:
     return name, document
 
 
-def decode_event(name: str, document: Mapping[str, Any]) -> DomainEvent:
+def encode_event_json(event: DomainEvent) -> tuple[str, str]:
+    """:func:`encode_event` with the document as JSON text, models rendered by pydantic.
+
+    Three times quicker for an event carrying an extension (``model_dump_json``
+    is Rust); the text decodes to the same document.
+
+    Raises:
+        UnknownEvent: ``event`` does not travel on the feed.
+    """
+    name = type(event).__name__
+    if name not in FEED_EVENTS:
+        raise UnknownEvent(f"{name} is not a change-feed event")
+    members = []
+    for field in dataclasses.fields(event):
+        value = getattr(event, field.name)
+        text = value.model_dump_json() if isinstance(value, BaseModel) else _json(_encode(value))
+        members.append(f"{_json(field.name)}:{text}")
+    return name, "{" + ",".join(members) + "}"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_event(
+    name: str, document: Mapping[str, Any], *, shared: SharedTabs | None = None
+) -> DomainEvent:
     """The event that :func:`encode_event` turned into ``(name, document)``.
+
+    With ``shared``, an extension's identical tabs are one object across the
+    events decoded with it (a burst of 50,000 new extensions in the caches).
 
     Raises:
         UnknownEvent: ``name`` is not a change-feed event.
@@ -116,6 +157,8 @@ def decode_event(name: str, document: Mapping[str, Any]) -> DomainEvent:
     if cls is None:
         raise UnknownEvent(f"unknown change-feed event {name!r}")
     decoders = _decoders(cls)
+    if shared is not None:  # (bound methods compare equal)
+        decoders = {f: shared.decode if d == _EXTENSION else d for f, d in decoders.items()}
     try:
         return cls(**{field: decode(document[field]) for field, decode in decoders.items()})
     except (KeyError, TypeError) as exc:

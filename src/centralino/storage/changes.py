@@ -32,8 +32,15 @@ import structlog
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from centralino.domain.changes import Change, ChangeBatch, UnknownEvent, decode_event, encode_event
+from centralino.domain.changes import (
+    Change,
+    ChangeBatch,
+    UnknownEvent,
+    decode_event,
+    encode_event_json,
+)
 from centralino.domain.events import DomainEvent
+from centralino.domain.shared_tabs import SharedTabs
 from centralino.storage.documents import JsonText
 from centralino.storage.tables import changes, feed_cursors, feed_horizon
 
@@ -108,7 +115,10 @@ class SqlChangeLog:
         self._appended()
 
     async def after(self, position: int, limit: int) -> ChangeBatch:
-        """Up to ``limit`` changes past ``position``, decoded, oldest first."""
+        """Up to ``limit`` changes past ``position``, decoded, oldest first.
+
+        The extensions of one batch share their identical tabs (``SharedTabs``).
+        """
         statement = (
             select(
                 changes.c.id,
@@ -124,9 +134,10 @@ class SqlChangeLog:
         )
         found: list[Change] = []
         through = position
+        shared = SharedTabs()
         for row in await self._connection.execute(statement):
             through = row.id
-            change = _decoded(row)
+            change = _decoded(row, shared)
             if change is not None:
                 found.append(change)
         return ChangeBatch(changes=tuple(found), through=through)
@@ -179,13 +190,13 @@ class SqlChangeLog:
 
 
 def _row(event: DomainEvent, *, at: dt.datetime, actor: str, node: str) -> dict[str, Any]:
-    kind, payload = encode_event(event)
-    return {"at": at, "actor": actor[:64], "node": node, "type": kind, "payload": payload}
+    kind, payload = encode_event_json(event)
+    return {"at": at, "actor": actor[:64], "node": node, "type": kind, "payload": JsonText(payload)}
 
 
-def _decoded(row: Any) -> Change | None:
+def _decoded(row: Any, shared: SharedTabs) -> Change | None:
     try:
-        event = decode_event(row.type, row.payload)
+        event = decode_event(row.type, row.payload, shared=shared)
     except (UnknownEvent, ValueError) as exc:
         log.warning("change feed record skipped", position=row.id, type=row.type, error=str(exc))
         return None

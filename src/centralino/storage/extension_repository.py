@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from centralino.domain.errors import Conflict, NotFound
 from centralino.domain.extension import Extension, UniqueKey, UniqueKind
 from centralino.domain.ports import ExtensionQuery, ExtensionSort, Page
+from centralino.domain.shared_tabs import SharedTabs
 from centralino.storage.documents import as_document
 from centralino.storage.tables import SEARCHED_COLUMNS, extension_keys, extensions
 
@@ -153,10 +154,11 @@ class SqlExtensionRepository:
         return [Extension.model_validate(data[number]) for number in numbers]
 
     async def all(self) -> Sequence[Extension]:
-        """Return every extension, by number."""
+        """Return every extension, by number (identical tabs shared: ``SharedTabs``)."""
         statement = select(extensions.c.data).order_by(extensions.c.number)
         result = await self._connection.execute(statement)
-        return [Extension.model_validate(data) for data in result.scalars()]
+        shared = SharedTabs()
+        return [shared.decode(data) for data in result.scalars()]
 
     async def existing_numbers(self, numbers: Collection[str]) -> set[str]:
         """Return the subset of ``numbers`` that are extensions."""

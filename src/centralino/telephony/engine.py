@@ -206,7 +206,7 @@ class Telephony:
         self.office_switch: OfficeHoursSwitch | None = None
         if status_changer is not None and settings.office_switch:
             self.office_switch = OfficeHoursSwitch(self.directory, status_changer, clock)
-            self.directory.on_change(lambda *_: self._wake_switch())
+            self.directory.on_change(self.office_switch.extension_changed)
             self.directory.on_schedule_change(lambda _name: self._wake_switch())
         self._wall_clock = wall_clock
         self._unsubscribe_security: Callable[[], None] | None = None

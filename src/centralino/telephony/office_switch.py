@@ -79,6 +79,17 @@ class OfficeHoursSwitch:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def extension_changed(
+        self, number: str, before: Extension | None, after: Extension | None
+    ) -> None:
+        """Run a pass soon if the extension switches, or did (a directory listener).
+
+        Other changes need none: a burst of 50,000 new extensions that do not
+        switch costs no pass over every extension.
+        """
+        if _switches(before) or _switches(after):
+            self.wake()
+
     def wake(self) -> None:
         """Run a pass now (something changed)."""
         if self._wake is not None and not self._wake.done():
@@ -133,3 +144,7 @@ class OfficeHoursSwitch:
                 await self._wake
             finally:
                 timer.cancel()
+
+
+def _switches(extension: Extension | None) -> bool:
+    return extension is not None and extension.forwarding.auto_switch_by_office_hours

@@ -232,6 +232,8 @@ class Subscriptions:
             reason = "deactivated"  # re-subscribe, authenticating afresh
         else:
             reason = None
+        if reason is None and after is not None:
+            return  # nothing ends: a burst of changes costs no walk over every subscription
         for subscription in self.all():
             if subscription.subscriber == number and reason is not None:
                 self.terminate(subscription, reason)
