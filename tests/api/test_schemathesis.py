@@ -24,14 +24,13 @@ from centralino.admin.context import SYSTEM_ACTOR
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
 from centralino.domain.errors import DomainError, NotFound
-from centralino.storage import Database
+from centralino.storage import Database, SqlUnitOfWorkFactory
 from tests.api.conftest import OWNER, PASSWORD, SECRET, build_services
 from tests.fakes import EPOCH, FakeClock
 
 _DIRECTORY = tempfile.TemporaryDirectory(prefix="centralino-fuzz-")
-BEARER = {
-    "Authorization": f"Bearer {TokenSigner(SECRET).issue(OWNER, EPOCH + dt.timedelta(days=1))}"
-}
+BEARER = {"Authorization": "Bearer fuzz-owner"}
+"""Replaced by the wrapper with a real token of the owner (which carries its password's stamp)."""
 
 
 class PreparedOnFirstCall:
@@ -40,6 +39,7 @@ class PreparedOnFirstCall:
     def __init__(self, directory: Path) -> None:
         self._database = Database(f"sqlite+aiosqlite:///{directory / 'fuzz.db'}")
         self._services = build_services(self._database, FakeClock())
+        self._units = SqlUnitOfWorkFactory(self._database)
         self._app: ASGIApp = create_api(self._services)
         self._ready: asyncio.Event | None = None
 
@@ -57,7 +57,24 @@ class PreparedOnFirstCall:
                 self._ready.set()
             await self._ready.wait()
             await self._keep_extension()
+            scope = await self._authorized(scope)
         await self._app(scope, receive, send)
+
+    async def _authorized(self, scope: Scope) -> Scope:
+        """The owner's current token instead of the placeholder (tokens name the password)."""
+        placeholder = BEARER["Authorization"].encode()
+        headers = scope["headers"]
+        if not any(value == placeholder for _, value in headers):
+            return scope
+        async with self._units() as uow:
+            account = await uow.accounts.get(OWNER)
+        assert account is not None
+        token = TokenSigner(SECRET).issue(
+            OWNER, EPOCH + dt.timedelta(days=1), account.password_hash
+        )
+        bearer = f"Bearer {token}".encode()
+        swapped = [(k, bearer if v == placeholder else v) for k, v in headers]
+        return {**scope, "headers": swapped}
 
     async def _keep_extension(self) -> None:
         """Re-create extension 101 after a fuzzed DELETE, so later cases find it."""
@@ -104,3 +121,14 @@ schema = schemathesis.openapi.from_asgi(
 )
 def test_no_operation_answers_5xx(case: schemathesis.Case) -> None:
     case.call_and_validate(headers=BEARER, checks=[not_a_server_error])
+
+
+async def test_the_fuzzer_is_authorized() -> None:
+    """The placeholder bearer becomes a real token: fuzzed requests reach validation."""
+    import httpx
+
+    app = PreparedOnFirstCall(Path(tempfile.mkdtemp(prefix="centralino-fuzz-auth-")))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fuzz") as client:
+        response = await client.get("/api/v1/extensions", headers=BEARER)
+    assert response.status_code == 200, response.text
