@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 
@@ -108,7 +109,7 @@ async def test_a_restarted_follower_catches_up_in_order(database: Database) -> N
     assert await restarted.prepare() == 1  # where the first one stopped
     assert await restarted.catch_up() == 1000
     assert seen == events
-    assert restarted.statistics.batches == 2  # 500 a batch: applied as a burst
+    assert restarted.statistics.batches == 10  # 100 a query: applied as a burst
 
 
 async def test_a_new_node_starts_at_the_newest_change(database: Database) -> None:
@@ -264,3 +265,37 @@ async def test_postgres_writers_commit_positions_in_order(database: Database) ->
     async with units() as uow:
         batch = await uow.changes.after(0, 10)
     assert [change.event for change in batch.changes] == [_event(1), _event(2)]
+
+
+async def test_a_burst_yields_the_loop_and_a_cancelled_step_repeats_nothing(
+    database: Database,
+) -> None:
+    """Delivery yields to other tasks; cancelled at a yield, nothing is delivered twice."""
+    units = SqlUnitOfWorkFactory(database, node=NODE)
+    bus = LocalEventBus()
+    seen = _recorded(bus)
+    follower = ChangeFollower(database, units, bus, node=NODE, slice_seconds=0.0)
+    await follower.prepare()
+    events = [_event(i) for i in range(30)]
+    await _commit(units, *events)
+    ticks = 0
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(other_task())
+    step = asyncio.create_task(follower.catch_up())
+    while len(seen) < 10:
+        await asyncio.sleep(0)
+    step.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await step
+    assert ticks >= 10  # the loop ran other work during the burst
+    delivered = len(seen)
+    assert 10 <= delivered < 30
+    assert await follower.catch_up() == 30 - delivered
+    ticker.cancel()
+    assert seen == events  # in order, each once

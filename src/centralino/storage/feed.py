@@ -4,11 +4,12 @@ Theory of operation. Every process that keeps caches of the shared state
 (a ``centralino serve`` node: its call engine, its email notifier) runs one
 :class:`ChangeFollower`. It owns a cursor, the feed position this node has
 applied, and repeats one step, :meth:`ChangeFollower.catch_up`: read the
-records past the cursor in batches of ``batch_size``, hand each event to the
-bus in order, advance the cursor, save it (so a restart resumes where it
-stopped). A burst of changes is applied as a burst: one query per batch,
-bounded memory, and the event loop is yielded between batches so that calls
-keep flowing.
+records past the cursor in batches of ``batch_size`` (100), hand each event
+to the bus in order, advance the cursor, save it (so a restart resumes where
+it stopped). A burst of changes is applied as a burst: one query per batch,
+bounded memory, and the event loop is yielded between batches and whenever
+delivering has taken ``slice_seconds`` (4 ms), so that SIP and RTP never
+wait long for a burst of ten thousand changes.
 
 When it steps:
 
@@ -42,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -81,7 +83,9 @@ class ChangeFollower:
         node: this node's name (whose cursor is saved).
         poll_interval: seconds between polls on SQLite (x10 on PostgreSQL).
         retention: how long records are kept before pruning.
-        batch_size: records read and delivered per step.
+        batch_size: records read (and decoded) per query.
+        slice_seconds: the longest the follower delivers events before it
+            yields the event loop to the calls.
         prune_interval: seconds between prunes.
         clock: the current time (for pruning).
         on_applied: called with each applied change after its delivery
@@ -99,7 +103,8 @@ class ChangeFollower:
         node: str,
         poll_interval: float = 0.25,
         retention: dt.timedelta = dt.timedelta(days=7),
-        batch_size: int = 500,
+        batch_size: int = 100,
+        slice_seconds: float = 0.004,
         prune_interval: float = 3600.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         on_applied: Callable[[Change], None] | None = None,
@@ -113,6 +118,7 @@ class ChangeFollower:
         self._interval = poll_interval * (10 if self._listen else 1)
         self._retention = retention
         self._batch_size = batch_size
+        self._slice = slice_seconds
         self._prune_interval = prune_interval
         self._clock = clock
         self._on_applied = on_applied
@@ -229,15 +235,28 @@ class ChangeFollower:
         self.statistics.polls += 1
         if position < horizon:
             self._missed(position, horizon, latest)
-        for change in batch.changes:
-            self._bus.publish(change.event)
-            if self._on_applied is not None:
-                self._on_applied(change)
-        self._position = batch.through
         if batch.changes:
             self.statistics.batches += 1
-            self.statistics.applied += len(batch.changes)
+        await self._deliver(batch.changes)
+        self._position = batch.through
         return len(batch.changes), batch.through - latest >= self._batch_size
+
+    async def _deliver(self, changes: tuple[Change, ...]) -> None:
+        """Publish ``changes`` in order, yielding the loop every ``slice_seconds`` of work.
+
+        The position follows each delivered change, so a step cancelled at a
+        yield (a bounded wait at commit) never delivers a change twice.
+        """
+        started = time.perf_counter()
+        for change in changes:
+            self._bus.publish(change.event)
+            self._position = change.position
+            self.statistics.applied += 1
+            if self._on_applied is not None:
+                self._on_applied(change)
+            if time.perf_counter() - started > self._slice:
+                await asyncio.sleep(0)  # calls go first
+                started = time.perf_counter()
 
     async def _save(self) -> None:
         if self._position is not None and self._position != self._saved:
