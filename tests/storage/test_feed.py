@@ -286,10 +286,11 @@ async def test_a_burst_yields_the_loop_and_a_cancelled_step_repeats_nothing(
             ticks += 1
             await asyncio.sleep(0)
 
+    tenth = asyncio.Event()
+    bus.subscribe(lambda _event: tenth.set() if len(seen) >= 10 else None)
     ticker = asyncio.create_task(other_task())
     step = asyncio.create_task(follower.catch_up())
-    while len(seen) < 10:
-        await asyncio.sleep(0)
+    await tenth.wait()
     step.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await step
