@@ -55,6 +55,7 @@ from centralino.domain.events import ChangesMissed
 from centralino.storage.changes import FEED_CHANNEL
 from centralino.storage.database import Database
 from centralino.storage.unit_of_work import SqlUnitOfWorkFactory
+from centralino.tasks import cancel_and_wait
 
 __all__ = ["ChangeFollower", "FollowerStatistics"]
 
@@ -186,11 +187,7 @@ class ChangeFollower:
         if self._forget_hook is not None:
             self._forget_hook()
             self._forget_hook = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         await self._stop_listening()
         with contextlib.suppress(Exception):

@@ -27,6 +27,7 @@ import structlog
 
 from centralino.domain.location import BlockedAddress
 from centralino.domain.security import BlockKey, BlockRecords
+from centralino.tasks import cancel_and_wait
 
 __all__ = ["BlockPublisher"]
 
@@ -71,11 +72,8 @@ class BlockPublisher:
 
     async def stop(self) -> None:
         """Stop publishing and forget the node's rows."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         try:
             await self._records.clear(self._node)
         except Exception:

@@ -31,6 +31,7 @@ from centralino.domain.calls import LiveCall, LiveCalls
 from centralino.domain.events import CallStateChanged, DomainEvent
 from centralino.domain.nodes import HEARTBEAT_INTERVAL, Node, NodeRecords
 from centralino.domain.ports import Clock
+from centralino.tasks import cancel_and_wait
 
 __all__ = ["NodeAddresses", "NodePublisher"]
 
@@ -89,11 +90,8 @@ class NodePublisher:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         try:
             await self._records.leave(self._node.name, self._clock.now())
         except Exception:

@@ -27,7 +27,6 @@ fake clock and call ``run_once`` directly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Iterable
 
@@ -37,6 +36,7 @@ from centralino.domain.extension import Extension
 from centralino.domain.office_hours import OfficeHours, OfficeState
 from centralino.domain.ports import Clock, StatusChanger
 from centralino.routing import automatic_status, next_change
+from centralino.tasks import cancel_and_wait
 from centralino.telephony.directory import Directory
 
 __all__ = ["SWITCH_ACTOR", "OfficeHoursSwitch"]
@@ -74,10 +74,7 @@ class OfficeHoursSwitch:
     async def stop(self) -> None:
         """Stop the background passes."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     def extension_changed(
         self, number: str, before: Extension | None, after: Extension | None

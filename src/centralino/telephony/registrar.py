@@ -26,7 +26,6 @@ bindings, and a ``lan_only`` one its bindings from outside the LAN.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -40,6 +39,7 @@ from centralino.sip.address import NameAddress
 from centralino.sip.codes import StatusCode
 from centralino.sip.errors import SipError
 from centralino.sip.headers import ContactStar, parse_integer
+from centralino.tasks import cancel_and_wait
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.bindings import (
     BindingTable,
@@ -106,11 +106,7 @@ class Registrar:
         """Stop the background work and write every pending change."""
         if self._unsubscribe is not None:
             self._unsubscribe()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         await self.flush()
 

@@ -39,7 +39,6 @@ contact (message-waiting for phones that never subscribe).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ from centralino.sip.grammar import split_outside, strip_lws
 from centralino.sip.headers import Via
 from centralino.sip.message import Request
 from centralino.sip.uri import Uri
+from centralino.tasks import cancel_and_wait
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.calls import loop_scheduler
 from centralino.telephony.calls.ports import Cancellable, Scheduler
@@ -245,11 +245,7 @@ class Subscriptions:
         for subscription in self.all():
             self._forget(subscription)
         tasks, self._tasks = list(self._tasks), set()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)
 
     # SUBSCRIBE ----------------------------------------------------------------------
 
