@@ -17,34 +17,22 @@ from dataclasses import dataclass, field
 import pytest
 import structlog
 
-from centralino.domain.extension import Extension
 from centralino.net.tcp_limits import TcpLimits
 from centralino.net.transport import TransportKind
 from centralino.sip.digest import DigestClient, choose_challenge
 from centralino.sip.message import Response, parse_message
 from centralino.telephony.engine import Telephony, TelephonySettings
 from tests.fakes import FakeClock, InMemoryStore
+from tests.telephony.calls_support import PASSWORD, extension
 from tests.telephony.registrar_support import start_telephony
 
-PASSWORD = "Secret-password-101"
 IDLE = 1000
 """Idle connections the flood test holds open at once."""
 
 
 def _store() -> InMemoryStore:
     store = InMemoryStore()
-    store.seed(
-        extensions=[
-            Extension.model_validate(
-                {
-                    "number": "101",
-                    "auth_id": "user101",
-                    "auth_password": PASSWORD,
-                    "voicemail": {"pin": "135790"},
-                }
-            )
-        ]
-    )
+    store.seed(extensions=[extension("101")])
     return store
 
 

@@ -11,14 +11,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from centralino.domain.bus import LocalEventBus
-from centralino.domain.extension import Extension
 from centralino.sip.message import Response
 from centralino.telephony.engine import Telephony
 from tests.fakes import FakeClock, InMemoryStore
-from tests.telephony.calls_support import SipPhone, extension, start_calls
+from tests.telephony.calls_support import PASSWORD, SipPhone, extension, start_calls
 from tests.telephony.registrar_support import Phone, start_telephony
-
-PASSWORD = "Secret-password-101"
 
 
 def _to_tag(response: Response) -> str | None:
@@ -28,18 +25,7 @@ def _to_tag(response: Response) -> str | None:
 @pytest.fixture
 async def telephony() -> AsyncIterator[Telephony]:
     store = InMemoryStore()
-    store.seed(
-        extensions=[
-            Extension.model_validate(
-                {
-                    "number": "101",
-                    "auth_id": "user101",
-                    "auth_password": PASSWORD,
-                    "voicemail": {"pin": "135790"},
-                }
-            )
-        ]
-    )
+    store.seed(extensions=[extension("101")])
     engine = await start_telephony(store, FakeClock())
     yield engine
     await engine.stop()
