@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import PostgresServer
+from tests.e2e.serve_support import eventually
 from tests.e2e.test_serve import Server, _client, serving
 from tests.interop.calls_support import SCENARIOS, free_port
 from tests.telephony.calls_support import PASSWORD as SIP_PASSWORD
@@ -75,17 +75,6 @@ class Processes:
             if process.poll() is None:
                 process.kill()
                 process.communicate(timeout=10)
-
-
-def _eventually(check: Callable[[], Any], what: str, within: float = 10.0) -> Any:
-    """Poll ``check`` until it returns something true (bounded); return that."""
-    deadline = time.monotonic() + within
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not seen within {within} s"
-        time.sleep(0.1)
 
 
 def _listed(api: httpx.Client, path: str) -> list[dict[str, Any]]:
@@ -149,8 +138,8 @@ def _registration_and_call_through_b(
         _sipp("call_register.xml", phone, b, "-s", "102", "-au", "user102", "-ap", SIP_PASSWORD)
     )
     processes.finish(register)
-    [registration] = _eventually(
-        lambda: _listed(api_a, "/api/v1/registrations"), "102's registration on node A"
+    [registration] = eventually(
+        lambda: _listed(api_a, "/api/v1/registrations"), "102's registration on node A", within=10
     )
     assert (registration["number"], registration["node"]) == ("102", "B")
     assert registration["contact"] == f"sip:102@127.0.0.1:{phone}"
@@ -160,9 +149,10 @@ def _registration_and_call_through_b(
         _sipp("call_uac_long.xml", free_port(), b, "-s", "102", "-set", "caller", "101",
               "-au", "user101", "-ap", SIP_PASSWORD)
     )  # fmt: skip
-    [call] = _eventually(
+    [call] = eventually(
         lambda: [c for c in _listed(api_a, "/api/v1/calls") if c["state"] == "answered"],
         "the answered call on node A",
+        within=10,
     )
     assert (call["caller"], call["callee"], call["node"]) == ("101", "102", "B")
     [on_b] = _listed(api_b, "/api/v1/calls")  # node B: from its own engine
@@ -170,4 +160,4 @@ def _registration_and_call_through_b(
 
     processes.finish(caller)
     processes.finish(callee)
-    _eventually(lambda: _listed(api_a, "/api/v1/calls") == [], "the call's end on node A")
+    eventually(lambda: _listed(api_a, "/api/v1/calls") == [], "the call's end on node A", within=10)
