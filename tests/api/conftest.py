@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -15,6 +16,8 @@ from fastapi import FastAPI
 
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
+from centralino.domain.calls import LiveCall
+from centralino.domain.location import Binding, BlockedAddress
 from centralino.storage import Database, SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
 
@@ -36,6 +39,44 @@ async def log_in(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200, response.text
     client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+
+class FakeEngine:
+    """This node's call engine as the API sees it: fixed registrations, blocks and calls."""
+
+    def __init__(
+        self,
+        *,
+        bindings: Sequence[Binding] = (),
+        blocks: Sequence[BlockedAddress] = (),
+        calls: Sequence[LiveCall] = (),
+    ) -> None:
+        self._bindings, self._blocks, self._calls = bindings, blocks, calls
+
+    def registrations(self, number: str | None = None) -> Sequence[Binding]:
+        return [b for b in self._bindings if number in (None, b.number)]
+
+    def blocked_addresses(self) -> Sequence[BlockedAddress]:
+        return self._blocks
+
+    def calls(self) -> Sequence[LiveCall]:
+        return self._calls
+
+    def calls_in_progress(self, number: str) -> int:
+        return 0
+
+
+@asynccontextmanager
+async def node_client(
+    services: ManagementServices, engine: FakeEngine, node: str = "A"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A logged-in client of the API of ``node``, whose engine is ``engine``."""
+    await services.accounts.ensure_owner(PASSWORD)
+    app = create_api(services.with_engine(engine, engine, node=node))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://pbx.test") as client:
+        await log_in(client)
+        yield client
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ the database, written by the same storage code a running node B uses.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,10 +15,10 @@ import pytest
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
 from centralino.domain.calls import CallState, LiveCall
-from centralino.domain.location import Binding, BlockedAddress
+from centralino.domain.location import Binding
 from centralino.domain.nodes import NODE_TIMEOUT, Node
 from centralino.storage import Database, SqlLocationStore, SqlNodes, SqlUnitOfWorkFactory
-from tests.api.conftest import PASSWORD, SECRET, log_in
+from tests.api.conftest import SECRET, FakeEngine, node_client
 from tests.fakes import EPOCH, FakeClock
 
 
@@ -52,22 +52,6 @@ def _node(name: str) -> Node:
     )
 
 
-class _Engine:
-    """Node A's engine: one registration of 101, one call 101 -> 103."""
-
-    def registrations(self, number: str | None = None) -> Sequence[Binding]:
-        return [b for b in [_binding("101")] if number in (None, b.number)]
-
-    def blocked_addresses(self) -> Sequence[BlockedAddress]:
-        return ()
-
-    def calls(self) -> Sequence[LiveCall]:
-        return [_call("a1", "101", "103")]
-
-    def calls_in_progress(self, number: str) -> int:
-        return 0
-
-
 @pytest.fixture
 async def api(database: Database) -> AsyncIterator[httpx.AsyncClient]:
     nodes, clock = SqlNodes(database), FakeClock()
@@ -78,12 +62,8 @@ async def api(database: Database) -> AsyncIterator[httpx.AsyncClient]:
     services = ManagementServices.build(
         SqlUnitOfWorkFactory(database), clock, secret=SECRET, cluster=nodes
     )
-    await services.accounts.ensure_owner(PASSWORD)
-    engine = _Engine()
-    app = create_api(services.with_engine(engine, engine, node="A"))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://pbx.test") as client:
-        await log_in(client)
+    engine = FakeEngine(bindings=[_binding("101")], calls=[_call("a1", "101", "103")])
+    async with node_client(services, engine) as client:  # node A: 101 registered, a1 up
         client.clock = clock  # type: ignore[attr-defined]
         yield client
 

@@ -8,43 +8,23 @@ running node B uses.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
-from centralino.domain.calls import LiveCall
 from centralino.domain.events import AddressUnblocked
-from centralino.domain.location import Binding, BlockedAddress
+from centralino.domain.location import BlockedAddress
 from centralino.domain.nodes import Node
 from centralino.storage import Database, SqlBlockRecords, SqlNodes, SqlUnitOfWorkFactory
-from tests.api.conftest import PASSWORD, SECRET, log_in
+from tests.api.conftest import SECRET, FakeEngine, node_client
 from tests.fakes import EPOCH, FakeClock
 
 UNTIL = EPOCH + dt.timedelta(minutes=5)
 OFFICE = "198.51.100.7"
 SCANNER = "203.0.113.50"
-
-
-class _Engine:
-    """Node A's engine: the office's user 101 blocked as a pair."""
-
-    def __init__(self) -> None:
-        self.blocks = [BlockedAddress(address=OFFICE, user="101", failures=10, blocked_until=UNTIL)]
-
-    def registrations(self, number: str | None = None) -> Sequence[Binding]:
-        return ()
-
-    def blocked_addresses(self) -> Sequence[BlockedAddress]:
-        return self.blocks
-
-    def calls(self) -> Sequence[LiveCall]:
-        return ()
-
-    def calls_in_progress(self, number: str) -> int:
-        return 0
 
 
 @pytest.fixture
@@ -60,13 +40,9 @@ async def api(database: Database) -> AsyncIterator[httpx.AsyncClient]:
     services = ManagementServices.build(
         SqlUnitOfWorkFactory(database), clock, secret=SECRET, cluster=nodes, blocks=records
     )
-    await services.accounts.ensure_owner(PASSWORD)
-    engine = _Engine()
-    app = create_api(services.with_engine(engine, engine, node="A"))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://pbx.test") as client:
-        await log_in(client)
-        yield client
+    office = BlockedAddress(address=OFFICE, user="101", failures=10, blocked_until=UNTIL)
+    async with node_client(services, FakeEngine(blocks=[office])) as client:
+        yield client  # node A: the office's user 101 blocked as a pair
 
 
 async def test_every_nodes_blocks_are_listed_with_what_is_blocked(
