@@ -11,51 +11,11 @@ import pytest
 from centralino.admin.calls import CallsService
 from centralino.admin.live import LiveService
 from centralino.admin.nodes import NodesService, node_document
-from centralino.domain.calls import CallState, LiveCall
+from centralino.domain.calls import LiveCall
 from centralino.domain.location import Binding, BlockedAddress
 from centralino.domain.nodes import NODE_TIMEOUT, Node
 from tests.fakes import EPOCH, FakeClock
-
-LATER = EPOCH + dt.timedelta(seconds=5)
-
-
-def _binding(number: str, node: str = "", expires: dt.timedelta = dt.timedelta(hours=1)) -> Binding:
-    return Binding(
-        number=number,
-        contact=f"sip:{number}@10.0.0.5:5060",
-        transport="udp",
-        host="10.0.0.5",
-        port=5060,
-        expires_at=EPOCH + expires,
-        registered_at=EPOCH,
-        call_id="reg",
-        cseq=1,
-        node=node,
-    )
-
-
-def _call(
-    call_id: str, caller: str, callee: str, node: str = "", at: dt.datetime = EPOCH
-) -> LiveCall:
-    return LiveCall(
-        id=call_id,
-        caller=caller,
-        callee=callee,
-        state=CallState.RINGING,
-        started_at=at,
-        node=node,
-    )
-
-
-def _node(name: str, seen: dt.datetime = EPOCH, stopped: dt.datetime | None = None) -> Node:
-    return Node(
-        name=name,
-        sip_address=f"{name}:5060",
-        http_address=f"http://{name}:8080",
-        started_at=EPOCH,
-        seen_at=seen,
-        stopped_at=stopped,
-    )
+from tests.nodes_support import LATER, binding, live_call, node
 
 
 class FakeCluster:
@@ -117,8 +77,8 @@ def test_a_view_empty_at_start_is_still_the_view() -> None:
     registry, view = GrowingRegistry(), GrowingView()
     calls, live = CallsService(registry), LiveService(view)
 
-    registry.live.append(_call("c1", "101", "102"))
-    view.bindings.append(_binding("101"))
+    registry.live.append(live_call("c1", "101", "102"))
+    view.bindings.append(binding("101"))
 
     assert [call.id for call in calls.calls()] == ["c1"]
     assert [b.number for b in live.registrations()] == ["101"]
@@ -134,18 +94,18 @@ def clock() -> FakeClock:
 def cluster() -> FakeCluster:
     stale = LATER - NODE_TIMEOUT - dt.timedelta(seconds=1)
     return FakeCluster(
-        nodes=[_node("A", LATER), _node("B", LATER), _node("C", stale), _node("D", EPOCH, EPOCH)],
+        nodes=[node("A", LATER), node("B", LATER), node("C", stale), node("D", EPOCH, EPOCH)],
         bindings=[
-            _binding("101", "A"),  # stored by this node: its engine's view wins
-            _binding("102", "B"),
-            _binding("103", "B", expires=dt.timedelta(seconds=1)),  # expired by LATER
-            _binding("104", "C"),
-            _binding("105", "D"),
+            binding("101", "A"),  # stored by this node: its engine's view wins
+            binding("102", "B"),
+            binding("103", "B", expires=dt.timedelta(seconds=1)),  # expired by LATER
+            binding("104", "C"),
+            binding("105", "D"),
         ],
         calls=[
-            _call("a-stored", "101", "102", "A"),
-            _call("b1", "102", "103", "B", at=LATER),
-            _call("c1", "104", "105", "C"),
+            live_call("a-stored", "101", "102", "A"),
+            live_call("b1", "102", "103", "B", at=LATER),
+            live_call("c1", "104", "105", "C"),
         ],
     )
 
@@ -168,7 +128,7 @@ async def test_registrations_of_every_alive_node_each_name_their_node(
     cluster: FakeCluster, clock: FakeClock
 ) -> None:
     view = GrowingView()
-    view.bindings.append(_binding("101"))
+    view.bindings.append(binding("101"))
     nodes = NodesService(cluster, clock).running_as("A")
     live = LiveService(view, nodes)
 
@@ -186,7 +146,7 @@ async def test_calls_of_every_alive_node_each_name_their_node(
 ) -> None:
     registry = GrowingRegistry()
     calls = CallsService(registry, NodesService(cluster, clock).running_as("A"))
-    registry.live.append(_call("a1", "101", "106", at=LATER + dt.timedelta(seconds=1)))
+    registry.live.append(live_call("a1", "101", "106", at=LATER + dt.timedelta(seconds=1)))
 
     every = await calls.every_call()
     of_103 = await calls.every_call("103")
@@ -210,7 +170,7 @@ async def test_without_an_engine_every_alive_node_is_read_from_the_database(
 
 async def test_without_a_cluster_only_this_process_is_listed() -> None:
     registry = GrowingRegistry()
-    registry.live.append(_call("a1", "101", "102"))
+    registry.live.append(live_call("a1", "101", "102"))
     calls = CallsService(registry)
 
     assert await NodesService().nodes() == []

@@ -14,55 +14,24 @@ import pytest
 
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
-from centralino.domain.calls import CallState, LiveCall
-from centralino.domain.location import Binding
-from centralino.domain.nodes import NODE_TIMEOUT, Node
+from centralino.domain.nodes import NODE_TIMEOUT
 from centralino.storage import Database, SqlLocationStore, SqlNodes, SqlUnitOfWorkFactory
 from tests.api.conftest import SECRET, FakeEngine, node_client
 from tests.fakes import EPOCH, FakeClock
-
-
-def _binding(number: str) -> Binding:
-    return Binding(
-        number=number,
-        contact=f"sip:{number}@10.0.0.5:5060",
-        transport="udp",
-        host="10.0.0.5",
-        port=5060,
-        expires_at=EPOCH + dt.timedelta(hours=1),
-        registered_at=EPOCH,
-        call_id=f"reg-{number}",
-        cseq=1,
-    )
-
-
-def _call(call_id: str, caller: str, callee: str) -> LiveCall:
-    return LiveCall(
-        id=call_id, caller=caller, callee=callee, state=CallState.RINGING, started_at=EPOCH
-    )
-
-
-def _node(name: str) -> Node:
-    return Node(
-        name=name,
-        sip_address=f"{name.lower()}:5060",
-        http_address=f"http://{name.lower()}:8080",
-        started_at=EPOCH,
-        seen_at=EPOCH,
-    )
+from tests.nodes_support import binding, live_call, node
 
 
 @pytest.fixture
 async def api(database: Database) -> AsyncIterator[httpx.AsyncClient]:
     nodes, clock = SqlNodes(database), FakeClock()
     for name in ("A", "B"):
-        await nodes.join(_node(name))
-    await SqlLocationStore(database, node="B").replace_many({"102": [_binding("102")]})
-    await nodes.beat("B", EPOCH, changed=[_call("b1", "102", "104")])
+        await nodes.join(node(name))
+    await SqlLocationStore(database, node="B").replace_many({"102": [binding("102")]})
+    await nodes.beat("B", EPOCH, changed=[live_call("b1", "102", "104")])
     services = ManagementServices.build(
         SqlUnitOfWorkFactory(database), clock, secret=SECRET, cluster=nodes
     )
-    engine = FakeEngine(bindings=[_binding("101")], calls=[_call("a1", "101", "103")])
+    engine = FakeEngine(bindings=[binding("101")], calls=[live_call("a1", "101", "103")])
     async with node_client(services, engine) as client:  # node A: 101 registered, a1 up
         client.clock = clock  # type: ignore[attr-defined]
         yield client

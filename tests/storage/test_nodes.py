@@ -7,57 +7,18 @@ import datetime as dt
 from alembic import command
 from sqlalchemy import Connection, insert
 
-from centralino.domain.calls import CallState, LiveCall
-from centralino.domain.location import Binding
-from centralino.domain.nodes import Node
+from centralino.domain.calls import CallState
 from centralino.storage import Database, SqlLocationStore, SqlNodes
 from centralino.storage.database import alembic_config
 from centralino.storage.tables import sip_bindings
 from tests.fakes import EPOCH
-
-LATER = EPOCH + dt.timedelta(seconds=5)
-
-
-def _binding(number: str, contact_host: str = "10.0.0.5") -> Binding:
-    return Binding(
-        number=number,
-        contact=f"sip:{number}@{contact_host}:5060",
-        transport="udp",
-        host=contact_host,
-        port=5060,
-        expires_at=EPOCH + dt.timedelta(hours=1),
-        registered_at=EPOCH,
-        call_id=f"reg-{number}",
-        cseq=1,
-    )
-
-
-def _call(call_id: str, state: CallState = CallState.RINGING) -> LiveCall:
-    answered = LATER if state is CallState.ANSWERED else None
-    return LiveCall(
-        id=call_id,
-        caller="101",
-        callee="102",
-        state=state,
-        started_at=EPOCH,
-        answered_at=answered,
-    )
-
-
-def _node(name: str, at: dt.datetime = EPOCH) -> Node:
-    return Node(
-        name=name,
-        sip_address=f"{name.lower()}.example.com:5060",
-        http_address=f"http://{name.lower()}.example.com:8080",
-        started_at=at,
-        seen_at=at,
-    )
+from tests.nodes_support import LATER, binding, live_call, node
 
 
 async def test_each_node_loads_and_replaces_only_its_own_bindings(database: Database) -> None:
     a, b = SqlLocationStore(database, node="A"), SqlLocationStore(database, node="B")
-    await a.replace_many({"101": [_binding("101")], "102": [_binding("102")]})
-    await b.replace_many({"101": [_binding("101")]})  # the same contact, on the other node
+    await a.replace_many({"101": [binding("101")], "102": [binding("102")]})
+    await b.replace_many({"101": [binding("101")]})  # the same contact, on the other node
 
     await a.remove_all("101")
 
@@ -67,8 +28,8 @@ async def test_each_node_loads_and_replaces_only_its_own_bindings(database: Data
 
 async def test_every_node_lists_each_nodes_bindings_with_its_name(database: Database) -> None:
     a, b = SqlLocationStore(database, node="A"), SqlLocationStore(database, node="B")
-    await a.replace_many({"101": [_binding("101")]})
-    await b.replace_many({"101": [_binding("101", "10.0.0.6")], "102": [_binding("102")]})
+    await a.replace_many({"101": [binding("101")]})
+    await b.replace_many({"101": [binding("101", host="10.0.0.6")], "102": [binding("102")]})
 
     every = await a.every_node()
     only_b = await a.every_node(["B"], number="101")
@@ -102,12 +63,12 @@ async def test_bindings_of_no_node_are_taken_over_by_the_first_node(database: Da
 
 async def test_a_joined_node_beats_and_publishes_its_calls(database: Database) -> None:
     nodes = SqlNodes(database)
-    await nodes.join(_node("A"))
-    await nodes.join(_node("B"))
+    await nodes.join(node("A"))
+    await nodes.join(node("B"))
 
-    await nodes.beat("A", LATER, changed=[_call("c1"), _call("c2")])
-    await nodes.beat("A", LATER, changed=[_call("c1", CallState.ANSWERED)], ended=["c2"])
-    await nodes.beat("B", LATER, changed=[_call("c3")])
+    await nodes.beat("A", LATER, changed=[live_call("c1"), live_call("c2")])
+    await nodes.beat("A", LATER, changed=[live_call("c1", state=CallState.ANSWERED)], ended=["c2"])
+    await nodes.beat("B", LATER, changed=[live_call("c3")])
 
     listed = {(c.node, c.id): c for c in await nodes.calls(["A", "B"])}
     assert sorted(listed) == [("A", "c1"), ("B", "c3")]
@@ -121,8 +82,8 @@ async def test_a_joined_node_beats_and_publishes_its_calls(database: Database) -
 
 async def test_leaving_forgets_the_calls_and_marks_the_node_stopped(database: Database) -> None:
     nodes = SqlNodes(database)
-    await nodes.join(_node("A"))
-    await nodes.beat("A", LATER, changed=[_call("c1")])
+    await nodes.join(node("A"))
+    await nodes.beat("A", LATER, changed=[live_call("c1")])
 
     await nodes.leave("A", LATER)
 
@@ -134,10 +95,10 @@ async def test_leaving_forgets_the_calls_and_marks_the_node_stopped(database: Da
 
 async def test_joining_again_drops_a_crashed_runs_calls(database: Database) -> None:
     nodes = SqlNodes(database)
-    await nodes.join(_node("A"))
-    await nodes.beat("A", LATER, changed=[_call("c1")])
+    await nodes.join(node("A"))
+    await nodes.beat("A", LATER, changed=[live_call("c1")])
 
-    await nodes.join(_node("A", LATER))  # a restart after a crash: no leave()
+    await nodes.join(node("A", LATER))  # a restart after a crash: no leave()
 
     [a] = await nodes.nodes()
     assert (a.started_at, a.stopped_at) == (LATER, None)
@@ -145,11 +106,11 @@ async def test_joining_again_drops_a_crashed_runs_calls(database: Database) -> N
 
 
 async def test_registrations_of_the_cluster_view_name_their_node(database: Database) -> None:
-    await SqlLocationStore(database, node="B").replace_many({"102": [_binding("102")]})
+    await SqlLocationStore(database, node="B").replace_many({"102": [binding("102")]})
 
-    [binding] = await SqlNodes(database).registrations(["B"], "102")
+    [stored] = await SqlNodes(database).registrations(["B"], "102")
 
-    assert binding.node == "B"
+    assert stored.node == "B"
 
 
 def _upgrade_with_a_binding(connection: Connection) -> list[tuple[str, str]]:
