@@ -255,8 +255,12 @@ def _tune_garbage_collector() -> None:
 
 
 def _freeze_garbage_collector() -> None:
-    """Start-up objects (modules, the caches) are never scanned again."""
-    gc.collect(1)
+    """Start-up objects (modules, the caches) are never scanned again.
+
+    Only the youngest generation is collected first: collecting the middle
+    one too took 70 ms after a burst, with calls waiting.
+    """
+    gc.collect(0)
     gc.freeze()
 
 

@@ -36,27 +36,19 @@ def test_a_different_tab_is_not_shared() -> None:
     assert a.options is b.options
 
 
-def test_share_replaces_tabs_of_built_extensions() -> None:
-    shared = SharedTabs()
-    a = Extension.model_validate(_document("101"))
-    b = Extension.model_validate(_document("102"))
-    assert a.forwarding is not b.forwarding
-    shared_a, shared_b = shared.share(a), shared.share(b)
-    assert (shared_a, shared_b) == (a, b)
-    assert shared_a.forwarding is shared_b.forwarding
-
-
 def _ringing(number: str, seconds: int) -> dict[str, object]:
     return _document(number, forwarding={"profiles": {"available": {"no_answer_seconds": seconds}}})
 
 
-def test_a_full_table_starts_over() -> None:
+def test_only_the_most_recent_variants_are_kept() -> None:
     shared = SharedTabs(limit=2)
     first = shared.decode(_ringing("101", 5))
     assert shared.decode(_ringing("102", 5)).forwarding is first.forwarding
-    shared.decode(_ringing("103", 6))
-    shared.decode(_ringing("104", 7))  # a third variant: the table starts over
-    assert shared.decode(_ringing("105", 5)).forwarding is not first.forwarding
+    six = shared.decode(_ringing("103", 6))
+    assert shared.decode(_ringing("104", 5)).forwarding is first.forwarding  # used again
+    shared.decode(_ringing("105", 7))  # a third variant: 6 is the least recent, dropped
+    assert shared.decode(_ringing("106", 5)).forwarding is first.forwarding
+    assert shared.decode(_ringing("107", 6)).forwarding is not six.forwarding
 
 
 def test_a_bad_tab_is_reported_under_its_name() -> None:

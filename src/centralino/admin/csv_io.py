@@ -216,9 +216,12 @@ def _extra_cells(row: int) -> FieldError:
 
 def file_numbers(text: str) -> frozenset[str]:
     """The ``number`` cells of every row (read before validating: rows may refer to later ones)."""
-    reader, _header = _reader(text)
+    _, header = _reader(text)
+    column = header.index("number")
+    cells = csv.reader(io.StringIO(text.lstrip("\ufeff")))  # lists: a third of DictReader's time
     try:
-        return frozenset((row.get("number") or "").strip() for row in reader)
+        next(cells, None)
+        return frozenset(row[column].strip() for row in cells if len(row) > column)
     except csv.Error as exc:
         raise _unreadable(exc) from exc
 

@@ -136,7 +136,7 @@ class _ExtensionFields(DomainModel):
             ("rights", "group", [right.group for right in self.rights], "group"),
         ]
         for tab, field, values, what in checks:
-            index = _repeat_index(values)
+            index = _repeat_index(values) if len(values) > 1 else None
             if index is not None:
                 path = (tab, index) if field is None else (tab, index, field)
                 raise FieldValueError(path, f"{what} {values[index]} appears more than once")

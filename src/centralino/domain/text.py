@@ -7,6 +7,7 @@ the JSON schema (for API clients) and says the meaning in the error.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,11 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 __all__ = ["Matches"]
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)  # re.fullmatch(pattern, ...) looks it up in re's cache each time
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +38,7 @@ class Matches:
 
     def check(self, value: str) -> str:
         stripped = value.strip()
-        if re.fullmatch(self.pattern, stripped) is None:
+        if _compiled(self.pattern).fullmatch(stripped) is None:
             raise PydanticCustomError(
                 "invalid_format", "must be {meaning}", {"meaning": self.meaning}
             )

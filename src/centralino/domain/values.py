@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
@@ -42,6 +42,11 @@ Did = Annotated[
 """An inbound direct-dial number from the trunks' DID pool."""
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Unicode's category Cc (C0, DEL, C1), searched in C: a loop over the characters
+took a tenth of the time of decoding 50,000 extensions."""
+
+
 def reject_control_characters(value: Any) -> Any:
     """Refuse text holding a C0 or C1 control character (tab and newline too).
 
@@ -57,7 +62,7 @@ def reject_control_characters(value: Any) -> Any:
     Raises:
         PydanticCustomError: ``control_characters`` when a string holds one.
     """
-    if isinstance(value, str) and any(unicodedata.category(ch) == "Cc" for ch in value):
+    if isinstance(value, str) and _CONTROL.search(value) is not None:
         raise PydanticCustomError("control_characters", "must not contain control characters")
     return value
 
