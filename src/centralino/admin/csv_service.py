@@ -59,7 +59,7 @@ __all__ = ["CHUNK_SIZE", "SLICE", "CsvService", "ImportedExtensions"]
 
 CHUNK_SIZE = 500
 """Extensions written per ``ExtensionImport.add`` call."""
-SLICE = 0.01
+SLICE = 0.004
 """Seconds of validation between two yields to the event loop."""
 
 _SEPARATOR = "\x00"  # never inside JSON text (control characters are escaped)
