@@ -38,7 +38,6 @@ import httpx
 from centralino.admin.context import SYSTEM_ACTOR
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
-from centralino.domain.bus import LocalEventBus
 from centralino.domain.ports import ExtensionQuery, ExtensionSort
 from centralino.storage import Database, SqlUnitOfWorkFactory
 
@@ -136,9 +135,7 @@ async def _rest_timings(services: ManagementServices, queries: list[ExtensionQue
 
 async def _bench(database: Database, count: int, searches: int, freeze: bool) -> dict[str, float]:
     await database.migrate()
-    services = ManagementServices.build(
-        SqlUnitOfWorkFactory(database), LocalEventBus(), _Clock(), secret=b"bench"
-    )
+    services = ManagementServices.build(SqlUnitOfWorkFactory(database), _Clock(), secret=b"bench")
     await services.settings.patch(SYSTEM_ACTOR, {"numbering": {"extension_length": 5}})
     text = make_csv(count)
     started = time.perf_counter()
