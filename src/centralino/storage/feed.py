@@ -4,7 +4,7 @@ Theory of operation. Every process that keeps caches of the shared state
 (a ``centralino serve`` node: its call engine, its email notifier) runs one
 :class:`ChangeFollower`. It owns a cursor, the feed position this node has
 applied, and repeats one step, :meth:`ChangeFollower.catch_up`: read the
-records past the cursor in batches of ``batch_size`` (100), hand each event
+records past the cursor in batches of ``batch_size`` (250), hand each event
 to the bus in order, advance the cursor, save it (so a restart resumes where
 it stopped). A burst of changes is applied as a burst: one query per batch,
 bounded memory, and the event loop is yielded between batches and whenever
@@ -59,6 +59,9 @@ from centralino.tasks import cancel_and_wait
 
 __all__ = ["ChangeFollower", "FollowerStatistics"]
 
+_SAVE_EVERY = 1.0
+"""Seconds between two saves of the cursor while a burst is being applied."""
+
 log = structlog.get_logger("centralino.storage")
 
 
@@ -104,12 +107,12 @@ class ChangeFollower:
         node: str,
         poll_interval: float = 0.25,
         retention: dt.timedelta = dt.timedelta(days=7),
-        batch_size: int = 100,
+        batch_size: int = 250,
         slice_seconds: float = 0.004,
         prune_interval: float = 3600.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         on_applied: Callable[[Change], None] | None = None,
-        apply_timeout: float = 2.0,
+        apply_timeout: float = 1.0,
     ) -> None:
         self._database = database
         self._units = units
@@ -126,6 +129,7 @@ class ChangeFollower:
         self._apply_timeout = apply_timeout
         self._position: int | None = None
         self._saved: int | None = None
+        self._saved_at = 0.0
         self._wake = asyncio.Event()
         self._step_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -178,6 +182,9 @@ class ChangeFollower:
         """
         try:
             await asyncio.wait_for(self.catch_up(), self._apply_timeout)
+        except TimeoutError:  # a burst (a large import): the loop goes on with it
+            log.info("a burst of changes is applied in the background", node=self._node)
+            self._wake.set()
         except Exception:
             log.warning("change not applied at commit; the follower will retry", exc_info=True)
             self._wake.set()
@@ -196,9 +203,10 @@ class ChangeFollower:
     async def catch_up(self) -> int:
         """Apply every record past the cursor, batch by batch; return how many."""
         async with self._step_lock:
-            applied = 0
+            applied, first = 0, True
             while True:
-                delivered, more = await self._step()
+                delivered, more = await self._step(check_horizon=first)
+                first = False
                 applied += delivered
                 if not more:
                     return applied
@@ -215,20 +223,24 @@ class ChangeFollower:
 
     # Internals ---------------------------------------------------------------------
 
-    async def _step(self) -> tuple[int, bool]:
+    async def _step(self, *, check_horizon: bool) -> tuple[int, bool]:
         position = self.position
+        due = check_horizon or time.monotonic() - self._saved_at >= _SAVE_EVERY
+        save = position != self._saved and due
         async with self._units() as uow:
-            # The cursor is saved one step late, first thing in the next step
-            # (writes before reads: an SQLite reader cannot become a writer
-            # once another commit has passed it). A crash replays at most one
-            # batch, which every cache applies idempotently.
-            if position != self._saved:
+            # The cursor is saved late, first thing in the next poll (writes
+            # before reads: an SQLite reader cannot become a writer once
+            # another commit has passed it), and within a burst at most every
+            # _SAVE_EVERY seconds. A crash replays what followed the saved
+            # position, which every cache applies idempotently.
+            if save:
                 await uow.changes.save_cursor(self._node, position)
-            horizon = await uow.changes.horizon()
+            horizon = await uow.changes.horizon() if check_horizon else 0
             latest = await uow.changes.latest() if position < horizon else position
             batch = await uow.changes.after(latest, self._batch_size)
             await uow.commit()
-        self._saved = position
+        if save:
+            self._saved, self._saved_at = position, time.monotonic()
         self.statistics.polls += 1
         if position < horizon:
             self._missed(position, horizon, latest)
