@@ -93,9 +93,15 @@ def _patch_from(assignments: list[str]) -> dict[str, Any]:
 @app.command()
 def serve(
     data_dir: DataDir = Path("data"),
-    http_port: Annotated[int, typer.Option(envvar="CENTRALINO_HTTP_PORT")] = 8080,
-    sip_port: Annotated[int, typer.Option(envvar="CENTRALINO_SIP_PORT")] = 5060,
-    bind: Annotated[str, typer.Option(envvar="CENTRALINO_BIND")] = "0.0.0.0",
+    http_port: Annotated[
+        int | None, typer.Option(envvar="CENTRALINO_HTTP_PORT", help="default 8080")
+    ] = None,
+    sip_port: Annotated[
+        int | None, typer.Option(envvar="CENTRALINO_SIP_PORT", help="default 5060")
+    ] = None,
+    bind: Annotated[
+        str | None, typer.Option(envvar="CENTRALINO_BIND", help="default 0.0.0.0")
+    ] = None,
     node_name: Annotated[
         str | None,
         typer.Option(
@@ -114,12 +120,17 @@ def serve(
     """Run the PBX: SIP, HTTP (API and console) in one process, one node of the database."""
     from centralino.app import serve as serve_pbx
 
-    given = {"node_name": node_name, "database_url": database_url}
+    # Only what was given on the command line (or its environment variable):
+    # the rest comes from the TOML file, else the defaults (config.py).
+    given = {
+        "http_port": http_port,
+        "sip_port": sip_port,
+        "bind": bind,
+        "node_name": node_name,
+        "database_url": database_url,
+    }
     config = _config(
         data_dir=data_dir,
-        http_port=http_port,
-        sip_port=sip_port,
-        bind=bind,
         **{name: value for name, value in given.items() if value is not None},
     )
     with exit_codes():
