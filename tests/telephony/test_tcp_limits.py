@@ -137,8 +137,12 @@ async def _open_many(
     loop = asyncio.get_running_loop()
 
     async def one() -> Watched:
+        # Timed before connecting: the server accepts (and starts its timer)
+        # after this moment, whereas the connect's return may come much later
+        # on a loaded loop.
+        asked = loop.time()
         reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(address, 0))
-        watched = Watched(address, loop.time(), writer)
+        watched = Watched(address, asked, writer)
         watchers.add(asyncio.create_task(_watch(reader, watched)))
         return watched
 
