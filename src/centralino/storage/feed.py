@@ -68,12 +68,11 @@ log = structlog.get_logger("centralino.storage")
 class FollowerStatistics:
     """What a follower did, for health checks and benchmarks."""
 
-    __slots__ = ("applied", "batches", "polls", "reloads")
+    __slots__ = ("applied", "batches", "reloads")
 
     def __init__(self) -> None:
         self.applied = 0
         self.batches = 0
-        self.polls = 0
         self.reloads = 0
 
 
@@ -241,7 +240,6 @@ class ChangeFollower:
             await uow.commit()
         if save:
             self._saved, self._saved_at = position, time.monotonic()
-        self.statistics.polls += 1
         if position < horizon:
             self._missed(position, horizon, latest)
         if batch.changes:
