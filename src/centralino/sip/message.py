@@ -167,10 +167,15 @@ def _parse(data: bytes) -> Request | Response:
     headers = Headers(_parse_header_line(line) for line in lines[1:])
     body = _cut_body(body, headers)
     message = _parse_start_line(lines[0], headers, body)
-    if isinstance(message, Request):
-        validate_request(message)
-    else:
-        validate_response(message)
+    try:
+        if isinstance(message, Request):
+            uri_headers = bool(message.uri.headers)
+            validate_request(message.method, message.version, headers, uri_headers=uri_headers)
+        else:
+            validate_response(message.version, headers)
+    except SipParseError as exc:
+        exc.message = message  # what a server needs to answer 400 (or 505)
+        raise
     return message
 
 

@@ -8,21 +8,20 @@ eagerly, so that a malformed one is answered with 400 at the edge (RFC 4475
 §3.1.2) instead of failing deep inside a dialog. Fields only a later layer
 understands (Require, Content-Type, Authorization) are left to that layer.
 
-A failure raises :class:`~centralino.sip.errors.SipParseError` carrying the
-message (``error.message``) so the caller can build the error response.
+The checks take the parts of a message (method, version, header fields),
+not the message classes: :mod:`.message` calls them while parsing and
+attaches the partly checked message to the error (``error.message``) so the
+caller can build the error response. (Taking the parts keeps this module
+below :mod:`.message`: no import cycle, DESIGN.md §3.)
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from .codes import StatusCode
 from .errors import SipParseError
-
-if TYPE_CHECKING:
-    from .headers import Headers
-    from .message import Request, Response
+from .headers import Headers
 
 __all__ = ["REQUIRED_REQUEST_HEADERS", "validate_request", "validate_response"]
 
@@ -36,44 +35,19 @@ _SIP_DATE_RE = re.compile(
 )
 
 
-def validate_request(request: Request) -> None:
+def validate_request(method: str, version: str, headers: Headers, *, uri_headers: bool) -> None:
     """Check a parsed request's version, mandatory fields and their syntax.
 
     Args:
-        request: the freshly parsed request.
+        method: the Request-Line's method.
+        version: the Request-Line's SIP version.
+        headers: the header fields.
+        uri_headers: whether the Request-URI carries URI headers.
 
     Raises:
         SipParseError: 505 for another SIP version, else 400 with the cause.
     """
-    try:
-        _check_request(request)
-    except SipParseError as exc:
-        exc.message = request
-        raise
-
-
-def validate_response(response: Response) -> None:
-    """Check a parsed response's version and the fields used to match it.
-
-    Args:
-        response: the freshly parsed response.
-
-    Raises:
-        SipParseError: the response must be discarded (§18.1.2).
-    """
-    try:
-        _check_version(response.version)
-        for name in ("to", "from", "cseq", "call-id"):
-            response.headers.single(name)
-        _check_common(response.headers)
-    except SipParseError as exc:
-        exc.message = response
-        raise
-
-
-def _check_request(request: Request) -> None:
-    _check_version(request.version)
-    headers = request.headers
+    _check_version(version)
     missing = [name for name in REQUIRED_REQUEST_HEADERS if name not in headers]
     if missing:
         raise SipParseError(f"Missing {', '.join(missing)} header(s)")
@@ -81,15 +55,31 @@ def _check_request(request: Request) -> None:
         headers.single(name)
     _check_common(headers)
     headers.max_forwards()
-    if headers.cseq().method != request.method:
+    if headers.cseq().method != method:
         raise SipParseError("CSeq method does not match the request method")
-    if request.uri.headers:
+    if uri_headers:
         # RFC 3261 §19.1.1 table: URI headers are not allowed in a Request-URI.
         raise SipParseError("headers are not allowed in the Request-URI")
     if "contact" in headers:
         headers.contacts()
     headers.expires()
     _check_date(headers.get_all("date"))
+
+
+def validate_response(version: str, headers: Headers) -> None:
+    """Check a parsed response's version and the fields used to match it.
+
+    Args:
+        version: the Status-Line's SIP version.
+        headers: the header fields.
+
+    Raises:
+        SipParseError: the response must be discarded (§18.1.2).
+    """
+    _check_version(version)
+    for name in ("to", "from", "cseq", "call-id"):
+        headers.single(name)
+    _check_common(headers)
 
 
 def _check_version(version: str) -> None:
