@@ -2,8 +2,10 @@
 
 Each fake phone is a UDP socket that writes its own SDP, sends G.711
 packets and collects what it receives. The SDP goes through the anchor as
-the B2BUA would pass it (``Direction.TO_CALLEE`` for the caller's, the other
-way for the callee's); the packets go to wherever the rewritten SDP says.
+the B2BUA would pass it: typed once (:class:`~centralino.calls.ports.Sdp`),
+with the role the call core gives it, ``Direction.TO_CALLEE`` for the
+caller's and the other way for the callee's; the packets go to wherever the
+rewritten SDP says.
 """
 
 from __future__ import annotations
@@ -15,17 +17,35 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from centralino.calls.ports import Direction, MediaPolicy, Sdp, SdpRole
 from centralino.media.codecs import default_codecs
 from centralino.media.pcm import samples_from_pcm, split_frames
 from centralino.media.rtp import RtpPacket
 from centralino.media.tones import goertzel_power, sine
 from centralino.net.rtp import PortAllocator
 from centralino.sip.sdp import SessionDescription
-from centralino.telephony.calls import Direction
 from centralino.telephony.media import AnchorSdp, TapDirection
+from centralino.telephony.media.endpoint import MediaEndpoint
 
 CODECS = default_codecs()
 MAPS = {0: "0 PCMU/8000", 8: "8 PCMA/8000", 101: "101 telephone-event/8000"}
+PHONE = "127.0.0.1"
+"""The signalling address of every phone (``to``)."""
+
+
+def typed(body: bytes, role: SdpRole) -> Sdp:
+    """``body`` as the call core hands it over: parsed once, with its role."""
+    sdp = Sdp.of(body, role)
+    assert sdp is not None
+    return sdp
+
+
+def offer(body: bytes) -> Sdp:
+    return typed(body, SdpRole.OFFER)
+
+
+def answer(body: bytes) -> Sdp:
+    return typed(body, SdpRole.ANSWER)
 
 
 @dataclass
@@ -86,8 +106,8 @@ class FakePhone:
         self.sock.close()
 
 
-def target_of(body: bytes) -> tuple[str, int]:
-    description = SessionDescription.parse(body)
+def target_of(sdp: Sdp) -> tuple[str, int]:
+    description = SessionDescription.parse(sdp.raw)  # what goes on the wire
     assert description.connection is not None
     return (description.connection.address, description.media[0].port)
 
@@ -101,7 +121,7 @@ def allocator() -> PortAllocator:
 async def anchor(allocator: PortAllocator) -> AsyncIterator[AnchorSdp]:
     anchor = AnchorSdp(bind="127.0.0.1", advertised_host="127.0.0.1", allocator=allocator)
     yield anchor
-    anchor.close()
+    anchor.release_all()
 
 
 @pytest.fixture
@@ -116,13 +136,14 @@ def connect(
     anchor: AnchorSdp,
     caller: FakePhone,
     callee: FakePhone,
-    offer: tuple[int, ...] = (0, 101),
-    answer: tuple[int, ...] = (0, 101),
+    offered: tuple[int, ...] = (0, 101),
+    answered: tuple[int, ...] = (0, 101),
 ) -> tuple[tuple[str, int], tuple[str, int], bytes, bytes]:
     """Offer from the caller, answer from the callee: where each phone sends."""
-    to_callee = anchor.relay("call", Direction.TO_CALLEE, caller.sdp(offer))
-    to_caller = anchor.relay("call", Direction.TO_CALLER, callee.sdp(answer))
-    return target_of(to_caller), target_of(to_callee), to_callee, to_caller
+    to_callee = anchor.relay("call", Direction.TO_CALLEE, offer(caller.sdp(offered)), to=PHONE)
+    to_caller = anchor.relay("call", Direction.TO_CALLER, answer(callee.sdp(answered)), to=PHONE)
+    assert (to_callee.role, to_caller.role) == (SdpRole.OFFER, SdpRole.ANSWER)
+    return target_of(to_caller), target_of(to_callee), to_callee.raw, to_caller.raw
 
 
 async def test_same_codec_is_relayed_in_order_with_the_payload_intact(
@@ -161,7 +182,7 @@ async def test_pcmu_to_pcma_is_transcoded_and_the_tone_survives(
 ) -> None:
     caller, callee = phones
     caller_sends_to, callee_sends_to, _offer, answer = connect(
-        anchor, caller, callee, offer=(0,), answer=(8,)
+        anchor, caller, callee, offered=(0,), answered=(8,)
     )
     assert b"PCMU/8000" in answer
     assert b"PCMA" not in answer
@@ -228,8 +249,11 @@ async def test_ports_are_released_when_the_call_ends(
     assert allocator.in_use == 0
     assert anchor.active_calls == 0
     assert anchor.stats("call") is None
-    late = callee.sdp((0,))
-    assert anchor.relay("call", Direction.TO_CALLER, late) == late  # not anchored again
+    late = answer(callee.sdp((0,)))
+    assert anchor.relay("call", Direction.TO_CALLER, late, to=PHONE) is late  # not anchored again
+    again = offer(callee.sdp((0,), version=2))
+    assert anchor.relay("call", Direction.TO_CALLER, again, to=PHONE) is again
+    assert allocator.in_use == 0
     await asyncio.sleep(0.02)
     caller.send(caller_sends_to, b"\xff" * 160)
     assert await callee.collect(1, within=0.1) == []
@@ -239,24 +263,34 @@ async def test_hold_and_resume_keep_the_ports_and_pass_the_direction(
     anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone]
 ) -> None:
     caller, callee = phones
-    caller_sends_to, callee_sends_to, offer, _answer = connect(anchor, caller, callee)
+    caller_sends_to, callee_sends_to, first_offer, _answer = connect(anchor, caller, callee)
     hold = anchor.relay(
-        "call", Direction.TO_CALLEE, caller.sdp((0,), version=2, direction="sendonly")
+        "call",
+        Direction.TO_CALLEE,
+        offer(caller.sdp((0,), version=2, direction="sendonly")),
+        to=PHONE,
     )
-    assert target_of(hold) == target_of(offer)
-    assert b"a=sendonly" in hold
+    assert target_of(hold)[1] == SessionDescription.parse(first_offer).media[0].port
+    assert b"a=sendonly" in hold.raw
     held = anchor.relay(
-        "call", Direction.TO_CALLER, callee.sdp((0,), version=2, direction="recvonly")
+        "call",
+        Direction.TO_CALLER,
+        answer(callee.sdp((0,), version=2, direction="recvonly")),
+        to=PHONE,
     )
     assert target_of(held) == caller_sends_to
-    assert b"a=recvonly" in held
-    # The callee resumes (a re-INVITE from the answerer: its o= version went up).
-    resume = anchor.relay("call", Direction.TO_CALLER, callee.sdp((0, 101), version=3))
+    assert b"a=recvonly" in held.raw
+    # The callee resumes (a re-INVITE from the answerer).
+    resume = anchor.relay(
+        "call", Direction.TO_CALLER, offer(callee.sdp((0, 101), version=3)), to=PHONE
+    )
     assert target_of(resume) == caller_sends_to
-    assert b"8 PCMA/8000" in resume  # treated as an offer
-    answer = anchor.relay("call", Direction.TO_CALLEE, caller.sdp((0, 101), version=3))
-    assert target_of(answer) == callee_sends_to
-    assert b"PCMA" not in answer  # treated as the answer
+    assert b"8 PCMA/8000" in resume.raw  # treated as an offer
+    resumed = anchor.relay(
+        "call", Direction.TO_CALLEE, answer(caller.sdp((0, 101), version=3)), to=PHONE
+    )
+    assert target_of(resumed) == callee_sends_to
+    assert b"PCMA" not in resumed.raw  # treated as the answer
     assert anchor.active_calls == 1
 
 
@@ -264,25 +298,28 @@ async def test_forks_early_media_and_delayed_offer(
     anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone]
 ) -> None:
     caller, callee = phones
-    assert anchor.relay("forks", Direction.TO_CALLEE, b"") == b""  # delayed offer
-    offer = anchor.relay("forks", Direction.TO_CALLER, callee.sdp((8,)))
-    assert b"0 PCMU/8000" in offer  # the callee offered; the PBX adds PCMU
-    answer = anchor.relay("forks", Direction.TO_CALLEE, caller.sdp((0,)))
-    assert b"8 PCMA/8000" in answer
-    assert b"PCMU" not in answer
+    # Delayed offer: the INVITE has no body (nothing to relay), the 2xx offers.
+    assert Sdp.of(b"", SdpRole.OFFER) is None
+    offered = anchor.relay("forks", Direction.TO_CALLER, offer(callee.sdp((8,))), to=PHONE)
+    assert b"0 PCMU/8000" in offered.raw  # the callee offered; the PBX adds PCMU
+    answered = anchor.relay("forks", Direction.TO_CALLEE, answer(caller.sdp((0,))), to=PHONE)
+    assert b"8 PCMA/8000" in answered.raw
+    assert b"PCMU" not in answered.raw
     # The same offer to two forks, then a 183 and a 200 (answers both).
-    first = anchor.relay("f2", Direction.TO_CALLEE, caller.sdp((0,)))
-    second = anchor.relay("f2", Direction.TO_CALLEE, caller.sdp((0,)))
+    invite = offer(caller.sdp((0,)))
+    first = anchor.relay("f2", Direction.TO_CALLEE, invite, to=PHONE)
+    second = anchor.relay("f2", Direction.TO_CALLEE, invite, to=PHONE)
     assert target_of(first) == target_of(second)
-    early = anchor.relay("f2", Direction.TO_CALLER, callee.sdp((0,)))
-    final = anchor.relay("f2", Direction.TO_CALLER, callee.sdp((0,)))
+    early = anchor.relay("f2", Direction.TO_CALLER, answer(callee.sdp((0,))), to=PHONE)
+    final = anchor.relay("f2", Direction.TO_CALLER, answer(callee.sdp((0,))), to=PHONE)
     assert early == final
-    assert b"PCMA" not in final
+    assert b"PCMA" not in final.raw
 
 
 async def test_bodies_that_are_not_sdp_pass_untouched(anchor: AnchorSdp) -> None:
-    dtmf = b"Signal=5\r\nDuration=160\r\n"
-    assert anchor.relay("call", Direction.TO_CALLEE, dtmf) == dtmf
+    dtmf = typed(b"Signal=5\r\nDuration=160\r\n", SdpRole.OFFER)
+    assert dtmf.description is None
+    assert anchor.relay("call", Direction.TO_CALLEE, dtmf, to=PHONE) is dtmf
     assert anchor.active_calls == 0
 
 
@@ -291,10 +328,10 @@ async def test_exhausted_range_leaves_the_media_direct(phones: tuple[FakePhone, 
     tiny = AnchorSdp(
         bind="127.0.0.1", advertised_host="127.0.0.1", allocator=PortAllocator(46200, 46201)
     )
-    offer = caller.sdp((0,))
-    assert tiny.relay("call", Direction.TO_CALLEE, offer) == offer  # one pair: not enough
+    invite = offer(caller.sdp((0,)))
+    assert tiny.relay("call", Direction.TO_CALLEE, invite, to=PHONE) is invite  # one pair: too few
     assert tiny.allocator.in_use == 0
-    tiny.close()
+    tiny.release_all()
 
 
 @dataclass
@@ -313,7 +350,7 @@ async def test_taps_receive_each_direction_decoded(
     anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone]
 ) -> None:
     caller, callee = phones
-    caller_sends_to, callee_sends_to, _o, _a = connect(anchor, caller, callee, answer=(8,))
+    caller_sends_to, callee_sends_to, _o, _a = connect(anchor, caller, callee, answered=(8,))
     tap = RecordingTap()
     assert anchor.add_tap("call", tap)
     assert not anchor.add_tap("nothing", tap)
@@ -350,7 +387,7 @@ async def test_transcoding_equals_decode_then_encode_with_or_without_csrc(
     anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone]
 ) -> None:
     caller, callee = phones
-    caller_sends_to, _to, _o, _a = connect(anchor, caller, callee, offer=(0,), answer=(8,))
+    caller_sends_to, _to, _o, _a = connect(anchor, caller, callee, offered=(0,), answered=(8,))
     await asyncio.sleep(0.01)
     pcmu, pcma = CODECS.by_name("PCMU"), CODECS.by_name("PCMA")
     assert pcmu is not None
@@ -365,3 +402,140 @@ async def test_transcoding_equals_decode_then_encode_with_or_without_csrc(
     expected = pcma.encode(pcmu.decode(payload))
     assert first.payload == second.payload == expected
     assert (first.payload_type, second.payload_type, second.csrc) == (8, 8, (7,))
+
+
+# The typed seam --------------------------------------------------------------------
+
+
+def test_the_anchor_is_a_media_policy(anchor: AnchorSdp) -> None:
+    policy: MediaPolicy = anchor  # mypy --strict checks the signatures
+    assert policy is anchor
+
+
+async def test_relay_never_parses_the_body_again(
+    anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caller, callee = phones
+    invite, ok = offer(caller.sdp((0, 101))), answer(callee.sdp((8,)))
+
+    def refuse(cls: type[SessionDescription], data: bytes) -> SessionDescription:
+        raise AssertionError("SDP parsed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SessionDescription, "parse", classmethod(refuse))
+        to_callee = anchor.relay("call", Direction.TO_CALLEE, invite, to=PHONE)
+        to_caller = anchor.relay("call", Direction.TO_CALLER, ok, to=PHONE)
+    assert to_callee.description is not None
+    assert to_caller.description is not None
+    assert bytes(to_callee.description) == to_callee.raw
+    assert b"8 PCMA/8000" in to_callee.raw
+    assert target_of(to_caller)[1] != callee.port  # rewritten all the same
+    stats = anchor.stats("call")
+    assert stats is not None
+    assert (stats.caller.codec, stats.callee.codec) == ("PCMU", "PCMA")
+
+
+async def test_delayed_offer_the_2xx_offers_and_the_ack_answers(
+    anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone]
+) -> None:
+    caller, callee = phones
+    in_2xx = anchor.relay("late", Direction.TO_CALLER, offer(callee.sdp((8,))), to=PHONE)
+    in_ack = anchor.relay("late", Direction.TO_CALLEE, answer(caller.sdp((0, 101))), to=PHONE)
+    assert (in_2xx.role, in_ack.role) == (SdpRole.OFFER, SdpRole.ANSWER)
+    assert b"0 PCMU/8000" in in_2xx.raw  # the PBX transcodes: the caller may pick PCMU
+    assert b"8 PCMA/8000" in in_ack.raw  # the callee's codec, as it offered
+    assert b"PCMU" not in in_ack.raw
+    assert b"telephone-event" not in in_ack.raw  # the callee never offered it
+    await asyncio.sleep(0.01)
+    caller_sends_to, callee_sends_to = target_of(in_2xx), target_of(in_ack)
+    pcmu = CODECS.by_name("PCMU")
+    assert pcmu is not None
+    caller.send(caller_sends_to, pcmu.encode(sine(1000.0, 0.02)), pt=0)
+    assert [p.payload_type for p in await callee.collect(1)] == [8]  # transcoded
+    stats = anchor.stats("late")
+    assert stats is not None
+    assert (stats.caller.codec, stats.callee.codec) == ("PCMU", "PCMA")
+    assert callee_sends_to != caller_sends_to
+
+
+async def test_a_reinvite_is_an_offer_by_its_role_whatever_its_version(
+    anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone]
+) -> None:
+    caller, callee = phones
+    caller_sends_to, callee_sends_to, _offer, _answer = connect(anchor, caller, callee)
+    # The callee holds, with an o= version that did not go up: its role says offer.
+    hold = offer(callee.sdp((0,), version=1, direction="sendonly"))
+    held = anchor.relay("call", Direction.TO_CALLER, hold, to=PHONE)
+    assert b"8 PCMA/8000" in held.raw  # augmented: an offer
+    assert b"a=sendonly" in held.raw
+    assert target_of(held) == caller_sends_to  # the ports stay
+    reply = answer(caller.sdp((0, 101), direction="recvonly"))
+    replied = anchor.relay("call", Direction.TO_CALLEE, reply, to=PHONE)
+    assert b"PCMA" not in replied.raw  # cut back: an answer
+    assert b"telephone-event" not in replied.raw  # not in the callee's offer
+    assert b"a=recvonly" in replied.raw
+    assert target_of(replied) == callee_sends_to
+    assert anchor.active_calls == 1
+
+
+async def test_an_answer_to_no_anchored_offer_passes_through(
+    anchor: AnchorSdp, allocator: PortAllocator, phones: tuple[FakePhone, FakePhone]
+) -> None:
+    caller, callee = phones
+    alone = answer(callee.sdp((0,)))
+    assert anchor.relay("stray", Direction.TO_CALLER, alone, to=PHONE) is alone
+    assert (anchor.active_calls, allocator.in_use) == (0, 0)  # an answer opens nothing
+    connect(anchor, caller, callee)
+    again = answer(caller.sdp((0,)))  # an "answer" from the offerer itself
+    assert anchor.relay("call", Direction.TO_CALLEE, again, to=PHONE) is again
+
+
+async def test_answer_locally_and_the_delayed_offer_in_the_ack(
+    anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone]
+) -> None:
+    caller, _callee = phones
+    local = anchor.answer_locally("vm", offer(caller.sdp((8, 0, 101))), to=PHONE)
+    assert local is not None
+    assert local.sdp.role is SdpRole.ANSWER
+    assert local.sdp.description is not None
+    assert [c.encoding_name for c in local.sdp.description.media[0].codecs] == [
+        "PCMA",
+        "PCMU",
+        "telephone-event",
+    ]
+    assert anchor.answer_locally("bad", typed(b"not sdp", SdpRole.OFFER), to=PHONE) is None
+    delayed = anchor.answer_locally("late", None, to=PHONE)
+    assert delayed is not None
+    assert delayed.sdp.role is SdpRole.OFFER  # the PBX offers in its 200
+    assert not anchor.answer_in_ack("late", None)
+    assert not anchor.answer_in_ack("late", typed(b"not sdp", SdpRole.ANSWER))
+    assert anchor.answer_in_ack("late", answer(caller.sdp((0,))))
+    assert not anchor.answer_in_ack("vm", answer(caller.sdp((0,))))  # the PBX did not offer
+
+
+async def test_screening_offers_holds_the_callee_and_bridges(
+    anchor: AnchorSdp, phones: tuple[FakePhone, FakePhone]
+) -> None:
+    caller, callee = phones
+    assert anchor.offer_locally("screen", to=PHONE) is None  # no media of our own yet
+    local = anchor.answer_locally("screen", offer(caller.sdp((0,))), to=PHONE)
+    assert local is not None
+    own = anchor.offer_locally("screen", to=PHONE)
+    assert own is not None
+    assert own.role is SdpRole.OFFER
+    assert anchor.callee_answered("screen", None) is None
+    held = anchor.callee_answered("screen", answer(callee.sdp((8,))))
+    assert held is not None
+    assert held is not local.media
+    anchor.press(held, "5")
+    anchor.press(object(), "5")  # not ours: ignored
+    assert await held.get_digit(0.1) == "5"
+    anchor.close(object())  # not ours: ignored
+    assert not held.closed
+    anchor.close(held)  # the callee hung up: its application hears it
+    assert held.closed
+    assert isinstance(local.media, MediaEndpoint)
+    assert not local.media.closed
+    anchor.bridge("screen")  # both legs back to the relay
+    assert local.media.closed
+    assert anchor.active_calls == 1

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from centralino.calls.ports import Sdp, SdpRole
 from centralino.media.tones import sine
 from centralino.net.rtp import PortAllocator
 from centralino.sip.sdp import SessionDescription
@@ -103,17 +104,20 @@ def _phone() -> socket.socket:
     return sock
 
 
-def _offer(port: int) -> bytes:
-    return (
+def _offer(port: int) -> Sdp:
+    body = (
         f"v=0\r\no=phone {port} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
         f"m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
         "a=rtpmap:101 telephone-event/8000\r\n"
     ).encode()
+    sdp = Sdp.of(body, SdpRole.OFFER)  # as the call core hands it over
+    assert sdp is not None
+    return sdp
 
 
 def _received(sock: socket.socket) -> list[tuple[int, int, int, int]]:
     """(marker, sequence, timestamp, SSRC) of every packet waiting."""
-    packets = []
+    packets: list[tuple[int, int, int, int]] = []
     while True:
         try:
             data = sock.recv(2048)
@@ -132,10 +136,11 @@ def anchor() -> AnchorSdp:
 
 
 def _answer(anchor: AnchorSdp, call_id: str, phone: socket.socket) -> MediaEndpoint:
-    answer = anchor.answer_locally(call_id, _offer(phone.getsockname()[1]))
+    answer = anchor.answer_locally(call_id, _offer(phone.getsockname()[1]), to="127.0.0.1")
     assert answer is not None
     assert isinstance(answer.media, MediaEndpoint)
-    assert SessionDescription.parse(answer.body).media[0].port > 0
+    assert answer.sdp.role is SdpRole.ANSWER
+    assert SessionDescription.parse(answer.sdp.raw).media[0].port > 0
     return answer.media
 
 
@@ -170,7 +175,7 @@ async def test_two_callers_hear_the_same_prompt_each_with_its_own_stream(
     assert (again[0][1] - streams[0][-1][1]) & 0xFFFF == 1
     jump = (again[0][2] - streams[0][-1][2]) & 0xFFFFFFFF
     assert 160 + 0.08 * 8000 <= jump <= 160 + 0.25 * 8000
-    anchor.close()
+    anchor.release_all()
     for phone in phones:
         phone.close()
 
@@ -211,5 +216,5 @@ async def test_a_cancelled_prompt_leaves_the_clock(anchor: AnchorSdp) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(media_clock()) == 0
-    anchor.close()
+    anchor.release_all()
     phone.close()

@@ -2,7 +2,7 @@
 
 Map of the package:
 
-* :mod:`.anchor`: :class:`AnchorSdp`, the B2BUA's SDP policy that opens a
+* :mod:`.anchor`: :class:`AnchorSdp`, the call core's media policy that opens a
   media session per call and rewrites each SDP to point at the PBX;
 * :mod:`.session`: :class:`MediaSession`, two legs (sockets, latching,
   codecs) and the packet relay, transcoding G.711 mu-law <-> A-law;

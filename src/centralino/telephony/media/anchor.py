@@ -1,15 +1,18 @@
-"""Media anchoring: the :class:`~centralino.telephony.calls.media.SdpPolicy` that
-puts the PBX in the media path.
+"""Media anchoring: the :class:`~centralino.calls.ports.MediaPolicy` that puts
+the PBX in the media path.
 
 Theory of operation. Every SDP body crossing the B2BUA comes through
-:meth:`AnchorSdp.relay`, told which way it goes. On a call's first SDP the
-anchor opens a :class:`~.session.MediaSession` (two legs, two port pairs).
-Each body is parsed (anything that is not SDP, an INFO's DTMF for
-instance, passes untouched), its first audio stream is found, and:
+:meth:`AnchorSdp.relay` as a typed :class:`~centralino.calls.ports.Sdp`:
+parsed once by the call core (the anchor never parses it again), with its
+offer/answer role (RFC 3264) and told which way it goes. A body that is
+not SDP (an INFO's DTMF: ``description`` is None) passes untouched, and so
+does any body of a released call. An offer with audio opens the call's
+:class:`~.session.MediaSession` (two legs, two port pairs); its first
+audio stream is then anchored:
 
-* the phone that wrote it receives at the address and ports it names: its
-  leg learns them (the relay sends there until packets from the phone
-  latch the real source);
+* the phone that wrote the body receives at the address and ports it
+  names: its leg learns them (the relay sends there until packets from the
+  phone latch the real source);
 * the body is rewritten so the *other* phone sends to the PBX: the
   advertised host and the RTP port of the leg facing that other phone (the
   host as that phone sees the PBX: ``to``, its signalling address, goes
@@ -19,28 +22,34 @@ instance, passes untouched), its first audio stream is found, and:
   the offerer offered, and both legs learn their codecs
   (:mod:`.negotiation`).
 
-Offer or answer? The seam only says which way a body goes, so the anchor
-follows the exchange (:class:`_Exchange`): a body from the side that did
-not make the pending offer answers it (again, for a 183 then a 200, or for
-another fork); once answered, a body from the offerer is a new offer, and
-so is one from the answerer whose ``o=`` version went up (RFC 3264 §8: a
-re-INVITE for hold). A delayed offer (INVITE without SDP) is just an offer
-from the callee.
+Offer or answer is the body's role, as the core marks it: the INVITE's
+body is an offer and a provisional or final answer to it an answer; a
+delayed offer (INVITE without SDP) is the callee's 2xx offering and the
+caller's ACK answering; a re-INVITE or UPDATE (hold, resume) offers and its
+2xx answers. The anchor only remembers the pending offer
+(:class:`_Exchange`): every answer is cut against it, so a 183 then a 200,
+or the answers of several forks, all answer the same offer. An answer with
+no anchored offer to answer (the offer had no audio, or no port was free)
+passes through.
 
 Hold and resume are re-INVITEs like any other: the ports stay, the
 direction attributes pass through. :meth:`AnchorSdp.release` (every end of
 a call) closes the session and frees the ports; a late body for a released
 call is passed through rather than anchored again. When the port range is
 exhausted the call goes on without anchoring (logged), as if
-:class:`~centralino.telephony.calls.media.RelaySdp` were in use.
+:class:`~centralino.calls.ports.RelayMedia` were in use.
 
 :meth:`AnchorSdp.answer_locally` is the PBX answering the caller itself
 (voicemail): the caller's offer is answered with PCMU/PCMA (in the
 caller's order) and telephone-event when offered, pointing at the caller
-leg's port, and a :class:`~.endpoint.MediaEndpoint` holds that leg. An
+leg's port, and a :class:`~.endpoint.MediaEndpoint` holds that leg (the
+opaque ``media`` of :class:`~centralino.calls.ports.LocalAnswer`). An
 INVITE without SDP (delayed offer) gets the PBX's own offer in the 200
 instead, and the caller's answer comes in its ACK
-(:meth:`AnchorSdp.answer_in_ack`).
+(:meth:`AnchorSdp.answer_in_ack`). Call screening offers to the callee
+from the PBX (:meth:`AnchorSdp.offer_locally`), holds the callee's leg
+when it answers (:meth:`AnchorSdp.callee_answered`) and hands both legs
+back to the relay on :meth:`AnchorSdp.bridge`.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from centralino.calls.ports import Direction, LocalAnswer, Sdp, SdpRole, Side
 from centralino.media.codecs import CodecRegistry, default_codecs
 from centralino.net.rtp import PortAllocator, PortsExhausted
 from centralino.sip.errors import SipError
@@ -68,8 +78,6 @@ from centralino.sip.sdp import (
     negotiate,
     negotiated_codecs,
 )
-from centralino.telephony.calls.media import Direction, LocalAnswer
-from centralino.telephony.calls.registry import Side
 from centralino.telephony.media.endpoint import MediaEndpoint
 from centralino.telephony.media.negotiation import (
     AUXILIARY,
@@ -96,31 +104,11 @@ _RELEASED_MEMORY = 4096
 
 @dataclass(slots=True)
 class _Exchange:
-    """Where the offer/answer exchange of one call stands."""
+    """The pending offer of one call: every answer is cut against it."""
 
     offerer: Side | None = None
     offer: SessionDescription | None = None
-    answered: bool = False
     index: int = 0
-    last: dict[Side, SessionDescription] = field(default_factory=dict)
-
-    def is_offer(self, side: Side, description: SessionDescription) -> bool:
-        if self.offerer is None or self.offerer is side:
-            return True
-        if not self.answered:
-            return False
-        previous = self.last.get(side)
-        return previous is not None and _newer_version(description, previous)
-
-
-def _newer_version(description: SessionDescription, previous: SessionDescription) -> bool:
-    now, before = description.origin, previous.origin
-    same_session = (now.username, now.session_id, now.address) == (
-        before.username,
-        before.session_id,
-        before.address,
-    )
-    return same_session and now.session_version > before.session_version
 
 
 @dataclass(slots=True)
@@ -166,39 +154,40 @@ class AnchorSdp:
         self._calls: dict[str, _Anchored] = {}
         self._released: OrderedDict[str, None] = OrderedDict()
 
-    # The SdpPolicy seam -------------------------------------------------------
+    # The MediaPolicy seam ----------------------------------------------------
 
-    def relay(
-        self, call_id: str, direction: Direction, body: bytes, *, to: str | None = None
-    ) -> bytes:
-        """Rewrite ``body`` so the other phone sends its media to the PBX.
+    def relay(self, call_id: str, direction: Direction, sdp: Sdp, *, to: str) -> Sdp:
+        """Rewrite ``sdp`` so the other phone sends its media to the PBX.
 
         Args:
             call_id: the call.
             direction: which way the body goes.
-            body: the SDP (or any other body, passed as it is).
+            sdp: the body, parsed, with its role (anything that is not SDP
+                passes as it is).
             to: the signalling address of the phone the body goes to.
 
         Returns:
-            The body for the other leg.
+            The body for the other leg (``sdp`` itself when left untouched).
         """
-        if not body or call_id in self._released:
-            return body
-        try:
-            description = SessionDescription.parse(body)
-        except SipError:
-            return body
+        description = sdp.description
+        if description is None or call_id in self._released:
+            return sdp
         side = Side.CALLER if direction is Direction.TO_CALLEE else Side.CALLEE
         anchored = self._calls.get(call_id)
-        if anchored is None and anchored_stream(description) is not None:
+        if (
+            anchored is None
+            and sdp.role is SdpRole.OFFER
+            and anchored_stream(description) is not None
+        ):
             anchored = self._open(call_id)
         if anchored is None:
-            return body
+            return sdp
         try:
-            return bytes(self._rewrite(anchored, side, description, self.host_for(to)))
+            rewritten = self._rewrite(anchored, side, description, sdp.role, self.host_for(to))
         except SipError:
             log.warning("SDP could not be anchored: relayed as is", call=call_id)
-            return body
+            return sdp
+        return sdp if rewritten is description else Sdp.from_description(rewritten, sdp.role)
 
     def release(self, call_id: str) -> None:
         """Close the call's media and free its ports."""
@@ -216,22 +205,26 @@ class AnchorSdp:
         host = self.advertised_host if self._host_for is None else self._host_for(address)
         return host.strip("[]")  # SDP writes IPv6 bare (RFC 8866 §5.7), SIP in brackets
 
-    def answer_locally(
-        self, call_id: str, offer: bytes, *, to: str | None = None
-    ) -> LocalAnswer | None:
+    def answer_locally(self, call_id: str, offer: Sdp | None, *, to: str) -> LocalAnswer | None:
         """Answer the caller's ``offer`` with the PBX's own media (see the module doc).
 
+        Args:
+            call_id: the call.
+            offer: the caller's offer; None for an INVITE without one (delayed
+                offer): the PBX then offers, and the caller answers in its ACK.
+            to: the caller's signalling address.
+
         Returns:
-            The answer and the endpoint holding the caller's leg; None when the
-            offer has no audio in common with the PBX, or no port is free.
+            The answer (or the PBX's offer) and the endpoint holding the
+            caller's leg; None when the offer is not SDP or has no audio in
+            common with the PBX, or no port is free.
         """
         if call_id in self._released:
             return None
-        if not offer.strip():
+        if offer is None:
             return self._offer_to_caller(call_id, self.host_for(to))
-        try:
-            description = SessionDescription.parse(offer)
-        except SipError:
+        description = offer.description
+        if description is None:
             return None
         negotiation = negotiate(description, [self._capabilities()])
         if not is_acceptable(negotiation):
@@ -254,15 +247,12 @@ class AnchorSdp:
         answer = create_answer(description, negotiation, origin=origin, address=host, ports=ports)
         session.learn(Side.CALLER, media_address(description, index))
         session.negotiated(Side.CALLER, LegCodecs.of(negotiation[index].codecs))
-        exchange = anchored.exchange
-        exchange.offerer, exchange.offer, exchange.answered = Side.CALLER, description, True
-        exchange.index = index
-        exchange.last[Side.CALLER] = description
+        anchored.exchange = _Exchange(offerer=Side.CALLER, offer=description, index=index)
         endpoint = MediaEndpoint(session, Side.CALLER, self.codecs)
         anchored.endpoints.append(endpoint)
-        return LocalAnswer(bytes(answer), endpoint)
+        return LocalAnswer(sdp=Sdp.from_description(answer, SdpRole.ANSWER), media=endpoint)
 
-    def offer_locally(self, call_id: str, *, to: str | None = None) -> bytes | None:
+    def offer_locally(self, call_id: str, *, to: str) -> Sdp | None:
         """The PBX's own offer to a callee (at ``to``), on the callee leg (call screening).
 
         Returns:
@@ -274,7 +264,7 @@ class AnchorSdp:
             return None
         offer = self._own_offer(call_id, anchored.session.callee.local_port, self.host_for(to))
         anchored.local_offer = offer
-        return bytes(offer)
+        return Sdp.from_description(offer, SdpRole.OFFER)
 
     def _own_offer(self, call_id: str, port: int, host: str) -> SessionDescription:
         """PCMU, PCMA and telephone-event on ``port`` of the PBX (at ``host``)."""
@@ -295,13 +285,13 @@ class AnchorSdp:
         return SessionDescription.parse(("\r\n".join(lines) + "\r\n").encode())
 
     def _learn_answer(
-        self, session: MediaSession, side: Side, offer: SessionDescription, answer: bytes
+        self,
+        session: MediaSession,
+        side: Side,
+        offer: SessionDescription,
+        description: SessionDescription,
     ) -> bool:
         """Learn ``side``'s answer to our ``offer``: False when it has no usable audio."""
-        try:
-            description = SessionDescription.parse(answer)
-        except SipError:
-            return False
         if not description.media or description.media[0].port == 0:
             return False
         codecs = _stream_codecs(offer, description, 0)
@@ -311,24 +301,40 @@ class AnchorSdp:
         session.negotiated(side, LegCodecs.of(codecs))
         return True
 
-    def answer_in_ack(self, call_id: str, answer: bytes) -> bool:
-        """The caller's answer (in its ACK) to the PBX's offer of a delayed-offer call."""
+    def answer_in_ack(self, call_id: str, answer: Sdp | None) -> bool:
+        """The caller's answer (in its ACK) to the PBX's offer of a delayed-offer call.
+
+        Returns:
+            False when there is no such offer, or the answer has no usable audio.
+        """
         anchored = self._calls.get(call_id)
         if anchored is None or anchored.caller_offer is None:
             return False
-        if not self._learn_answer(anchored.session, Side.CALLER, anchored.caller_offer, answer):
+        if answer is None or answer.description is None:
+            return False
+        description = answer.description
+        if not self._learn_answer(
+            anchored.session, Side.CALLER, anchored.caller_offer, description
+        ):
             return False
         for endpoint in anchored.endpoints:
             endpoint.renegotiated()
         return True
 
-    def callee_answered(self, call_id: str, answer: bytes) -> MediaEndpoint | None:
-        """The callee answered :meth:`offer_locally`: learn it, hold its leg."""
+    def callee_answered(self, call_id: str, answer: Sdp | None) -> MediaEndpoint | None:
+        """The callee answered :meth:`offer_locally`: learn it, hold its leg.
+
+        Returns:
+            The endpoint holding the callee's leg; None when there is no such
+            offer, or the answer has no usable audio.
+        """
         anchored = self._calls.get(call_id)
         if anchored is None or anchored.local_offer is None:
             return None
+        if answer is None or answer.description is None:
+            return None
         session = anchored.session
-        if not self._learn_answer(session, Side.CALLEE, anchored.local_offer, answer):
+        if not self._learn_answer(session, Side.CALLEE, anchored.local_offer, answer.description):
             return None
         endpoint = MediaEndpoint(session, Side.CALLEE, self.codecs)
         anchored.endpoints.append(endpoint)
@@ -343,6 +349,16 @@ class AnchorSdp:
             endpoint.release()
         anchored.endpoints.clear()
 
+    def press(self, media: object, key: str) -> None:
+        """A key sent by signalling (SIP INFO) on the leg ``media`` holds."""
+        if isinstance(media, MediaEndpoint):
+            media.press(key)
+
+    def close(self, media: object) -> None:
+        """The party of the leg ``media`` holds is gone: its application hears the hang-up."""
+        if isinstance(media, MediaEndpoint):
+            media.close()
+
     def _offer_to_caller(self, call_id: str, host: str) -> LocalAnswer | None:
         """A delayed offer: the PBX offers in its 200, the caller answers in the ACK."""
         anchored = self._calls.get(call_id) or self._open(call_id)
@@ -352,7 +368,7 @@ class AnchorSdp:
         offer = anchored.caller_offer = self._own_offer(call_id, session.caller.local_port, host)
         endpoint = MediaEndpoint(session, Side.CALLER, self.codecs)
         anchored.endpoints.append(endpoint)
-        return LocalAnswer(bytes(offer), endpoint)
+        return LocalAnswer(sdp=Sdp.from_description(offer, SdpRole.OFFER), media=endpoint)
 
     def _capabilities(self) -> MediaCapabilities:
         specs = [CodecSpec.parse(f"{codec.name}/{codec.clock_rate}") for codec in self.codecs]
@@ -382,7 +398,7 @@ class AnchorSdp:
         """How many calls are anchored now."""
         return len(self._calls)
 
-    def close(self) -> None:
+    def release_all(self) -> None:
         """Release every call (the engine is stopping)."""
         for call_id in list(self._calls):
             self.release(call_id)
@@ -401,23 +417,26 @@ class AnchorSdp:
         return anchored
 
     def _rewrite(
-        self, anchored: _Anchored, side: Side, description: SessionDescription, host: str
+        self,
+        anchored: _Anchored,
+        side: Side,
+        description: SessionDescription,
+        role: SdpRole,
+        host: str,
     ) -> SessionDescription:
         session, exchange = anchored.session, anchored.exchange
-        if exchange.is_offer(side, description):
+        if role is SdpRole.OFFER:
             index = anchored_stream(description)
             if index is None:
                 return description  # no audio to anchor in this offer
-            exchange.offerer, exchange.offer, exchange.answered = side, description, False
-            exchange.index = index
+            anchored.exchange = _Exchange(offerer=side, offer=description, index=index)
             relayed = augment_offer(description, index, self.codecs)
         else:
             index = exchange.index
-            if index >= len(description.media):
-                return description
+            if exchange.offerer in (None, side) or index >= len(description.media):
+                return description  # no offer of the other side's to answer
             relayed = self._answer(anchored, side, description, index)
         session.learn(side, media_address(description, index))
-        exchange.last[side] = description
         other = Side.CALLEE if side is Side.CALLER else Side.CALLER
         port = session.leg(other).local_port
         return point_at(relayed, index, address=host, port=port)
@@ -429,7 +448,6 @@ class AnchorSdp:
         offer = exchange.offer
         assert offer is not None
         assert exchange.offerer is not None
-        exchange.answered = True
         offered = augment_offer(offer, index, self.codecs)
         session.negotiated(side, LegCodecs.of(_stream_codecs(offered, answer, index)))
         relayed = answer_for_offerer(offer, answer, index, self.codecs)

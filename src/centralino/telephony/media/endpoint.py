@@ -45,6 +45,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from centralino.calls.ports import Side
 from centralino.media.codecs import Codec, CodecRegistry
 from centralino.media.dtmf import DtmfReceiver
 from centralino.media.dtmf_detector import DtmfDetector
@@ -52,7 +53,6 @@ from centralino.media.errors import MediaError
 from centralino.media.pcm import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE
 from centralino.media.rtp import RTP_VERSION, RtpPacket, is_rtcp
 from centralino.telephony.apps.channel import HungUp, RecordEnd, Recording
-from centralino.telephony.calls.registry import Side
 from centralino.telephony.media.clock import media_clock
 from centralino.telephony.media.negotiation import LegCodecs
 from centralino.telephony.media.session import MediaLeg, MediaSession

@@ -43,11 +43,11 @@ from typing import Protocol
 
 import structlog
 
+from centralino.calls.ports import Side
 from centralino.media.codecs import Codec, CodecRegistry
 from centralino.media.errors import MediaError
 from centralino.media.rtp import RTP_VERSION, RtpPacket, is_rtcp
 from centralino.net.rtp import Address, PortAllocator, RtpSocketPair, SocketKind, bind_rtp_pair
-from centralino.telephony.calls.registry import Side
 from centralino.telephony.media.negotiation import AUXILIARY, LegCodecs, MediaAddress
 from centralino.telephony.media.statistics import CallMediaStats, LegStatistics, LegStats
 from centralino.telephony.media.taps import MediaTap, TapDirection
