@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from centralino.calls import Call
+from centralino.calls.registry import CallRegistry
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.extension import Extension
 from centralino.sip.address import NameAddress
@@ -22,7 +24,6 @@ from centralino.sip.digest import DigestClient, choose_challenge
 from centralino.sip.headers import Via
 from centralino.sip.message import Request, Response, make_request, make_response, parse_message
 from centralino.sip.uri import Uri
-from centralino.telephony.calls import CallRegistry
 from centralino.telephony.engine import Telephony, TelephonySettings
 from tests.fakes import FakeClock, InMemoryStore
 from tests.telephony.registrar_support import start_telephony
@@ -312,7 +313,7 @@ async def start_calls(
     ring_timeout: float = 60.0,
     media_anchoring: bool = False,
     **engine: Any,
-) -> tuple[Telephony, CallRegistry]:
+) -> tuple[Telephony, CallRegistry[Call]]:
     """A started engine on loopback (its B2BUA included) and its call registry.
 
     ``media_anchoring`` is off by default here, so signalling tests see the
@@ -323,4 +324,4 @@ async def start_calls(
         bind="127.0.0.1", port=0, ring_timeout=ring_timeout, media_anchoring=media_anchoring
     )
     telephony = await start_telephony(store, clock, bus=bus, settings=settings, **engine)
-    return telephony, telephony.calls
+    return telephony, telephony.calls.registry

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from centralino.calls import Call
+from centralino.calls.registry import CallRegistry
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import CallEndReason, CallState
 from centralino.domain.events import CallStateChanged, DomainEvent
 from centralino.sip.message import Request, Response
-from centralino.telephony.calls import CallRegistry
 from centralino.telephony.engine import Telephony
 from tests.fakes import FakeClock, InMemoryStore
 from tests.telephony.calls_support import (
@@ -30,7 +31,7 @@ from tests.telephony.calls_support import (
 class Engine:
     """The engine, its call registry and every CallStateChanged published."""
 
-    def __init__(self, telephony: Telephony, registry: CallRegistry) -> None:
+    def __init__(self, telephony: Telephony, registry: CallRegistry[Call]) -> None:
         self.telephony = telephony
         self.registry = registry
         self.events: list[CallStateChanged] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from centralino.calls.admission import Refusal, answer_for
+from centralino.calls.forking import ForkFailure, RingOutcome, best_failure, classify
 from centralino.domain.calls import CallEndReason
 from centralino.routing import (
     DialExternal,
@@ -15,8 +17,6 @@ from centralino.routing import (
     SkipExtension,
     SkipReason,
 )
-from centralino.telephony.calls import Refusal, answer_for
-from centralino.telephony.calls.forking import ForkFailure, RingOutcome, best_failure, classify
 
 
 def test_refusals_before_any_plan() -> None:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from centralino.calls import CallCore, CoreSettings, MediaPolicy, RelayMedia
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import LiveCalls
 from centralino.domain.events import AddressUnblocked, DomainEvent
@@ -59,8 +60,7 @@ from centralino.sip.digest import NonceManager
 from centralino.telephony.apps.launcher import VoicemailApplications
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.bindings import ExpiryPolicy
-from centralino.telephony.calls import B2bua, CallRegistry, CallServices, RelaySdp, loop_scheduler
-from centralino.telephony.calls.local import drain_applications
+from centralino.telephony.calls import B2bua, EngineLookup
 from centralino.telephony.calls.ports import Applications
 from centralino.telephony.directory import Directory
 from centralino.telephony.media import AnchorSdp
@@ -125,6 +125,7 @@ class Telephony:
         events: LocalEventBus,
         clock: Clock,
         wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         status_changer: StatusChanger | None = None,
         mailboxes: Mailboxes | None = None,
         recordings: CallRecordings | None = None,
@@ -173,7 +174,6 @@ class Telephony:
                 mailboxes=mailboxes,
                 locations=self.registrar,
             )
-        self.calls = CallRegistry()
         self.media: AnchorSdp | None = None
         if settings.media_anchoring:
             self.media = AnchorSdp(
@@ -186,22 +186,29 @@ class Telephony:
         """Records the calls of extensions with ``record_all_calls`` (needs anchoring)."""
         if self.media is not None and recordings is not None:
             self.recorder = CallRecorder(self.media, self.directory, recordings, clock)
-        call_services = CallServices(
-            signaling=self.sip,
-            schedule=loop_scheduler,
-            sdp=self.media or RelaySdp(),
-            registry=self.calls,
-            events=events,
-            clock=clock,
-            ring_timeout=settings.ring_timeout,
-            applications=_applications(applications, mailboxes, self.directory, self.media),
+        engine_applications = _applications(applications, mailboxes, self.directory, self.media)
+        media: MediaPolicy = self.media if self.media is not None else RelayMedia()
+        self.calls = CallCore(
+            CoreSettings(
+                ring_timeout=settings.ring_timeout,
+                applications=engine_applications is not None,
+                epoch=clock.now(),
+                epoch_monotonic=monotonic(),
+            ),
+            lookup=EngineLookup(self.directory, self.registrar),
+            addressing=self.sip,
+            media=media,
         )
+        """The call core: every call in progress (the ``LiveCalls`` port too)."""
         self.b2bua = B2bua(
-            call_services,
+            self.calls,
+            sip=self.sip,
             authenticator=self.authenticator,
             directory=self.directory,
-            locations=self.registrar,
+            events=events,
+            applications=engine_applications,
             status_changer=status_changer,
+            clock=monotonic,
         )
         self.office_switch: OfficeHoursSwitch | None = None
         if status_changer is not None and settings.office_switch:
@@ -266,8 +273,9 @@ class Telephony:
         if self._started:
             self.sip.close()
         if self.media is not None:
-            self.media.close()  # running applications hear the hang-up...
-        await drain_applications()  # ...and finish (a message being left is saved)
+            self.media.release_all()  # running applications hear the hang-up...
+        await self.b2bua.drain_applications()  # ...and finish (a message being left is saved)
+        self.b2bua.close()
         if self.recorder is not None:
             await self.recorder.close()  # the closed media filed its calls: store them
         await self.registrar.stop()

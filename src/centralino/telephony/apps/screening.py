@@ -2,7 +2,7 @@
 
 Theory of operation. An extension with ``call_screening`` on is never rung
 straight away: the PBX answers the caller (see
-:meth:`~centralino.telephony.calls.call.Call.answer_locally`) and runs
+:meth:`~centralino.calls.call.Call.answer_locally`) and runs
 :func:`screen_call`:
 
 1. the caller is asked to say their name after the tone; it is recorded

@@ -1,4 +1,4 @@
-"""What the call engine needs from its neighbours, as small Protocols.
+"""What the call engine's glue needs from its neighbours, as small Protocols.
 
 Theory of operation. The B2BUA is written against these Protocols, not
 against the concrete registrar, authenticator, directory or SIP server, so
@@ -8,19 +8,19 @@ its tests use in-memory stand-ins and the composition root (``telephony
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
+
+import structlog
 
 from centralino.domain.extension import Extension
 from centralino.domain.location import Binding
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.settings import SystemSettings
-from centralino.net.transport import Peer, TransportKind
-from centralino.sip.events import TransactionKey
-from centralino.sip.message import Request
 from centralino.telephony.apps.channel import Channel
 from centralino.telephony.apps.screening import ScreeningControl
-from centralino.telephony.sip_server import IncomingRequest, ResponseCallback
+from centralino.telephony.sip_server import IncomingRequest
 
 __all__ = [
     "Application",
@@ -30,7 +30,7 @@ __all__ = [
     "ExtensionDirectory",
     "Locations",
     "Scheduler",
-    "Signaling",
+    "loop_scheduler",
 ]
 
 
@@ -71,34 +71,6 @@ class Locations(Protocol):
         ...
 
 
-class Signaling(Protocol):
-    """The part of the SIP server a call uses to send messages."""
-
-    advertised_host: str
-
-    def advertised_host_for(self, address: str | None) -> str:
-        """The host the PBX names itself by to the peer at ``address``."""
-        ...
-
-    def send_request(
-        self, request: Request, peer: Peer, on_outcome: ResponseCallback | None = None
-    ) -> TransactionKey:
-        """Start a client transaction towards ``peer``."""
-        ...
-
-    def send_stateless(self, message: Request, peer: Peer) -> None:
-        """Send outside any transaction (the ACK of a 2xx)."""
-        ...
-
-    def via(self, kind: TransportKind, branch: str | None = None, *, to: str | None = None) -> str:
-        """A Via value with a fresh branch (naming us as the peer at ``to`` sees us)."""
-        ...
-
-    def local_port(self, kind: TransportKind = TransportKind.UDP) -> int:
-        """The port a transport listens on."""
-        ...
-
-
 class Cancellable(Protocol):
     """A scheduled callback that can be called off."""
 
@@ -109,6 +81,18 @@ class Cancellable(Protocol):
 
 Scheduler = Callable[[float, Callable[[], None]], Cancellable]
 """Run a callback after a delay in seconds (``loop.call_later`` fits)."""
+
+
+def loop_scheduler(delay: float, callback: Callable[[], None]) -> Cancellable:
+    """Run ``callback`` after ``delay`` seconds on the running event loop."""
+    return asyncio.get_running_loop().call_later(delay, _guarded, callback)
+
+
+def _guarded(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:
+        structlog.get_logger("centralino.calls").exception("timer failed")
 
 
 Application = Callable[[Channel], Awaitable[None]]

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from centralino.domain.extension import Extension
-from centralino.net.transport import TransportKind
 from centralino.sip.address import NameAddress
 from centralino.sip.codes import Method, StatusCode
 from centralino.sip.headers import Headers, Via
 from centralino.sip.message import Request, Response, make_request, make_response
+from centralino.sip.peer import TransportKind
 from centralino.sip.uri import Uri
 
 __all__ = [

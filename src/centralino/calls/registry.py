@@ -15,24 +15,35 @@ ends, on every path.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
+from centralino.calls.ports import Side
 from centralino.domain.calls import LiveCall
 
-if TYPE_CHECKING:
-    from centralino.telephony.calls.call import Call
 
-__all__ = ["CallRegistry", "DialogKey", "InviteKey", "Side"]
+class Registered(Protocol):
+    """What the registry needs of a call."""
+
+    @property
+    def id(self) -> str:
+        """The call's identifier."""
+        ...
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        """The extensions taking part."""
+        ...
+
+    def snapshot(self) -> LiveCall:
+        """The call as the management side sees it."""
+        ...
 
 
-class Side(enum.Enum):
-    """Which party a leg faces."""
+Call = TypeVar("Call", bound=Registered)
 
-    CALLER = enum.auto()
-    CALLEE = enum.auto()
+__all__ = ["CallRegistry", "DialogKey", "InviteKey", "Registered"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +62,7 @@ class InviteKey:
     sent_by: str
 
 
-class CallRegistry:
+class CallRegistry(Generic[Call]):
     """Every call in progress, with the indexes in-dialog requests need."""
 
     def __init__(self) -> None:
@@ -92,6 +103,10 @@ class CallRegistry:
     def by_invite(self, key: InviteKey) -> Call | None:
         """The ringing call a CANCEL targets, if any."""
         return self._invites.get(key)
+
+    def ids(self) -> list[str]:
+        """The ids of the calls in progress."""
+        return list(self._calls)
 
     def __len__(self) -> int:
         return len(self._calls)
