@@ -16,7 +16,7 @@ from centralino.net.rtp import PortAllocator
 from centralino.sip.sdp import SessionDescription
 from centralino.telephony.apps.channel import HungUp
 from centralino.telephony.media import AnchorSdp
-from centralino.telephony.media.clock import MediaClock, media_clock
+from centralino.telephony.media.clock import MediaClock
 from centralino.telephony.media.endpoint import MediaEndpoint
 
 INTERVAL = 0.02
@@ -90,8 +90,13 @@ async def test_a_late_loop_is_caught_up_tick_by_tick() -> None:
     clock.stop()
 
 
-async def test_one_clock_per_loop() -> None:
-    assert media_clock() is media_clock()
+async def test_every_endpoint_of_an_anchor_shares_its_clock(anchor: AnchorSdp) -> None:
+    phone = _phone()
+    first = _answer(anchor, "call-one", phone)
+    second = _answer(anchor, "call-two", phone)
+    assert first._clock is second._clock is anchor.media_clock  # noqa: SLF001
+    anchor.release_all()
+    phone.close()
 
 
 # Prompts through the clock, on loopback ---------------------------------------------------
@@ -201,7 +206,7 @@ async def test_a_key_interrupts_and_the_hang_up_ends_a_prompt(anchor: AnchorSdp)
     assert time.monotonic() - started < 0.3
     with pytest.raises(HungUp):
         await endpoint.play(sine(440.0, 0.1))
-    assert len(media_clock()) == 0  # every playout left the clock
+    assert len(anchor.media_clock) == 0  # every playout left the clock
     phone.close()
 
 
@@ -211,10 +216,10 @@ async def test_a_cancelled_prompt_leaves_the_clock(anchor: AnchorSdp) -> None:
     await asyncio.sleep(0.05)
     task = asyncio.ensure_future(endpoint.play(sine(440.0, 2.0)))
     await asyncio.sleep(0.1)
-    assert len(media_clock()) == 1
+    assert len(anchor.media_clock) == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert len(media_clock()) == 0
+    assert len(anchor.media_clock) == 0
     anchor.release_all()
     phone.close()

@@ -113,6 +113,9 @@ class CallCore:
         """How many live calls extension ``number`` takes part in."""
         return self.registry.calls_in_progress(number)
 
+    def __len__(self) -> int:
+        return len(self.registry)
+
     def call(self, call_id: str) -> Call | None:
         """A call in progress by id."""
         walker = self._walkers.get(call_id)

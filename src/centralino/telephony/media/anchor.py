@@ -78,6 +78,7 @@ from centralino.sip.sdp import (
     negotiate,
     negotiated_codecs,
 )
+from centralino.telephony.media.clock import MediaClock
 from centralino.telephony.media.endpoint import MediaEndpoint
 from centralino.telephony.media.negotiation import (
     AUXILIARY,
@@ -152,6 +153,8 @@ class AnchorSdp:
         self.codecs = codecs or default_codecs()
         self._clock = clock
         self._calls: dict[str, _Anchored] = {}
+        self.media_clock = MediaClock()
+        """Paces every prompt the PBX plays (one 20 ms timer for all of them)."""
         self._released: OrderedDict[str, None] = OrderedDict()
 
     # The MediaPolicy seam ----------------------------------------------------
@@ -248,7 +251,7 @@ class AnchorSdp:
         session.learn(Side.CALLER, media_address(description, index))
         session.negotiated(Side.CALLER, LegCodecs.of(negotiation[index].codecs))
         anchored.exchange = _Exchange(offerer=Side.CALLER, offer=description, index=index)
-        endpoint = MediaEndpoint(session, Side.CALLER, self.codecs)
+        endpoint = MediaEndpoint(session, Side.CALLER, self.codecs, self.media_clock)
         anchored.endpoints.append(endpoint)
         return LocalAnswer(sdp=Sdp.from_description(answer, SdpRole.ANSWER), media=endpoint)
 
@@ -336,7 +339,7 @@ class AnchorSdp:
         session = anchored.session
         if not self._learn_answer(session, Side.CALLEE, anchored.local_offer, answer.description):
             return None
-        endpoint = MediaEndpoint(session, Side.CALLEE, self.codecs)
+        endpoint = MediaEndpoint(session, Side.CALLEE, self.codecs, self.media_clock)
         anchored.endpoints.append(endpoint)
         return endpoint
 
@@ -366,7 +369,7 @@ class AnchorSdp:
             return None
         session = anchored.session
         offer = anchored.caller_offer = self._own_offer(call_id, session.caller.local_port, host)
-        endpoint = MediaEndpoint(session, Side.CALLER, self.codecs)
+        endpoint = MediaEndpoint(session, Side.CALLER, self.codecs, self.media_clock)
         anchored.endpoints.append(endpoint)
         return LocalAnswer(sdp=Sdp.from_description(offer, SdpRole.OFFER), media=endpoint)
 
@@ -402,6 +405,7 @@ class AnchorSdp:
         """Release every call (the engine is stopping)."""
         for call_id in list(self._calls):
             self.release(call_id)
+        self.media_clock.stop()
 
     # Inside -----------------------------------------------------------------------
 

@@ -19,21 +19,20 @@ n * 20 ms, so there is no drift), and on each tick the clock calls
   :meth:`MediaClock.remove`; one that raises is logged and removed, the
   others keep their ticks.
 
-:func:`media_clock` returns the running loop's clock (created on first use;
-it goes with its loop).
+The media policy (:class:`~.anchor.AnchorSdp`, one per engine) owns the
+clock and hands it to every endpoint: no clock lives at module level.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
 from typing import Protocol
 
 import structlog
 
 from centralino.media.pcm import FRAME_DURATION
 
-__all__ = ["ClockClient", "MediaClock", "media_clock"]
+__all__ = ["ClockClient", "MediaClock"]
 
 log = structlog.get_logger("centralino.media")
 
@@ -115,17 +114,3 @@ class MediaClock:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-
-_clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MediaClock] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def media_clock() -> MediaClock:
-    """The running loop's media clock (created on first use)."""
-    loop = asyncio.get_running_loop()
-    clock = _clocks.get(loop)
-    if clock is None:
-        clock = _clocks[loop] = MediaClock()
-    return clock

@@ -6,7 +6,7 @@ media half of a :class:`~centralino.telephony.apps.channel.Channel`:
 
 * **Sending**: :meth:`MediaEndpoint.play` cuts PCM into 20 ms frames,
   encodes them in the leg's negotiated codec and sends one RTP packet per
-  frame, paced by the loop's shared :class:`~.clock.MediaClock` (one timer
+  frame, paced by the engine's one :class:`~.clock.MediaClock` (one timer
   for every prompt playing, on a fixed schedule: no drift). Frames
   are encoded once per prompt and codec, shared by every caller hearing the
   same prompt and kept for the next plays (up to 32 MB of prompt audio,
@@ -53,7 +53,7 @@ from centralino.media.errors import MediaError
 from centralino.media.pcm import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE
 from centralino.media.rtp import RTP_VERSION, RtpPacket, is_rtcp
 from centralino.telephony.apps.channel import HungUp, RecordEnd, Recording
-from centralino.telephony.media.clock import media_clock
+from centralino.telephony.media.clock import MediaClock
 from centralino.telephony.media.negotiation import LegCodecs
 from centralino.telephony.media.session import MediaLeg, MediaSession
 
@@ -217,13 +217,17 @@ class MediaEndpoint:
         session: the call's media.
         side: which leg (the one facing the phone the application talks to).
         codecs: the codecs the PBX encodes and decodes.
+        clock: the engine's media clock, which paces every prompt.
     """
 
-    def __init__(self, session: MediaSession, side: Side, codecs: CodecRegistry) -> None:
+    def __init__(
+        self, session: MediaSession, side: Side, codecs: CodecRegistry, clock: MediaClock
+    ) -> None:
         self._session = session
         self._side = side
         self._leg: MediaLeg = session.leg(side)
         self._codecs = codecs
+        self._clock = clock
         self._ssrc = secrets.randbits(32)
         self._sequence = secrets.randbits(16)
         self._timestamp = secrets.randbits(32)
@@ -372,7 +376,7 @@ class MediaEndpoint:
             return None
         done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         playout = _Playout(self, audio, interrupt, done)
-        clock = media_clock()
+        clock = self._clock
         self._playouts.add(playout)
         try:
             clock.add(playout)  # the first frame goes at once, or on the next tick
