@@ -17,6 +17,7 @@ from centralino.calls.io import (
     Fallback,
     LeaveMessage,
     PbxAnswers,
+    Publish,
     Respond,
     ScreenCall,
     SendRequest,
