@@ -4,20 +4,30 @@ Theory of operation. An import is all or nothing and may hold 50,000 rows
 while the PBX carries calls in the same process. It runs in four steps:
 
 1. Read (a unit of work): the settings, groups and schedules the rules need.
-2. Validate (no transaction open): each row is parsed,
-   completed (generated secrets), judged by the system rules and its unique
-   values claimed; the extension is then serialized as it will be stored
-   (its document, its audit entry, its ``ExtensionCreated`` record) and kept
-   compressed (:class:`_Staged`: about 300 bytes, against three documents of
-   3 KB and some eighty objects for the garbage collector to walk). The
-   event loop is yielded to every ``SLICE`` (10 ms), so calls keep flowing
-   (a worker thread would not do: under the GIL the event loop then waits
-   up to 5 ms at every system call, and SIP answers took seconds).
+2. Validate (no transaction open): each row is parsed, completed (generated
+   secrets), judged by the system rules and its unique values claimed; the
+   extension is then serialized as it will be stored (its document, its
+   audit entry, its ``ExtensionCreated`` record: a ``PreparedExtension``)
+   and every ``CHUNK_SIZE`` of them are pickled and compressed together
+   (about 280 bytes a row, against three documents of 3 KB and some eighty
+   objects for the garbage collector to walk). That is ~0.3 ms of Python a
+   row. A file of more than ``OFFLOAD_LINES`` lines is validated in a child
+   process (``workers.run_in_process``) that sends the packed chunks, then
+   the numbers and unique values, back through a pipe: the event loop only
+   receives them. Validated on the loop, even in slices, 10,000 rows kept
+   the loop's thread busy for three seconds, and a busy thread is preempted
+   by the scheduler like any other, with SIP answers waiting (20-50 ms,
+   docs/architecture.md); a thread would not do either, under the GIL the
+   loop then waits up to 5 ms at each of its system calls. A smaller file
+   (or one when no child can be started) is validated here, the loop
+   yielded to every ``SLICE``.
 3. Check (a unit of work, reads only): numbers that already exist,
-   references to extensions outside the file, unique values held by others.
-4. Write (a unit of work): the prepared rows, a chunk at a time
-   (``ExtensionImport``), then one commit. An SQLite writer locks out every
-   other writer until it commits, so this transaction does nothing else.
+   references to extensions outside the file, unique values held by others,
+   ``CHECK_SIZE`` values a call.
+4. Write (a unit of work): the packed chunks, one ``ExtensionImport.add``
+   each (unpacked just before: ~2 ms of the loop a chunk), then one commit.
+   An SQLite writer locks out every other writer until it commits, so this
+   transaction does nothing else.
 
 Problems are reported as the file's: bad cells and broken rules
 (``InvalidInput``, by row and column, up to ``MAX_ERRORS``), else the first
@@ -28,11 +38,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pickle
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import overload
+from typing import Any, overload
+
+import structlog
 
 from centralino.admin.audit import mask_secrets
 from centralino.admin.context import Actor
@@ -46,91 +59,80 @@ from centralino.admin.csv_io import (
 from centralino.admin.extensions import RESOURCE
 from centralino.admin.rules import RuleContext, check_extension
 from centralino.admin.validation import complete_spec
+from centralino.admin.workers import WorkerFailed, run_in_process
 from centralino.domain.audit import AuditAction
 from centralino.domain.changes import encode_event_json
 from centralino.domain.credentials import CredentialGenerator
 from centralino.domain.errors import Conflict, FieldError, InvalidInput
 from centralino.domain.events import ExtensionCreated
-from centralino.domain.extension import Extension, ExtensionSpec, UniqueKey, UniqueKind
+from centralino.domain.extension import Extension, UniqueKind
 from centralino.domain.imports import PreparedExtension
 from centralino.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["CHUNK_SIZE", "SLICE", "CsvService", "ImportedExtensions"]
+__all__ = [
+    "CHECK_SIZE",
+    "CHUNK_SIZE",
+    "OFFLOAD_LINES",
+    "SLICE",
+    "CsvService",
+    "ImportedExtensions",
+]
 
-CHUNK_SIZE = 500
-"""Extensions written per ``ExtensionImport.add`` call."""
-SLICE = 0.004
-"""Seconds of validation between two yields to the event loop."""
+CHUNK_SIZE = 100
+"""Extensions per packed chunk, and per ``ExtensionImport.add`` call."""
+SLICE = 0.002
+"""Seconds of validation between two yields to the event loop (a file validated here)."""
+OFFLOAD_LINES = 1000
+"""Files of more lines than this are validated in a child process."""
+CHECK_SIZE = 1000
+"""Numbers or unique values looked up per call while checking."""
+_PIECE = 1000
+"""Numbers, unique values or references per message from the child process."""
 
-_SEPARATOR = "\x00"  # never inside JSON text (control characters are escaped)
-_DICTIONARY = ExtensionSpec(number="100").complete(CredentialGenerator()).model_dump_json().encode()
-"""zlib's preset dictionary: a default extension, which most documents resemble."""
-
-
-def _pack(*texts: str) -> bytes:
-    packer = zlib.compressobj(1, zdict=_DICTIONARY)
-    return packer.compress(_SEPARATOR.join(texts).encode()) + packer.flush()
-
-
-def _unpack(packed: bytes) -> list[str]:
-    unpacker = zlib.decompressobj(zdict=_DICTIONARY)
-    return (unpacker.decompress(packed) + unpacker.flush()).decode().split(_SEPARATOR)
+log = structlog.get_logger("centralino.admin")
 
 
-@dataclass(frozen=True, slots=True)
-class _Staged:
-    """A validated extension, its searchable fields and its stored forms (compressed)."""
+def _prepared(extension: Extension) -> PreparedExtension:
+    """``extension`` in the forms it is stored in: document, audit entry, change record."""
+    document = extension.model_dump_json()
+    masked = mask_secrets(json.loads(document))
+    kind, change = encode_event_json(ExtensionCreated(number=extension.number, extension=extension))
+    return PreparedExtension(
+        number=extension.number,
+        first_name=extension.first_name,
+        last_name=extension.last_name,
+        email=extension.email,
+        mobile=extension.mobile,
+        keys=tuple(extension.unique_keys()),
+        document=document,
+        audit_document=json.dumps(masked, ensure_ascii=False, separators=(",", ":")),
+        change_type=kind,
+        change=change,
+    )
 
-    row: int
-    number: str
-    names: tuple[str, str, str | None, str | None]
-    keys: tuple[UniqueKey, ...]
-    packed: bytes
 
-    @classmethod
-    def of(cls, row: int, extension: Extension) -> _Staged:
-        document = extension.model_dump_json()
-        masked = mask_secrets(json.loads(document))
-        audit = json.dumps(masked, ensure_ascii=False, separators=(",", ":"))
-        created = ExtensionCreated(number=extension.number, extension=extension)
-        kind, change = encode_event_json(created)
-        names = (extension.first_name, extension.last_name, extension.email, extension.mobile)
-        keys = tuple(extension.unique_keys())
-        return cls(row, extension.number, names, keys, _pack(document, audit, kind, change))
+def _pack(batch: list[PreparedExtension]) -> bytes:
+    return zlib.compress(pickle.dumps(batch, protocol=5), 1)
 
-    def prepared(self) -> PreparedExtension:
-        document, audit, kind, change = _unpack(self.packed)
-        first_name, last_name, email, mobile = self.names
-        return PreparedExtension(
-            number=self.number,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            mobile=mobile,
-            keys=self.keys,
-            document=document,
-            audit_document=audit,
-            change_type=kind,
-            change=change,
-        )
 
-    def extension(self) -> Extension:
-        return Extension.model_validate_json(_unpack(self.packed)[0])
+def _unpack(chunk: bytes) -> list[PreparedExtension]:
+    batch: list[PreparedExtension] = pickle.loads(zlib.decompress(chunk))
+    return batch
 
 
 class ImportedExtensions(Sequence[Extension]):
     """The extensions an import created, in file order.
 
-    ``numbers`` is at hand; each extension is decoded when read (holding
-    50,000 of them would cost hundreds of megabytes).
+    ``numbers`` is at hand; each extension is decoded from its packed chunk
+    when read (holding 50,000 of them would cost hundreds of megabytes).
     """
 
-    def __init__(self, staged: Sequence[_Staged]) -> None:
-        self._staged = staged
-        self.numbers = [item.number for item in staged]
+    def __init__(self, chunks: Sequence[bytes], numbers: list[str]) -> None:
+        self._chunks = chunks
+        self.numbers = numbers
 
     def __len__(self) -> int:
-        return len(self._staged)
+        return len(self.numbers)
 
     @overload
     def __getitem__(self, index: int) -> Extension: ...
@@ -138,32 +140,59 @@ class ImportedExtensions(Sequence[Extension]):
     def __getitem__(self, index: slice) -> Sequence[Extension]: ...
     def __getitem__(self, index: int | slice) -> Extension | Sequence[Extension]:
         if isinstance(index, slice):
-            return [item.extension() for item in self._staged[index]]
-        return self._staged[index].extension()
+            return self._read(range(len(self))[index])
+        if not -len(self) <= index < len(self):
+            raise IndexError("imported extension index out of range")
+        return self._read([index % len(self)])[0]
+
+    def _read(self, indexes: Sequence[int]) -> list[Extension]:
+        unpacked: dict[int, list[PreparedExtension]] = {}
+        found = []
+        for index in indexes:
+            chunk, offset = divmod(index, CHUNK_SIZE)
+            if chunk not in unpacked:
+                unpacked = {chunk: _unpack(self._chunks[chunk])}  # one chunk held at a time
+            found.append(Extension.model_validate_json(unpacked[chunk][offset].document))
+        return found
 
 
 @dataclass
 class _Validation:
-    """What the validation pass found (built in a worker thread)."""
+    """What the validation pass found."""
 
-    several: bool
-    staged: list[_Staged] = field(default_factory=list)
+    several: bool = False
+    chunks: list[bytes] = field(default_factory=list)
+    """The valid extensions, prepared and packed ``CHUNK_SIZE`` at a time (while no problem)."""
     errors: list[FieldError] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
-    claims: dict[tuple[UniqueKind, str], tuple[int, str, str]] = field(default_factory=dict)
+    claims: dict[UniqueKind, dict[str, tuple[int, str, str]]] = field(default_factory=dict)
+    """Each unique value of the file: (row, number, path) of the first extension holding it."""
     first_rows: dict[str, int] = field(default_factory=dict)
     outside: list[tuple[int, str, str]] = field(default_factory=list)
     """References to numbers outside the file: (row, path, number), checked later."""
+    batch: list[PreparedExtension] = field(default_factory=list)
+    """Prepared extensions not packed yet."""
 
     def full(self) -> bool:
         return len(self.errors) >= MAX_ERRORS
+
+    def clean(self) -> bool:
+        return not self.errors and not self.conflicts
 
     def add(self, row: int, extension: Extension, context: RuleContext) -> None:
         self._repeated(row, extension.number)
         self._judge(row, extension, context)
         self._claim(row, extension)
-        if not self.errors and not self.conflicts:
-            self.staged.append(_Staged.of(row, extension))  # serialized only while useful
+        if self.clean():  # serialized only while useful
+            self.batch.append(_prepared(extension))
+            if len(self.batch) == CHUNK_SIZE:
+                self.seal()
+
+    def seal(self) -> None:
+        """Pack the extensions prepared so far."""
+        if self.batch:
+            self.chunks.append(_pack(self.batch))
+            self.batch = []
 
     def _repeated(self, row: int, number: str) -> None:
         first = self.first_rows.setdefault(number, row)
@@ -187,29 +216,25 @@ class _Validation:
 
     def _claim(self, row: int, extension: Extension) -> None:
         for key in extension.unique_keys():
-            holder = self.claims.setdefault(
-                (key.kind, key.value), (row, extension.number, key.path)
-            )
+            claimed = self.claims.setdefault(key.kind, {})
+            holder = claimed.setdefault(key.value, (row, extension.number, key.path))
             if holder[1] != extension.number:
                 reason = f"{key.value!r} is also given to extension {holder[1]} in this batch"
                 self.conflicts.append(Conflict(key.path, reason, row if self.several else None))
 
 
-async def _validate(text: str, context: RuleContext, generate: CredentialGenerator) -> _Validation:
-    """Step 2: every row parsed, completed, judged and staged, a slice at a time."""
+def _validating(
+    found: _Validation, text: str, context: RuleContext, generate: CredentialGenerator
+) -> Iterator[None]:
+    """Step 2 into ``found``, row by row: yields after each row (a place to pause).
+
+    Raises:
+        InvalidInput: a bad header, or a file the CSV reader cannot read.
+    """
     numbers = file_numbers(text)
-    context = RuleContext(
-        extension_length=context.extension_length,
-        groups=context.groups,
-        schedules=context.schedules,
-        numbers=numbers,
-    )
-    found = _Validation(several=len(numbers) > 1)
-    pause = time.monotonic() + SLICE
+    context = replace(context, numbers=numbers)
+    found.several = len(numbers) > 1
     for row, spec, problems in rows(text):
-        if time.monotonic() >= pause:
-            await asyncio.sleep(0)  # let calls through
-            pause = time.monotonic() + SLICE
         found.errors += problems
         if spec is not None:
             try:
@@ -218,22 +243,157 @@ async def _validate(text: str, context: RuleContext, generate: CredentialGenerat
                 found.errors += [replace(error, row=row) for error in exc.errors]
         if found.full():
             break
-    if not found.errors and not found.staged and not found.conflicts:
+        yield
+    found.seal()
+    if found.clean() and not found.first_rows:
         found.errors.append(FieldError(path="(file)", reason="no extension rows", row=0))
+
+
+async def _validate_here(
+    text: str, context: RuleContext, generate: CredentialGenerator
+) -> _Validation:
+    """Step 2 on the event loop, yielding it every ``SLICE``."""
+    found, pause = _Validation(), time.monotonic() + SLICE
+    for _ in _validating(found, text, context, generate):
+        if time.monotonic() >= pause:
+            await asyncio.sleep(0)  # let calls through
+            pause = time.monotonic() + SLICE
     return found
 
 
+# Step 2 in a child process ------------------------------------------------------
+#
+# The child sends, pickled: ("chunk", packed chunk) as they are made, then
+# ("rows", [(number, row)]), ("claims", kind, [(value, row, number, path)]),
+# ("outside", [(row, path, number)]) in pieces, and last ("end", several,
+# errors, [(path, reason, row)] of the conflicts); or ("invalid", errors)
+# for a file it cannot read.
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    text: str
+    context: RuleContext
+
+
+def _message(*parts: object) -> bytes:
+    return pickle.dumps(parts, protocol=5)
+
+
+def _pieces(items: Sequence[Any], size: int = _PIECE) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _new_chunks(found: _Validation) -> Iterator[bytes]:
+    """The chunks packed since the last call (each sent once, then dropped)."""
+    for chunk in found.chunks:
+        yield _message("chunk", chunk)
+    found.chunks.clear()
+
+
+def _validate_in_child(job: _Job) -> Iterator[bytes]:
+    """The child's task: validate ``job.text`` and send what was found (see above)."""
+    found = _Validation()
+    steps = _validating(found, job.text, job.context, CredentialGenerator())
+    try:
+        for _ in steps:
+            yield from _new_chunks(found)
+    except InvalidInput as exc:
+        yield _message("invalid", exc.errors)
+        return
+    yield from _new_chunks(found)
+    for piece in _pieces(list(found.first_rows.items())):
+        yield _message("rows", piece)
+    for kind, claimed in found.claims.items():
+        for piece in _pieces([(value, *holder) for value, holder in claimed.items()]):
+            yield _message("claims", kind, piece)
+    for piece in _pieces(found.outside):
+        yield _message("outside", piece)
+    conflicts = [(conflict.path, conflict.reason, conflict.row) for conflict in found.conflicts]
+    yield _message("end", found.several, found.errors, conflicts)
+
+
+class _Received:
+    """The child's messages, gathered into a :class:`_Validation` (on the event loop)."""
+
+    def __init__(self) -> None:
+        self.found = _Validation()
+        self.invalid: list[FieldError] | None = None
+        self.ended = False
+
+    def __call__(self, message: bytes) -> None:
+        kind, *parts = pickle.loads(message)
+        found = self.found
+        if kind == "chunk":
+            found.chunks.append(parts[0])
+        elif kind == "rows":
+            found.first_rows.update(parts[0])
+        elif kind == "claims":
+            claimed = found.claims.setdefault(parts[0], {})
+            claimed.update((value, (row, number, path)) for value, row, number, path in parts[1])
+        elif kind == "outside":
+            found.outside += parts[0]
+        elif kind == "invalid":
+            self.invalid, self.ended = parts[0], True
+        elif kind == "end":
+            found.several, found.errors = parts[0], parts[1]
+            found.conflicts = [Conflict(path, reason, row) for path, reason, row in parts[2]]
+            self.ended = True
+
+
+async def _validate_elsewhere(text: str, context: RuleContext) -> _Validation:
+    """Step 2 in a child process.
+
+    Raises:
+        InvalidInput: a bad header, or a file the CSV reader cannot read.
+        OSError: no child process could be started.
+        WorkerFailed: the child failed.
+    """
+    received = _Received()
+    await run_in_process(_validate_in_child, _Job(text, context), received)
+    if not received.ended:
+        raise WorkerFailed("the worker process sent no result")
+    if received.invalid is not None:
+        raise InvalidInput(received.invalid)
+    return received.found
+
+
+def _draws_from_the_system(generate: CredentialGenerator) -> bool:
+    """Whether ``generate`` uses the system's randomness (which cannot be pickled).
+
+    A child process then makes equally good credentials with a generator of
+    its own; a seeded generator (tests) would repeat its draws there.
+    """
+    try:
+        pickle.dumps(generate)
+    except (NotImplementedError, TypeError, pickle.PicklingError):
+        return True
+    return False
+
+
 class CsvService:
-    """Bulk import and export."""
+    """Bulk import and export.
+
+    Args:
+        units: the unit-of-work factory.
+        clock: the time of the audit entries and changes.
+        generator: makes the credentials a row leaves empty.
+        offload_lines: files of more lines are validated in a child process
+            (when ``generator`` draws from the system's randomness).
+    """
 
     def __init__(
         self,
         units: UnitOfWorkFactory,
         clock: Clock,
         generator: CredentialGenerator | None = None,
+        *,
+        offload_lines: int = OFFLOAD_LINES,
     ) -> None:
         self._units, self._clock = units, clock
         self._generate = generator or CredentialGenerator()
+        self._offload = offload_lines if _draws_from_the_system(self._generate) else None
 
     async def export(self) -> str:
         """Every extension as CSV text."""
@@ -250,26 +410,33 @@ class CsvService:
             Conflict: a number or unique value is taken (nothing stored).
         """
         report = progress or (lambda _phase, _done, _total: None)
-        context = await self._context()
-        found = await _validate(text, context, self._generate)
+        found = await self._validate(text, await self._context())
         await self._check(found)
-        staged = found.staged
-        report("validated", len(staged), len(staged))
+        numbers = list(found.first_rows)
+        total = len(numbers)
+        report("validated", total, total)
         now = self._clock.now()
         async with self._units() as uow:
-            for start in range(0, len(staged), CHUNK_SIZE):
-                batch = [item.prepared() for item in staged[start : start + CHUNK_SIZE]]
+            for index, chunk in enumerate(found.chunks):
                 await uow.imports.add(
-                    batch,
+                    _unpack(chunk),
                     actor=actor.username,
                     at=now,
                     action=AuditAction.IMPORT,
                     resource=RESOURCE,
                 )
-                report("stored", start + len(batch), len(staged))
+                report("stored", min(total, (index + 1) * CHUNK_SIZE), total)
             await uow.commit()
-        report("done", len(staged), len(staged))
-        return ImportedExtensions(staged)
+        report("done", total, total)
+        return ImportedExtensions(found.chunks, numbers)
+
+    async def _validate(self, text: str, context: RuleContext) -> _Validation:
+        if self._offload is not None and text.count("\n") > self._offload:
+            try:
+                return await _validate_elsewhere(text, context)
+            except (OSError, WorkerFailed) as exc:
+                log.warning("import validated in-process: no worker process", reason=str(exc))
+        return await _validate_here(text, context, self._generate)
 
     async def _context(self) -> RuleContext:
         async with self._units() as uow:
@@ -287,18 +454,8 @@ class CsvService:
         """Step 3: what the file cannot know; raise the problems found so far."""
         async with self._units() as uow:
             if not found.full():
-                existing = await uow.extensions.existing_numbers(found.first_rows)
-                found.errors += [
-                    FieldError(path="number", reason=f"extension {number} already exists", row=row)
-                    for number, row in found.first_rows.items()
-                    if number in existing
-                ]
-                referenced = await uow.extensions.existing_numbers({n for _, _, n in found.outside})
-                found.errors += [
-                    FieldError(path=path, reason=f"no extension {number}", row=row)
-                    for row, path, number in found.outside
-                    if number not in referenced
-                ]
+                found.errors += await _taken_numbers(uow, found.first_rows)
+                found.errors += await _missing_references(uow, found.outside)
             if found.errors:
                 raise InvalidInput(sorted(found.errors, key=_row_of)[:MAX_ERRORS])
             if not found.conflicts:
@@ -311,16 +468,43 @@ def _row_of(error: FieldError) -> int:
     return error.row or 0
 
 
+async def _taken_numbers(uow: UnitOfWork, first_rows: dict[str, int]) -> list[FieldError]:
+    """The file's numbers that are extensions already, ``CHECK_SIZE`` a query."""
+    errors: list[FieldError] = []
+    for piece in _pieces(list(first_rows), CHECK_SIZE):
+        existing = await uow.extensions.existing_numbers(piece)
+        errors += [
+            FieldError(
+                path="number", reason=f"extension {number} already exists", row=first_rows[number]
+            )
+            for number in piece
+            if number in existing
+        ]
+    return errors
+
+
+async def _missing_references(
+    uow: UnitOfWork, outside: list[tuple[int, str, str]]
+) -> list[FieldError]:
+    """References to numbers that are neither in the file nor extensions."""
+    if not outside:
+        return []
+    referenced = await uow.extensions.existing_numbers({number for _, _, number in outside})
+    return [
+        FieldError(path=path, reason=f"no extension {number}", row=row)
+        for row, path, number in outside
+        if number not in referenced
+    ]
+
+
 async def _held_by_others(uow: UnitOfWork, found: _Validation) -> list[Conflict]:
-    """The file's unique values that another extension holds."""
+    """The file's unique values that another extension holds, ``CHECK_SIZE`` a query."""
     conflicts: list[Conflict] = []
-    for kind in UniqueKind:
-        claimed = {value: holder for (k, value), holder in found.claims.items() if k is kind}
-        if not claimed:
-            continue
-        for value, owner in (await uow.extensions.owners(kind, claimed)).items():
-            row, number, path = claimed[value]
-            if owner != number:
-                reason = f"{value!r} is already used by extension {owner}"
-                conflicts.append(Conflict(path, reason, row if found.several else None))
+    for kind, claimed in found.claims.items():
+        for piece in _pieces(list(claimed), CHECK_SIZE):
+            for value, owner in (await uow.extensions.owners(kind, piece)).items():
+                row, number, path = claimed[value]
+                if owner != number:
+                    reason = f"{value!r} is already used by extension {owner}"
+                    conflicts.append(Conflict(path, reason, row if found.several else None))
     return conflicts

@@ -1,9 +1,10 @@
-"""A bounded pool of threads for CPU-heavy management work (password hashing).
+"""CPU-heavy management work off the event loop: threads for hashing, a process for Python.
 
 The calls, the SIP transactions and the HTTP API share one event loop: a
 password check (argon2, ~150 ms of one core by design) run on it would hold
-every SIP answer for that long. Such work runs here instead, on threads
-(argon2-cffi releases the GIL while it hashes), with two limits:
+every SIP answer for that long. Such work runs on :class:`SlowWork`'s
+threads instead (argon2-cffi releases the GIL while it hashes), with two
+limits:
 
 - **Cores.** By default one thread fewer than the machine has cores (at
   least one): on the two-core machine the PBX is sized for, hashing takes at
@@ -16,26 +17,55 @@ every SIP answer for that long. Such work runs here instead, on threads
   memory.
 
 The composition root creates one pool and shuts it down at stop.
+
+Work that is Python code (a large CSV import's parsing and validation,
+~0.3 ms a row) cannot go to a thread: it holds the interpreter lock, and the
+event loop then waits for it at each of its own system calls (up to the
+5 ms switch interval each). :func:`run_in_process` runs such a task in a
+child process of its own, started for the task and gone after it (about
+0.5 s to start: worth it only for seconds of work), at a lower priority. The
+task is a module-level generator function; what it yields (bytes) comes back
+through a pipe, one frame at a time, to a callback on the event loop. The
+loop thread meanwhile sleeps, so the scheduler gives it a core the moment a
+datagram arrives, even on a busy machine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
+import pickle
+import sys
 import threading
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 from centralino.domain.errors import Busy
 
-__all__ = ["SlowWork", "default_thread_count"]
+__all__ = ["SlowWork", "WorkerFailed", "default_thread_count", "run_in_process", "serve_child"]
 
 T = TypeVar("T")
 
 _BACKGROUND_NICENESS = 10
 """How much lower than the event loop's the threads' priority is (Linux nice)."""
+
+PROCESS_NICENESS = 5
+"""How much lower the priority of a child process is (Linux nice).
+
+Less than the threads': a child holds no lock the loop waits for, and an
+import it validates should not crawl on a machine busy with other work."""
+
+_CHILD = "from centralino.admin.workers import serve_child; serve_child()"
+_SOURCE = str(Path(__file__).resolve().parents[2])
+"""The directory holding the ``centralino`` package: the child imports the same code."""
+_HEADER = 9
+"""A frame's header: its kind (one byte) and its length (eight bytes, big-endian)."""
+_DATA, _FAILURE, _END = b"D", b"F", b"E"
 
 
 def default_thread_count() -> int:
@@ -97,3 +127,90 @@ class SlowWork:
     def shutdown(self) -> None:
         """Stop the threads once the jobs already submitted are done."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class WorkerFailed(RuntimeError):
+    """A child process failed or ended before its task did (its traceback, if any)."""
+
+
+async def run_in_process(
+    task: Callable[[Any], Iterable[bytes]],
+    argument: object,
+    receive: Callable[[bytes], None],
+    *,
+    niceness: int = PROCESS_NICENESS,
+) -> None:
+    """Run ``task(argument)`` in a new child process; ``receive`` each bytes it yields.
+
+    ``task`` is a module-level function (the child imports it by name) and
+    ``argument`` is pickled to it; ``receive`` is called on the event loop,
+    in order. A cancelled call kills the child.
+
+    Raises:
+        OSError: the child could not be started.
+        WorkerFailed: the task raised, or the child ended before it finished.
+    """
+    if not sys.executable:
+        raise OSError("no Python interpreter to start a worker process with")
+    request = pickle.dumps((task.__module__, task.__qualname__, argument, niceness), protocol=5)
+    path = os.pathsep.join(filter(None, [_SOURCE, os.environ.get("PYTHONPATH")]))
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _CHILD,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    try:
+        await _exchange(child, request, receive)
+    finally:
+        if child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+            await child.wait()
+
+
+async def _exchange(
+    child: asyncio.subprocess.Process, request: bytes, receive: Callable[[bytes], None]
+) -> None:
+    assert child.stdin is not None
+    assert child.stdout is not None
+    child.stdin.write(request)
+    await child.stdin.drain()
+    child.stdin.close()
+    while True:
+        try:
+            header = await child.stdout.readexactly(_HEADER)
+            payload = await child.stdout.readexactly(int.from_bytes(header[1:], "big"))
+        except asyncio.IncompleteReadError as exc:
+            code = await child.wait()
+            raise WorkerFailed(f"the worker process ended early (exit code {code})") from exc
+        kind = header[:1]
+        if kind == _END:
+            await child.wait()
+            return
+        if kind == _FAILURE:
+            raise WorkerFailed(payload.decode(errors="replace"))
+        receive(payload)
+
+
+def serve_child() -> None:
+    """The child's side of :func:`run_in_process` (stdin: the request; stdout: frames)."""
+    module, name, argument, niceness = pickle.load(sys.stdin.buffer)
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(niceness)
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print cannot break the frames: it goes to stderr
+    sys.stdout = sys.stderr
+    try:
+        for frame in getattr(importlib.import_module(module), name)(argument):
+            out.write(_DATA + len(frame).to_bytes(8, "big"))
+            out.write(frame)
+            out.flush()
+    except Exception:
+        failure = traceback.format_exc().encode()
+        out.write(_FAILURE + len(failure).to_bytes(8, "big") + failure)
+    else:
+        out.write(_END + bytes(8))
+    out.flush()
