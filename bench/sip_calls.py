@@ -105,6 +105,10 @@ def bench_centralino(args: argparse.Namespace, work: Path, inf: Path) -> Result:
     command = [str(CENTRALINO), "serve", "--data-dir", str(data), "--sip-port", str(port),
                "--http-port", str(http), "--bind", "127.0.0.1"]  # fmt: skip
     os.environ["CENTRALINO_ADMIN_PASSWORD"] = "bench-admin-password"
+    if args.profile is not None:  # sampled by py-spy (collapsed stacks), not timed
+        spy = Path(sys.executable).parent / "py-spy"
+        command = [str(spy), "record", "--nonblocking", "-r", "250", "-f", "raw",
+                   "-o", str(args.profile.resolve()), "--", *command]  # fmt: skip
     with process(pinned(0, command), work / "centralino.log"):
         wait_for_sip(port)
         return run_calls("centralino", port, args.rate, args.count, args, work, inf, CALLEE[0])
@@ -133,6 +137,7 @@ def main() -> None:
     parser.add_argument("--kamailio-rate", type=int, default=2000)
     parser.add_argument("--kamailio-children", type=int, default=2)
     parser.add_argument("--only", choices=["centralino", "kamailio"], action="append")
+    parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of the server")
     parser.add_argument("--keep", type=Path, help="work in this (new) directory and keep it")
     args = parser.parse_args()
     chosen = args.only or ["centralino", "kamailio"]

@@ -14,6 +14,7 @@ from centralino.calls.io import (
     ContinueWith,
     Dial,
     DialDone,
+    Explain,
     Fallback,
     LeaveMessage,
     PbxAnswers,
@@ -117,6 +118,7 @@ def test_a_call_forks_to_every_phone_and_the_first_answer_wins() -> None:
     forks = invites(out)
     assert [f.peer.host for f in forks] == ["10.0.0.2", "10.0.0.3"]
     assert states(out) == [CallState.RINGING]
+    assert core.core.calls_in_progress("102") == 1
     assert statuses(core.answer(forks[0], 180)) == [180]
 
     out = core.answer(forks[1], 200, body=offer(5000))
@@ -233,6 +235,7 @@ def test_bye_from_the_caller_hangs_up_the_callee_and_ends_the_call() -> None:
     assert ended.reason is CallEndReason.CALLER_HUNG_UP
     assert len(core.core.registry) == 0
     assert core.media.released
+    assert core.core.calls_in_progress("102") == 0
 
 
 def test_bye_from_the_callee_hangs_up_the_caller() -> None:
@@ -302,6 +305,17 @@ def test_busy_and_not_registered_follow_their_rules() -> None:
     assert [i.peer.host for i in invites(out)] == ["10.0.0.4"]
     _inbound, out = core.call("101", "106")
     assert [i.peer.host for i in invites(out)] == ["10.0.0.4"]
+
+
+def test_a_refused_call_is_explained_with_its_plan() -> None:
+    core = office()
+    core.add(extension("104", options={"disabled": True}), "10.0.0.5")
+    _inbound, out = core.call("101", "104")
+    assert statuses(out) == [403]
+    [explain] = of(out, Explain)
+    assert (explain.caller, explain.called, explain.status) == ("101", "104", 403)
+    assert explain.trace
+    assert core.core.calls_in_progress("104") == 0
 
 
 def test_the_setup_timer_answers_408() -> None:

@@ -130,7 +130,7 @@ class Call:
         self.id = uuid.uuid4().hex
         self.caller = caller
         self.callee = callee
-        self.parties: tuple[str, ...] = (caller.number, callee.number)
+        self._parties: tuple[str, ...] = (caller.number, callee.number)
         self.phase = CallPhase.RINGING
         self.started_at = context.wall()
         self.answered_at: dt.datetime | None = None
@@ -152,6 +152,16 @@ class Call:
         self.local_reason: CallEndReason | None = None
         self.application: ApplicationSpec | None = None
         self.dialer: Dialer | None = None
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        """The extensions taking part (the registry counts their calls)."""
+        return self._parties
+
+    @parties.setter
+    def parties(self, parties: tuple[str, ...]) -> None:
+        self._parties = parties
+        self.registry.parties_changed(self)
 
     # Phase --------------------------------------------------------------------
 

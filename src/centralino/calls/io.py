@@ -41,6 +41,7 @@ __all__ = [
     "ContinueWith",
     "Dial",
     "DialDone",
+    "Explain",
     "Fallback",
     "HangUpCallee",
     "InDialog",
@@ -288,4 +289,17 @@ class ContinueWith:
     bridged: bool = False
 
 
-Command = Respond | SendRequest | SendAck | Publish | StartApplication | DialDone | ContinueWith
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Explain:
+    """Routing ended a call without a phone: why, for the log (the plan's trace)."""
+
+    caller: str
+    called: str
+    status: int
+    reason: str
+    trace: tuple[str, ...]
+
+
+Command = (
+    Respond | SendRequest | SendAck | Publish | StartApplication | DialDone | ContinueWith | Explain
+)

@@ -70,12 +70,15 @@ class CallRegistry(Generic[Call]):
         self._dialogs: dict[DialogKey, tuple[Call, Side]] = {}
         self._invites: dict[InviteKey, Call] = {}
         self._keys: dict[str, list[DialogKey | InviteKey]] = {}
+        self._parties: dict[str, tuple[str, ...]] = {}
+        self._busy: dict[str, int] = {}
 
     def add(self, call: Call, invite: InviteKey) -> None:
         """A call starts; ``invite`` is the caller's INVITE transaction."""
         self._calls[call.id] = call
         self._invites[invite] = call
         self._keys[call.id] = [invite]
+        self.parties_changed(call)
 
     def index(self, call: Call, key: DialogKey, side: Side) -> None:
         """Route requests of dialog ``key`` to ``call``, on ``side``."""
@@ -87,9 +90,26 @@ class CallRegistry(Generic[Call]):
         if self._invites.get(key) is call:
             del self._invites[key]
 
+    def parties_changed(self, call: Call) -> None:
+        """``call.parties`` changed (a forward, an answer): recount the extensions' calls."""
+        for number in self._parties.pop(call.id, ()):
+            self._count(number, -1)
+        if call.id in self._calls:
+            self._parties[call.id] = call.parties
+            for number in call.parties:
+                self._count(number, +1)
+
+    def _count(self, number: str, change: int) -> None:
+        count = self._busy.get(number, 0) + change
+        if count > 0:
+            self._busy[number] = count
+        else:
+            self._busy.pop(number, None)
+
     def remove(self, call: Call) -> None:
         """The call ended: drop it and every key pointing at it."""
         self._calls.pop(call.id, None)
+        self.parties_changed(call)
         for key in self._keys.pop(call.id, []):
             if isinstance(key, DialogKey):
                 self._dialogs.pop(key, None)
@@ -119,7 +139,7 @@ class CallRegistry(Generic[Call]):
 
     def calls_in_progress(self, number: str) -> int:
         """How many live calls extension ``number`` takes part in."""
-        return sum(1 for call in self._calls.values() if number in call.parties)
+        return self._busy.get(number, 0)
 
     def dialog_count(self) -> int:
         """How many dialog keys are indexed (a leak check for tests)."""

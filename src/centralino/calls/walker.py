@@ -42,7 +42,7 @@ from centralino.calls.call import Call
 from centralino.calls.context import Context
 from centralino.calls.dialer import DialResult
 from centralino.calls.forking import RingOutcome
-from centralino.calls.io import ContinueWith, DialDone, Inbound, LeaveMessage, ScreenCall
+from centralino.calls.io import ContinueWith, DialDone, Explain, Inbound, LeaveMessage, ScreenCall
 from centralino.calls.registry import CallRegistry
 from centralino.calls.ring import RingEnd
 from centralino.domain.calls import CallEndReason
@@ -174,6 +174,8 @@ class Walker:
             self.take(step.on_not_registered)
             return
         self._step = step
+        if step.also_ring_mobile:
+            self.trace.append(f"mobile {step.also_ring_mobile} not rung: no trunk yet")
         if self._answered:
             assert self.call is not None
             self.call.callee = extension
@@ -238,6 +240,15 @@ class Walker:
             self.take(after(step, end.outcome))
 
     def _finish(self, answer: Answer) -> None:
+        self._context.emit(
+            Explain(
+                caller=self._caller.number,
+                called=self._chain[0] if self._chain else "",
+                status=answer.status,
+                reason=answer.reason,
+                trace=tuple(self.trace),
+            )
+        )
         call = self.call
         if call is None:
             self._context.reply(self._inbound, answer.status, answer.reason or None)

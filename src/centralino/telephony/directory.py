@@ -55,6 +55,10 @@ ChangeListener = Callable[[str, Extension | None, Extension | None], None]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+_DEFAULT_HOURS = OfficeHours()
+"""The office hours of an extension when none are stored (built once: models are frozen)."""
+
+
 class Directory:
     """Extensions by number and by SIP user name, plus the system settings."""
 
@@ -127,7 +131,7 @@ class Directory:
         own = extension.forwarding.office_hours
         if own is not None and own in self._schedules:
             return self._schedules[own]
-        return self._schedules.get(GLOBAL_SCHEDULE) or OfficeHours()
+        return self._schedules.get(GLOBAL_SCHEDULE) or _DEFAULT_HOURS
 
     def schedules(self) -> Iterable[OfficeHours]:
         """Every cached schedule (the global one only when stored)."""

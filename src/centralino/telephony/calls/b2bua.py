@@ -48,6 +48,7 @@ from centralino.calls.io import (
     ContinueWith,
     Dial,
     DialDone,
+    Explain,
     Fallback,
     HangUpCallee,
     InDialog,
@@ -315,6 +316,15 @@ class B2bua:
                 _settle(self._dials, command.call_id, command)
             case ContinueWith():
                 _settle(self._continuations, command.call_id, command)
+            case Explain():
+                log.info(
+                    "routing: the call ends without a phone",
+                    caller=command.caller,
+                    called=command.called,
+                    status=command.status,
+                    reason=command.reason,
+                    trace=list(command.trace),
+                )
 
     def _outcome(self, handle: int, outcome: ClientOutcome) -> None:
         if outcome.response is not None:
@@ -325,11 +335,16 @@ class B2bua:
     def _published(self, command: Publish) -> None:
         event = command.event
         if event.state is CallState.ENDED:
-            log.info("call ended", call=event.call_id, reason=event.reason, status=event.status)
+            log.info(
+                "call ended",
+                call=event.call_id,
+                caller=event.caller,
+                callee=event.callee,
+                reason=event.reason,
+                status=event.status,
+            )
             _settle(self._dials, event.call_id, None)
             _settle(self._continuations, event.call_id, None)
-        elif event.state is CallState.RINGING:
-            log.info("call", call=event.call_id, caller=event.caller, callee=event.callee)
         self._events.publish(event)
 
     # Applications ------------------------------------------------------------------
