@@ -1,8 +1,9 @@
 """REGISTER-with-digest throughput: Centralino vs Kamailio vs a bare uvloop echo.
 
 Theory of operation. One run measures three servers with the same SIPp
-(pinned to core 1, ``-buff_size 4194304``, bounded by ``-m`` and
-``-timeout``), each server pinned to core 0 with ``taskset``:
+(pinned to core 0, ``-buff_size 4194304``, bounded by ``-m`` and
+``-timeout``), each server pinned to core 1 with ``taskset`` (both
+``--sipp-core`` / ``--server-core``; issue 3's runs had them the other way):
 
 1. Centralino: ``centralino serve`` on a fresh SQLite data directory seeded
    with ``--users`` extensions; SIPp registers them in turn from an ``-inf``
@@ -38,6 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+SERVER_CORE = 1
+"""The core every server under test is pinned to (``--server-core``)."""
+SIPP_CORE = 0
+"""The core SIPp is pinned to (``--sipp-core``)."""
 ROOT = HERE.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 CENTRALINO = ROOT / ".venv" / "bin" / "centralino"
@@ -153,7 +158,7 @@ def run_sipp(name: str, port: int, scenario: str, rate: int, count: int, work: P
     if inf is not None:
         command += ["-inf", str(inf)]
     command = [arg for arg in command if arg != "-bg"]
-    subprocess.run(pinned(1, command), cwd=work, stdout=subprocess.DEVNULL,
+    subprocess.run(pinned(SIPP_CORE, command), cwd=work, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=seconds + 30, check=False)  # fmt: skip
     return parse_stats(name, rate, stats, count)
 
@@ -211,7 +216,7 @@ def bench_centralino(args: argparse.Namespace, work: Path, inf: Path) -> Result:
                "--http-port", str(http), "--bind", "127.0.0.1"]  # fmt: skip
     env_log = work / "centralino.log"
     os.environ["CENTRALINO_ADMIN_PASSWORD"] = "bench-admin-password"
-    with process(pinned(0, command), env_log):
+    with process(pinned(SERVER_CORE, command), env_log):
         wait_for_sip(port)
         return run_sipp("centralino", port, "register_digest.xml", args.rate, args.count, work, inf)
 
@@ -242,7 +247,7 @@ def bench_kamailio(args: argparse.Namespace, work: Path, inf: Path) -> Result:
     command = kamailio_command(
         "registrar.cfg.template", port, users(args.users), args.kamailio_children, work
     )
-    with process(pinned(0, command), work / "kamailio.log"):
+    with process(pinned(SERVER_CORE, command), work / "kamailio.log"):
         wait_for_sip(port)
         rate = args.kamailio_rate
         return run_sipp("kamailio", port, "register_digest.xml", rate, rate * 10, work, inf)
@@ -252,7 +257,7 @@ def bench_echo(args: argparse.Namespace, work: Path) -> Result:
     """The bare uvloop echo answering OPTIONS, pinned to core 0."""
     port = free_port()
     command = [str(PYTHON), str(Path(__file__).resolve()), "echo-server", str(port)]
-    with process(pinned(0, command), work / "echo.log"):
+    with process(pinned(SERVER_CORE, command), work / "echo.log"):
         wait_for_sip(port)
         rate = args.echo_rate
         return run_sipp("echo", port, "options.xml", rate, rate * 10, work)
@@ -320,7 +325,11 @@ def main() -> None:
     parser.add_argument("--echo-rate", type=int, default=15000)
     parser.add_argument("--only", choices=["centralino", "kamailio", "echo"], action="append")
     parser.add_argument("--keep", type=Path, help="work in this (new) directory and keep it")
+    parser.add_argument("--server-core", type=int, default=1, help="core of the server under test")
+    parser.add_argument("--sipp-core", type=int, default=0, help="core of SIPp")
     args = parser.parse_args()
+    global SERVER_CORE, SIPP_CORE  # set once from the command line
+    SERVER_CORE, SIPP_CORE = args.server_core, args.sipp_core
     chosen = args.only or ["centralino", "kamailio", "echo"]
     with contextlib.ExitStack() as stack:
         work = work_directory(stack, args.keep, "bench-sip-")

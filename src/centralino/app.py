@@ -352,6 +352,8 @@ async def run_server(config: Config) -> None:
         follower = build_follower(runtime)
         await follower.prepare()  # before the caches load: nothing is missed
         telephony = build_telephony(runtime)
+        # REGISTER challenges answered statelessly (issue 10); belongs in the engine's wiring.
+        telephony.sip.route_stateless("REGISTER", telephony.registrar.stateless_register)
         notifier = build_notifier(runtime)
         await telephony.start()
         await follower.start()
@@ -366,6 +368,7 @@ async def run_server(config: Config) -> None:
                 telephony.live_view(), telephony.live_calls(), node=config.node_name
             )
             api = create_api(services)
+            api.state.sip_counters = telephony.sip.stats  # GET /api/v1/health shows them
             server = _HttpServer(
                 uvicorn.Config(
                     api,

@@ -52,10 +52,32 @@ class Token(BaseModel):
     token_type: Literal["bearer"] = "bearer"
 
 
+class SipHealth(BaseModel):
+    """Counters of this node's SIP server (overload control, issue 10)."""
+
+    received: int
+    """Messages received (datagrams and framed stream messages)."""
+    retransmissions_absorbed: int
+    """Retransmitted requests answered by their transaction without a full parse."""
+    rejected_overload: int
+    """New requests answered 503 (with Retry-After) because the queue was late."""
+    bad_requests: int
+    """Malformed requests answered 400 (or 505) statelessly."""
+    dropped: int
+    """Datagrams dropped unread: the intake queue was full."""
+    transactions: int
+    """SIP transactions alive now."""
+    queue_delay: float
+    """Seconds the last message processed waited in the intake queue."""
+    queue_delay_max: float
+    """The longest wait seen, seconds."""
+
+
 class Health(BaseModel):
-    """The service is up."""
+    """The service is up; with a call engine in this process, its SIP counters."""
 
     status: Literal["ok"] = "ok"
+    sip: SipHealth | None = None
 
 
 class ExtensionPage(BaseModel):

@@ -12,6 +12,16 @@ only a deadline brought forward (a first message in, a message begun)
 re-arms it at once. A stream whose framing is lost is logged in one line,
 answered when the request it broke in can be (413, 513: the ``on_reject``
 callback), and closed.
+
+Requests to a phone go on its own connection (the one it registered over).
+When that is gone, a new connection is opened (RFC 3261 §18.1.1): to the
+address :attr:`TcpTransport.reconnect_target` names for the phone (the
+host and port of its registered Contact, where it listens), else to the
+peer address itself; an open connection to that address is reused first.
+Messages wait while it connects; if it fails (refused, unreachable,
+``connect_timeout``) each waiting message's ``on_failure`` is called, which
+the SIP server turns into a transport error of its transaction (RFC 3261
+§17.1.4: the call sees 503).
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from centralino.net.tcp_limits import (
     RefusalLog,
     TcpLimits,
 )
-from centralino.net.transport import Peer, Receiver, TransportKind
+from centralino.net.transport import Peer, Receiver, SendFailure, TransportKind
 from centralino.sip.errors import PeerError, SipParseError
 from centralino.sip.framing import (
     KEEPALIVE_PONG,
@@ -40,9 +50,12 @@ from centralino.sip.framing import (
 )
 from centralino.sip.message import Request
 
-__all__ = ["RejectHandler", "TcpLimits", "TcpTransport", "open_tcp"]
+__all__ = ["ReconnectTarget", "RejectHandler", "TcpLimits", "TcpTransport", "open_tcp"]
 
 log = structlog.get_logger("centralino.net")
+
+ReconnectTarget = Callable[[Peer], tuple[str, int] | None]
+"""Where to connect to reach a peer whose connection is gone (None: the peer itself)."""
 
 RejectHandler = Callable[[PeerError, Peer], None]
 """Called to answer the request a broken stream stopped in, before it closes."""
@@ -180,6 +193,7 @@ class _Connection(asyncio.Protocol):
             self._owner.release(self.peer)
             if self._owner.connections.get(self.peer) is self:
                 del self._owner.connections[self.peer]
+                self._owner.forget_aliases(self.peer)
 
 
 def _text(peer: Peer | None) -> str | None:
@@ -201,6 +215,11 @@ class TcpTransport:
         self.limits = limits if limits is not None else TcpLimits()
         self.on_reject = on_reject
         self.connections: dict[Peer, _Connection] = {}
+        self.reconnect_target: ReconnectTarget | None = None
+        """Where a peer without a connection listens (its registered Contact)."""
+        self._aliases: dict[Peer, Peer] = {}  # peer named -> connection opened for it
+        self._connecting: dict[tuple[str, int], list[tuple[bytes, SendFailure | None]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._admission = Admission(self.limits)
         self._refusals = RefusalLog(self.limits.refusal_log_interval)
         self._server: asyncio.Server | None = None
@@ -240,16 +259,62 @@ class TcpTransport:
         host, port = self._server.sockets[0].getsockname()[:2]
         return (str(host), int(port))
 
-    def send(self, data: bytes, peer: Peer) -> bool:
+    def send(self, data: bytes, peer: Peer, on_failure: SendFailure | None = None) -> bool:
         connection = self.connections.get(peer)
-        if connection is None:
+        if connection is None and peer in self._aliases:
+            connection = self.connections.get(self._aliases[peer])
+        if connection is not None:
+            connection.write(data)
+            return True
+        if self._server is None:
             return False
-        connection.write(data)
+        target = (self.reconnect_target(peer) if self.reconnect_target else None) or peer.address
+        existing = self.connections.get(Peer(TransportKind.TCP, *target))
+        if existing is not None and existing.peer is not None:
+            self._alias(peer, existing.peer)  # reuse before connecting
+            existing.write(data)
+            return True
+        waiting = self._connecting.get(target)
+        if waiting is None:
+            waiting = self._connecting[target] = []
+            task = asyncio.get_running_loop().create_task(self._connect(target, peer))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        waiting.append((data, on_failure))
         return True
+
+    async def _connect(self, target: tuple[str, int], peer: Peer) -> None:
+        loop = asyncio.get_running_loop()
+        connection: _Connection | None = None
+        try:
+            async with asyncio.timeout(self.limits.connect_timeout):
+                _, connection = await loop.create_connection(self.protocol, *target)
+        except (OSError, TimeoutError) as exc:
+            log.info("tcp connect failed", peer=f"{target[0]}:{target[1]}", error=str(exc))
+        waiting = self._connecting.pop(target, [])
+        if connection is None or connection.peer is None:
+            for _, on_failure in waiting:
+                if on_failure is not None:
+                    on_failure()
+            return
+        self._alias(peer, connection.peer)
+        for data, _ in waiting:
+            connection.write(data)
+
+    def _alias(self, peer: Peer, connected: Peer) -> None:
+        if peer != connected:
+            self._aliases[peer] = connected
+
+    def forget_aliases(self, connected: Peer) -> None:
+        """The connection to ``connected`` closed: peers it stood for have none."""
+        for peer in [p for p, c in self._aliases.items() if c == connected]:
+            del self._aliases[peer]
 
     def close(self) -> None:
         if self._server is not None:
             self._server.close()
+        for task in self._tasks:
+            task.cancel()
         for connection in list(self.connections.values()):
             connection.close()
 

@@ -54,6 +54,8 @@ class TcpLimits:
     """The largest body (Content-Length) of one message."""
     refusal_log_interval: float = 60.0
     """Refused connections are logged at most this often per address."""
+    connect_timeout: float = 10.0
+    """A connection this server opens (to a phone whose own is gone) must be up within this."""
 
 
 class Refusal(enum.StrEnum):

@@ -2,44 +2,27 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Peer", "Receiver", "Transport", "TransportKind"]
+from centralino.sip.peer import Peer, TransportKind
+
+__all__ = ["Peer", "Receiver", "SendFailure", "Transport", "TransportKind"]
 
 
-class TransportKind(enum.StrEnum):
-    UDP = "udp"
-    TCP = "tcp"
+class Receiver(Protocol):
+    """Called with each datagram (UDP) or each framed message (TCP).
 
-    @property
-    def reliable(self) -> bool:
-        """Reliable transports need no SIP retransmissions (RFC 3261 §17)."""
-        return self is not TransportKind.UDP
+    ``queued`` is how long, in seconds, the message waited between its
+    arrival and this call (the transport's intake queue; 0 when it is
+    handed over as it arrives): overload control judges by it.
+    """
 
-    @property
-    def via_name(self) -> str:
-        """The transport's name in a Via header."""
-        return self.value.upper()
+    def __call__(self, data: bytes, peer: Peer, queued: float = 0.0) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Peer:
-    """The far end of a message: transport kind, host and port."""
-
-    kind: TransportKind
-    host: str
-    port: int
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return (self.host, self.port)
-
-
-Receiver = Callable[[bytes, Peer], None]
-"""Called with each datagram (UDP) or each framed message (TCP)."""
+SendFailure = Callable[[], None]
+"""Called when a message accepted by ``send`` could not be delivered after all."""
 
 
 class Transport(Protocol):
@@ -48,8 +31,13 @@ class Transport(Protocol):
     @property
     def local_address(self) -> tuple[str, int]: ...
 
-    def send(self, data: bytes, peer: Peer) -> bool:
-        """Send; False when it cannot (no connection to that peer)."""
+    def send(self, data: bytes, peer: Peer, on_failure: SendFailure | None = None) -> bool:
+        """Send; False when it cannot at once.
+
+        A transport that must first connect (TCP to a phone whose
+        connection is gone) accepts the message and calls ``on_failure``
+        later if the connection fails.
+        """
         ...
 
     def close(self) -> None: ...

@@ -456,6 +456,7 @@ class NonceManager:
         self._seen: dict[str, _Seen] = {}
         self._expiries: list[tuple[int, str]] = []
         self._evicted_up_to_ms: int | None = None
+        self._last_issued: tuple[str, str, int] | None = None
 
     @property
     def lifetime(self) -> float:
@@ -565,6 +566,15 @@ class NonceManager:
         return hmac.digest(self._secret, body + scope.encode(), "sha256")[:_MAC_SIZE]
 
     def _issued_ms(self, nonce: str, scope: str) -> int | None:
+        last = self._last_issued
+        if last is not None and last[0] == nonce and last[1] == scope:
+            return last[2]  # check() then commit() of the same credentials: one MAC
+        issued = self._decode_issued_ms(nonce, scope)
+        if issued is not None:
+            self._last_issued = (nonce, scope, issued)
+        return issued
+
+    def _decode_issued_ms(self, nonce: str, scope: str) -> int | None:
         try:
             raw = base64.urlsafe_b64decode(nonce + "=" * (-len(nonce) % 4))
         except (binascii.Error, ValueError):

@@ -71,8 +71,15 @@ def split_outside(text: str, separator: str) -> list[str]:
     Raises:
         SipParseError: a quoted string or an angle bracket is left open.
     """
-    if '"' not in text and "<" not in text and ">" not in text:
-        return text.split(separator)  # the common case: nothing to step over
+    if '"' not in text:
+        if "<" not in text and ">" not in text:
+            return text.split(separator)  # the common case: nothing to step over
+        if separator not in text:
+            # One piece (a Contact, a From): only an angle bracket left open
+            # is wrong, i.e. the last one seen opens.
+            if text.rfind("<") > text.rfind(">"):
+                raise SipParseError(f"unbalanced quote or angle bracket in {text!r}")
+            return [text]
     pieces: list[str] = []
     start = 0
     in_quotes = in_angle = False

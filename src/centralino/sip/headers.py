@@ -16,7 +16,7 @@ break them. Typed accessors parse on demand and raise
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -301,6 +301,16 @@ class Headers:
         if values is None:
             values = table.get(canonical_name(name))
         return values
+
+    def by_name(self) -> Mapping[str, list[str]]:
+        """Every field's lines by canonical name (do not modify the lists).
+
+        For a caller that looks at many fields at once (validation): one
+        table instead of one look-up per question.
+        """
+        self._lines("via")
+        assert self._lookup is not None
+        return self._lookup
 
     def _optional_single(self, name: str) -> str | None:
         """The only value of ``name``, None when absent (raises when repeated)."""

@@ -41,6 +41,7 @@ __all__ = [
     "Message",
     "Request",
     "Response",
+    "make_error_response",
     "make_request",
     "make_response",
     "parse_message",
@@ -165,8 +166,14 @@ def _parse(data: bytes) -> Request | Response:
     head, body = _split_head(data)
     lines = _unfold(head.decode("utf-8", "surrogateescape"))
     headers = Headers(_parse_header_line(line) for line in lines[1:])
-    body = _cut_body(body, headers)
-    message = _parse_start_line(lines[0], headers, body)
+    try:
+        cut = _cut_body(body, headers)
+    except SipParseError as exc:
+        # §18.3: a datagram shorter than its Content-Length is answered 400
+        # when it can be: keep the message (as received) for the response.
+        exc.message = _parse_start_line(lines[0], headers, body)
+        raise
+    message = _parse_start_line(lines[0], headers, cut)
     try:
         if isinstance(message, Request):
             uri_headers = bool(message.uri.headers)
@@ -292,8 +299,13 @@ def make_response(
     to_value = source.single("to")
     if to_tag is not None and status != StatusCode.TRYING:
         to_address = source.to_address()
-        if to_address.tag is None:
-            to_value = str(to_address.with_tag(to_tag))
+        if "tag" not in to_address.parameters:
+            # The tag is a header parameter, last in the value whether To is
+            # a name-addr or an addr-spec (§20.39): append it to the text
+            # received instead of formatting the parsed address again.
+            to_value = f"{to_value};tag={to_tag}"
+        elif to_address.tag is None:
+            to_value = str(to_address.with_tag(to_tag))  # a valueless ";tag"
     fields.append(("To", to_value))
     fields += [("Call-ID", source.single("call-id")), ("CSeq", source.single("cseq"))]
     if status == StatusCode.TRYING:
@@ -301,6 +313,39 @@ def make_response(
     fields += [*extra_headers, ("Content-Length", str(len(body)))]
     phrase = reason_phrase(status) if reason is None else reason
     return Response(status=status, reason=phrase, headers=Headers(fields), body=body)
+
+
+def make_error_response(
+    request: Request, status: int, reason: str | None = None, *, to_tag: str | None = None
+) -> Response | None:
+    """Answer a request that failed validation (400, 505...), as far as it can be.
+
+    Like :func:`make_response`, but every field is copied only when present
+    and parsed only when it must be (To, to add ``to_tag``): a request
+    missing Call-ID or CSeq is still answered (RFC 3261 §8.1.1 makes them
+    mandatory, §8.2 wants the error reported), with what it has.
+
+    Returns:
+        The response, or None without a Via to route it back (§18.2.2).
+    """
+    source = request.headers
+    fields = [("Via", value) for value in source.get_all("via")]
+    if not fields:
+        return None
+    fields += [("From", value) for value in source.get_all("from")]
+    for value in source.get_all("to"):
+        if to_tag is not None and len(source.get_all("to")) == 1:
+            try:
+                address = source.to_address()
+                value = value if address.tag is not None else str(address.with_tag(to_tag))
+            except SipError:
+                pass  # a malformed To is echoed as it came
+        fields.append(("To", value))
+    fields += [("Call-ID", value) for value in source.get_all("call-id")]
+    fields += [("CSeq", value) for value in source.get_all("cseq")]
+    fields.append(("Content-Length", "0"))
+    phrase = reason_phrase(status) if reason is None else reason
+    return Response(status=status, reason=phrase, headers=Headers(fields))
 
 
 def make_request(

@@ -172,6 +172,21 @@ class Transaction:
         is_ack = request.method == Method.ACK
         self._apply(Input.RECEIVED_ACK if is_ack else Input.RECEIVED_REQUEST, now, request)
 
+    def absorb_retransmission(self, now: float) -> bool:
+        """Take a retransmission of the request without its parsed form.
+
+        Returns:
+            True when it was absorbed (its last response resent, or nothing to
+            do); False when this state hands the request to the user, which
+            then needs the parsed request (RFC 6026 states pass no
+            retransmission up, so this is only for safety).
+        """
+        transition = TABLES[self.kind].get(self.state, {}).get(Input.RECEIVED_REQUEST)
+        if transition is not None and Action.PASS_TO_USER in transition[1]:
+            return False
+        self._apply(Input.RECEIVED_REQUEST, now, None)
+        return True
+
     def respond(self, response: Response, now: float) -> None:
         """Send a response through this server transaction.
 

@@ -184,6 +184,25 @@ class TransactionLayer:
         transaction.respond(response, now)
         self._collect(transaction)
 
+    def absorb_retransmission(self, key: TransactionKey, now: float) -> bool:
+        """Let server transaction ``key`` take a retransmitted request unparsed.
+
+        Used with :func:`~centralino.sip.prescan.prescan`, which finds the
+        key in the raw bytes: a retransmission costs a dictionary look-up
+        and, when the transaction has answered, a resend of its last
+        response (§17.2.1, §17.2.2). ACKs are not absorbed (they change the
+        state of an INVITE transaction and may go to the user).
+
+        Returns:
+            True when absorbed; False when no live transaction has the key
+            (a new request) or it needs the parsed request: parse in full.
+        """
+        transaction = self._transactions.get(key)
+        if transaction is None or not transaction.absorb_retransmission(now):
+            return False
+        self._collect(transaction)
+        return True
+
     def transport_error(self, key: TransactionKey, now: float) -> None:
         """Tell transaction ``key`` that the transport failed to send."""
         transaction = self._transactions.get(key)

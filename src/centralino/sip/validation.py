@@ -26,6 +26,7 @@ from .headers import Headers
 __all__ = ["REQUIRED_REQUEST_HEADERS", "validate_request", "validate_response"]
 
 REQUIRED_REQUEST_HEADERS = ("to", "from", "cseq", "call-id", "max-forwards", "via")
+_SINGLE_REQUEST_HEADERS = ("to", "from", "cseq", "call-id", "max-forwards")
 _SUPPORTED_VERSION = "SIP/2.0"
 # RFC 3261 §25.1 SIP-date = rfc1123-date, which is always in GMT.
 _SIP_DATE_RE = re.compile(
@@ -48,11 +49,13 @@ def validate_request(method: str, version: str, headers: Headers, *, uri_headers
         SipParseError: 505 for another SIP version, else 400 with the cause.
     """
     _check_version(version)
-    missing = [name for name in REQUIRED_REQUEST_HEADERS if name not in headers]
+    fields = headers.by_name()
+    missing = [name for name in REQUIRED_REQUEST_HEADERS if name not in fields]
     if missing:
         raise SipParseError(f"Missing {', '.join(missing)} header(s)")
-    for name in ("to", "from", "cseq", "call-id", "max-forwards"):
-        headers.single(name)
+    for name in _SINGLE_REQUEST_HEADERS:
+        if len(fields[name]) != 1:
+            raise SipParseError(f"repeated {name} header")
     _check_common(headers)
     headers.max_forwards()
     if headers.cseq().method != method:
@@ -60,10 +63,12 @@ def validate_request(method: str, version: str, headers: Headers, *, uri_headers
     if uri_headers:
         # RFC 3261 §19.1.1 table: URI headers are not allowed in a Request-URI.
         raise SipParseError("headers are not allowed in the Request-URI")
-    if "contact" in headers:
+    if "contact" in fields:
         headers.contacts()
-    headers.expires()
-    _check_date(headers.get_all("date"))
+    if "expires" in fields:
+        headers.expires()
+    if "date" in fields:
+        _check_date(fields["date"])
 
 
 def validate_response(version: str, headers: Headers) -> None:

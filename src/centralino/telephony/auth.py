@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import structlog
 
 from centralino.domain.extension import Extension
-from centralino.sip.codes import StatusCode
+from centralino.sip.codes import StatusCode, reason_phrase
 from centralino.sip.digest import (
     DigestAlgorithm,
     DigestCredentials,
@@ -58,6 +58,7 @@ from centralino.sip.digest import (
     build_challenges,
     verify,
 )
+from centralino.sip.prescan import stateless_response
 from centralino.telephony.directory import Directory
 from centralino.telephony.sip_server import IncomingRequest
 from centralino.telephony.throttle import Block, Throttle
@@ -175,6 +176,35 @@ class Authenticator:
         incoming.respond(status, headers=[(name, nonce.join(part)) for part in parts])
         for algorithm in algorithms:
             self._last_offered[algorithm] = now
+
+    def stateless_challenge(self, data: bytes, address: str, *, proxy: bool) -> bytes | None:
+        """The answer to a request without credentials from ``address``, from its raw bytes.
+
+        The same answer :meth:`authenticate` gives such a request (403 when
+        the address is blocked, else a 401/407 challenge with a nonce bound
+        to ``address``), built without parsing the request or opening a
+        transaction: the nonce is self-validating (its MAC covers its time
+        and address), so nothing needs remembering until credentials come.
+
+        Args:
+            data: the request, as received.
+            address: the sender's IP address.
+            proxy: 407/Proxy-Authenticate (INVITE...) instead of 401.
+
+        Returns:
+            The response bytes; None when the request has no Via.
+        """
+        now = self._clock()
+        if self.throttle.refuses(address, None, now):
+            return stateless_response(data, StatusCode.FORBIDDEN, Refusal.BLOCKED)
+        algorithms = self.algorithms
+        nonce = self.nonces.issue(now, address)
+        name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
+        status = StatusCode.PROXY_AUTHENTICATION_REQUIRED if proxy else StatusCode.UNAUTHORIZED
+        headers = tuple((name, nonce.join(part)) for part in self._parts(algorithms, False))
+        for algorithm in algorithms:
+            self._last_offered[algorithm] = now
+        return stateless_response(data, status, reason_phrase(status), headers=headers)
 
     def _parts(self, algorithms: _Algorithms, stale: bool) -> list[list[str]]:
         parts = self._challenge_parts.get((algorithms, stale))

@@ -35,10 +35,12 @@ from centralino.domain.events import CredentialsChanged, DomainEvent, ExtensionD
 from centralino.domain.extension import Extension
 from centralino.domain.location import Binding, LocationStore
 from centralino.domain.ports import Clock
+from centralino.net.transport import Peer
 from centralino.sip.address import NameAddress
 from centralino.sip.codes import StatusCode
 from centralino.sip.errors import SipError
 from centralino.sip.headers import ContactStar, parse_integer
+from centralino.sip.prescan import Scan
 from centralino.tasks import cancel_and_wait
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.bindings import (
@@ -142,7 +144,28 @@ class Registrar:
         outcome = self.table.apply(request, now)
         if outcome.changed and outcome.status == StatusCode.OK:
             self._mark(extension.number)
+        if incoming.peer.kind.reliable and request.contacts and outcome.status == StatusCode.OK:
+            # Where the phone listens, should its connection be gone when a
+            # call comes (RFC 3261 §18.1.1: then a new one is opened).
+            uri = request.contacts[0].uri
+            if uri.host:
+                incoming.server.remember_contact(
+                    incoming.peer, (uri.host.strip("[]"), uri.port or 5060)
+                )
         self._answer(incoming, outcome)
+
+    def stateless_register(self, scan: Scan, data: bytes, peer: Peer) -> bytes | None:
+        """Challenge a REGISTER without credentials statelessly (``SipServer.route_stateless``).
+
+        Only a REGISTER with its mandatory fields and no credentials is
+        answered here (401, or 403 from a blocked address); the rest takes
+        the full path through :meth:`handle_register`. Such a REGISTER is
+        not validated beyond the pre-scan: one malformed in other ways gets
+        its 400 when it returns with credentials.
+        """
+        if scan.credentials or not scan.complete:
+            return None
+        return self._auth.stateless_challenge(data, peer.host, proxy=False)
 
     def handle_options(self, incoming: IncomingRequest) -> None:
         """Answer OPTIONS (phones use it as a keep-alive) with 200."""

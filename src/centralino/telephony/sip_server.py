@@ -1,13 +1,26 @@
 """The SIP server: transports in, the pure transaction layer, handlers out.
 
 Theory of operation. Transports hand over raw bytes with the peer they came
-from. The server parses them (a malformed request is answered 400 statelessly
-when it can be, otherwise dropped; nothing else is disturbed), stamps
-``received``/``rport`` on the top Via of requests (RFC 3581, so answers find
-phones behind NAT), and feeds the transaction layer. Then it *drains*: events
-go to the request handler registered for the method (or to the callback of the
-client transaction a response belongs to), outgoing messages go to the right
-transport, and one asyncio timer is re-armed for the layer's next deadline.
+from and how long they waited in the transport's queue. Before parsing, a
+cheap scan (:func:`~centralino.sip.prescan.prescan`) finds a request's
+transaction key: a retransmission of a request a live transaction has is
+absorbed there (its last response resent) without a parse; a new request
+that starts work (INVITE, REGISTER... outside a dialog) while the queue
+delay is past the overload bound is refused at once with a stateless 503
+and ``Retry-After`` (:mod:`centralino.sip.overload`). Everything else is
+parsed (a malformed request is answered 400 statelessly when a Via routes
+it back, otherwise dropped; nothing else is disturbed), its top Via stamped
+with ``received``/``rport`` (RFC 3581, so answers find phones behind NAT),
+and fed to the transaction layer. Then the server *drains*: events go to
+the request handler registered for the method (or to the callback of the
+client transaction a response belongs to), outgoing messages go to the
+right transport, and one asyncio timer is re-armed for the layer's next
+deadline. There is one drain at a time: a handler that responds or sends
+during the drain only feeds the layer, and the running drain sends it (it
+loops until the layer has neither events nor messages).
+
+One clock (``clock``, ``time.monotonic`` by default) times the transaction
+layer; queue delays arrive as durations measured by the transport.
 
 Handlers are plain callables taking an ``IncomingRequest``; a handler that
 returns a coroutine is run as a task. They answer with
@@ -27,7 +40,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from centralino.net.transport import Peer, Transport, TransportKind
+from centralino.net.tcp import TcpTransport
+from centralino.net.transport import Peer, SendFailure, Transport, TransportKind
 from centralino.sip.codes import Method, StatusCode
 from centralino.sip.errors import LocalProtocolError, PeerError, SipError
 from centralino.sip.events import (
@@ -38,7 +52,15 @@ from centralino.sip.events import (
     TransactionTimedOut,
     TransportError,
 )
-from centralino.sip.message import Request, Response, make_response, parse_message
+from centralino.sip.message import (
+    Request,
+    Response,
+    make_error_response,
+    make_response,
+    parse_message,
+)
+from centralino.sip.overload import OverloadSettings, SipCounters, admits
+from centralino.sip.prescan import Scan, prescan, stateless_response
 from centralino.sip.transaction_layer import TransactionLayer
 
 __all__ = [
@@ -47,6 +69,7 @@ __all__ = [
     "RequestHandler",
     "ResponseCallback",
     "SipServer",
+    "StatelessHandler",
     "new_branch",
     "new_tag",
 ]
@@ -54,9 +77,13 @@ __all__ = [
 log = structlog.get_logger("centralino.sip")
 
 RequestHandler = Callable[["IncomingRequest"], Awaitable[None] | None]
+StatelessHandler = Callable[[Scan, bytes, Peer], bytes | None]
+"""Answers a request from its raw bytes, without a transaction; None: not this one."""
 
 _TAG_FIELDS = ("via", "from", "call-id", "cseq")
 """What identifies a request and its retransmissions (RFC 3261 §17.2.3)."""
+_MAX_CONTACTS = 100_000
+"""Registered TCP contacts remembered at most (addresses come from the network)."""
 
 
 def new_branch() -> str:
@@ -136,14 +163,22 @@ class SipServer:
         clock: Callable[[], float] = time.monotonic,
         advertised_host: str = "127.0.0.1",
         public_host: Callable[[str], str | None] | None = None,
+        overload: OverloadSettings | None = None,
     ) -> None:
         self._layer = layer if layer is not None else TransactionLayer()
+        self._overload = overload if overload is not None else OverloadSettings()
+        self._refusal_headers = (("Retry-After", str(self._overload.retry_after)),)
+        self.counters = SipCounters()
+        """Messages received, absorbed, refused; queue delays."""
+        self._draining = False
+        self._contacts: dict[Peer, tuple[str, int]] = {}
         self._clock = clock
         self.advertised_host = advertised_host
         """The host the PBX names itself by on the LAN (and when the peer is unknown)."""
         self._public_host = public_host
         self._transports: dict[TransportKind, Transport] = {}
         self._handlers: dict[str, RequestHandler] = {}
+        self._stateless: dict[str, StatelessHandler] = {}
         self._callbacks: dict[TransactionKey, ResponseCallback] = {}
         self._peers: dict[TransactionKey, Peer] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -157,10 +192,46 @@ class SipServer:
     def add_transport(self, transport: Transport) -> None:
         """Use ``transport`` for its kind of peer."""
         self._transports[transport.kind] = transport
+        if isinstance(transport, TcpTransport):
+            transport.reconnect_target = self._contacts.get
+
+    def remember_contact(self, peer: Peer, address: tuple[str, int]) -> None:
+        """Where the phone at ``peer`` listens (its registered Contact's host and port).
+
+        Requests to a phone registered over TCP whose connection is gone go
+        to a new connection to this address.
+        """
+        contacts = self._contacts
+        if contacts.get(peer) == address:
+            return
+        if len(contacts) >= _MAX_CONTACTS:
+            contacts.clear()
+        contacts[peer] = address
+
+    def stats(self) -> dict[str, int | float]:
+        """The counters (:class:`~centralino.sip.overload.SipCounters`) and live transactions."""
+        snapshot = self.counters.snapshot()
+        dropped = getattr(self._transports.get(TransportKind.UDP), "dropped", 0)
+        snapshot["dropped"] = int(snapshot["dropped"]) + int(dropped)
+        snapshot["transactions"] = len(self._layer)
+        return snapshot
 
     def route(self, method: str, handler: RequestHandler) -> None:
         """Send requests of ``method`` to ``handler``."""
         self._handlers[method.upper()] = handler
+
+    def route_stateless(self, method: str, handler: StatelessHandler) -> None:
+        """Let ``handler`` answer requests of ``method`` statelessly, before any parse.
+
+        It gets the pre-scan, the raw bytes and the peer of each new request
+        (not of retransmissions a transaction absorbs, nor of requests
+        refused for overload) and returns the response bytes to send, or
+        None to let the request take the full path (parse, transaction,
+        :meth:`route` handler). Kamailio's ``sl`` does this for challenges: a
+        401 needs no transaction (the nonce vouches for itself), and
+        skipping one halves the work of an authenticated registration.
+        """
+        self._stateless[method.upper()] = handler
 
     def local_port(self, kind: TransportKind = TransportKind.UDP) -> int:
         """The port a transport listens on."""
@@ -210,10 +281,40 @@ class SipServer:
 
     # Transport input --------------------------------------------------------
 
-    def receive(self, data: bytes, peer: Peer) -> None:
-        """Feed one datagram or framed message from ``peer``."""
-        if not data.strip():
+    def receive(self, data: bytes, peer: Peer, queued: float = 0.0) -> None:
+        """Feed one datagram or framed message from ``peer``.
+
+        Args:
+            data: the message as received.
+            peer: where it came from.
+            queued: seconds it waited in the transport's queue.
+        """
+        counters = self.counters
+        counters.received += 1
+        counters.observe_delay(queued)
+        if len(data) < 8 and not data.strip():
             return  # keep-alive CRLFs on UDP (RFC 5626 §4.4.1)
+        scan = prescan(data)
+        if scan is not None:
+            if scan.method != Method.ACK and self._layer.absorb_retransmission(
+                scan.key, self._clock()
+            ):
+                counters.retransmissions_absorbed += 1
+                self._drain(peer)
+                return
+            if not admits(
+                scan.method,
+                queued,
+                self._overload,
+                in_dialog=scan.in_dialog,
+                credentials=scan.credentials,
+            ):
+                self._refuse(data, peer)
+                return
+            stateless = self._stateless.get(scan.method)
+            if stateless is not None and (answer := stateless(scan, data, peer)) is not None:
+                self._send_bytes(answer, peer)
+                return
         try:
             message = parse_message(data)
         except PeerError as exc:
@@ -222,21 +323,58 @@ class SipServer:
         except SipError:
             return
         if isinstance(message, Request):
+            if scan is None and not self._admits_parsed(message, queued):
+                self._refuse(data, peer)
+                return
             message = _stamp_via(message, peer)
         now = self._clock()
         self._layer.receive_message(message, now, source=peer.address, reliable=peer.kind.reliable)
         self._drain(peer)
 
+    def _admits_parsed(self, request: Request, queued: float) -> bool:
+        """Overload admission of a request the pre-scan left to the parser."""
+        if queued <= self._overload.bound:
+            return True
+        headers = request.headers
+        return admits(
+            request.method,
+            queued,
+            self._overload,
+            in_dialog=headers.to_address().tag is not None,
+            credentials="authorization" in headers or "proxy-authorization" in headers,
+        )
+
+    def _refuse(self, data: bytes, peer: Peer) -> None:
+        """Answer a new request 503 at once, statelessly: the server is overloaded."""
+        response = stateless_response(
+            data,
+            StatusCode.SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            headers=self._refusal_headers,
+        )
+        self.counters.rejected_overload += 1
+        if response is not None:
+            self._send_bytes(response, peer)
+
     def reject(self, error: PeerError, peer: Peer) -> None:
-        """Answer the broken request ``error`` carries, statelessly, when it can be."""
+        """Answer the broken request ``error`` carries, statelessly, when it can be.
+
+        RFC 3261 §8.1.1 / §18.3: a request missing a mandatory field, or a
+        datagram shorter than its Content-Length, is answered (400) whenever
+        a Via routes the response back; only then is it silently dropped.
+        """
         broken = error.message
         if isinstance(broken, Request) and broken.method != Method.ACK:
             try:
                 tag = self.tag_for(broken)
-                response = make_response(broken, error.status, error.response_reason, to_tag=tag)
+                response = make_error_response(
+                    broken, error.status, error.response_reason, to_tag=tag
+                )
             except SipError:
-                return
-            self._send_bytes(bytes(response), peer)
+                response = None
+            if response is not None:
+                self.counters.bad_requests += 1
+                self._send_bytes(bytes(response), peer)
         log.debug("malformed SIP message", peer=peer.address, reason=error.reason)
 
     # Commands from handlers --------------------------------------------------
@@ -279,8 +417,26 @@ class SipServer:
     # The drain loop ------------------------------------------------------------
 
     def _drain(self, peer: Peer | None = None) -> None:
+        if self._draining:
+            return  # a handler answered during the drain: the running one sends it
+        self._draining = True
         finished: list[TransactionKey] = []
-        while (event := self._layer.next_event()) is not None:
+        try:
+            while self._drain_once(peer, finished):
+                pass
+        finally:
+            self._draining = False
+        for key in finished:
+            self._callbacks.pop(key, None)
+            self._peers.pop(key, None)
+        self._arm_timer()
+
+    def _drain_once(self, peer: Peer | None, finished: list[TransactionKey]) -> bool:
+        """Handle the layer's events, then send its messages; False: nothing was left."""
+        layer = self._layer
+        worked = False
+        while (event := layer.next_event()) is not None:
+            worked = True
             match event:
                 case RequestReceived():
                     self._dispatch(event, peer)
@@ -294,18 +450,31 @@ class SipServer:
                     finished.append(key)  # its last messages still need its peer
                 case _:
                     pass
-        for outgoing in self._layer.messages_to_send():
-            target = self._peers.get(outgoing.transaction) if outgoing.transaction else None
+        for outgoing in layer.messages_to_send():
+            worked = True
+            key = outgoing.transaction
+            target = self._peers.get(key) if key is not None else None
             if target is None and outgoing.destination is not None:
                 kind = peer.kind if peer is not None else TransportKind.UDP
                 target = Peer(kind, outgoing.destination[0], outgoing.destination[1])
-            sent = target is not None and self._send_bytes(bytes(outgoing.message), target)
-            if not sent and outgoing.transaction is not None:
-                self._layer.transport_error(outgoing.transaction, self._clock())
-        for key in finished:
-            self._callbacks.pop(key, None)
-            self._peers.pop(key, None)
-        self._arm_timer()
+            on_failure = None
+            if key is not None and target is not None and target.kind.reliable:
+                on_failure = self._failure_of(key)  # a connection may have to be opened
+            sent = target is not None and self._send_bytes(
+                bytes(outgoing.message), target, on_failure
+            )
+            if not sent and key is not None:
+                layer.transport_error(key, self._clock())
+        return worked
+
+    def _failure_of(self, key: TransactionKey) -> SendFailure:
+        """What to do when a message of ``key`` accepted by a transport is lost after all."""
+
+        def failed() -> None:
+            self._layer.transport_error(key, self._clock())
+            self._drain()
+
+        return failed
 
     def _dispatch(self, event: RequestReceived, peer: Peer | None) -> None:
         source = peer or Peer(TransportKind.UDP, *(event.source or ("0.0.0.0", 0)))
@@ -349,9 +518,13 @@ class SipServer:
             except Exception:
                 log.exception("response callback failed", key=key)
 
-    def _send_bytes(self, data: bytes, peer: Peer) -> bool:
+    def _send_bytes(self, data: bytes, peer: Peer, on_failure: SendFailure | None = None) -> bool:
         transport = self._transports.get(peer.kind)
-        return transport is not None and transport.send(data, peer)
+        if transport is None:
+            return False
+        if on_failure is None:
+            return transport.send(data, peer)
+        return transport.send(data, peer, on_failure)
 
     def _arm_timer(self) -> None:
         deadline = self._layer.get_timer()

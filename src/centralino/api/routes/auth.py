@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from centralino.api.dependencies import Services, storable_text_problem
 from centralino.api.errors import ERROR_RESPONSES, LOGIN_RESPONSES
-from centralino.api.schemas import Health, Token
+from centralino.api.schemas import Health, SipHealth, Token
 from centralino.domain.errors import Unauthorized
 
 __all__ = ["router"]
@@ -41,7 +41,13 @@ async def issue_token(
     return Token(access_token=token)
 
 
-@router.get("/health", response_model=Health, tags=["health"])
-async def health() -> Health:
-    """Tell that the service is up (no token needed)."""
-    return Health()
+@router.get("/health", response_model=Health, response_model_exclude_none=True, tags=["health"])
+async def health(request: Request) -> Health:
+    """Tell that the service is up (no token needed), with the SIP server's counters.
+
+    ``sip`` is present when a call engine runs in this process: messages
+    received, retransmissions absorbed, requests refused for overload (503),
+    malformed requests answered, and the intake queue's delay (seconds).
+    """
+    counters = getattr(request.app.state, "sip_counters", None)
+    return Health(sip=None if counters is None else SipHealth(**counters()))

@@ -1,0 +1,108 @@
+"""Overload control: which requests to refuse when work queues up, and counters.
+
+Theory of operation. A SIP server that falls behind makes clients
+retransmit, the retransmissions add work, and goodput collapses. The glue
+measures how long each message waited between its arrival and its
+processing (the *queue delay*); this module decides. While the delay is
+under :attr:`OverloadSettings.bound` everything is served. Past it, requests
+that would *start* work are refused at once with ``503 Service Unavailable``
+and ``Retry-After`` (RFC 3261 §21.5.4), built statelessly from the raw bytes;
+everything that belongs to work already admitted is served: responses,
+retransmissions (absorbed by their transaction), ACK, CANCEL, and every
+request inside a dialog (a To tag), so admitted calls never time out
+because new ones flood in.
+
+A request with credentials (``Authorization`` / ``Proxy-Authorization``)
+usually answers a challenge this server sent a moment ago: its first half
+was admitted. It is refused only past twice the bound, so that under load
+the exchanges already begun finish first (a registration costs two
+requests; refusing its second half wastes the first).
+
+Nothing here reads a clock: the delay is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .codes import Method
+
+__all__ = ["OverloadSettings", "SipCounters", "admits"]
+
+_ALWAYS_SERVED = frozenset({Method.ACK, Method.CANCEL})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverloadSettings:
+    """When to refuse new work, and what to tell the refused."""
+
+    bound: float = 0.2
+    """Queue delay, seconds, beyond which new requests are refused (503).
+
+    Below T1 (0.5 s): an admitted request is answered before its client
+    retransmits it. 0 or less turns overload control off."""
+    retry_after: int = 5
+    """Seconds a refused client is asked to wait (``Retry-After``)."""
+    credentials_factor: float = 2.0
+    """Requests with credentials are refused past ``bound`` times this."""
+
+
+@dataclass(slots=True)
+class SipCounters:
+    """What the SIP server counts, for ``GET /api/v1/health``."""
+
+    received: int = 0
+    """Messages handed to the server (datagrams and framed stream messages)."""
+    retransmissions_absorbed: int = 0
+    """Requests answered by their transaction without a full parse."""
+    rejected_overload: int = 0
+    """New requests answered 503 because the queue delay passed the bound."""
+    bad_requests: int = 0
+    """Malformed requests answered 400 (or 505...) statelessly."""
+    dropped: int = 0
+    """Datagrams dropped unread because the intake queue was full."""
+    queue_delay: float = 0.0
+    """Queue delay of the last message processed, seconds."""
+    queue_delay_max: float = 0.0
+    """The largest queue delay seen, seconds."""
+
+    def observe_delay(self, delay: float) -> None:
+        """Record the queue delay of a message about to be processed."""
+        self.queue_delay = delay
+        if delay > self.queue_delay_max:
+            self.queue_delay_max = delay
+
+    def snapshot(self) -> dict[str, int | float]:
+        """The counters as a plain mapping (delays in seconds)."""
+        return {
+            "received": self.received,
+            "retransmissions_absorbed": self.retransmissions_absorbed,
+            "rejected_overload": self.rejected_overload,
+            "bad_requests": self.bad_requests,
+            "dropped": self.dropped,
+            "queue_delay": self.queue_delay,
+            "queue_delay_max": self.queue_delay_max,
+        }
+
+
+def admits(
+    method: str, delay: float, settings: OverloadSettings, *, in_dialog: bool, credentials: bool
+) -> bool:
+    """Whether to process a request after ``delay`` seconds of queueing.
+
+    Args:
+        method: the request's method.
+        delay: how long it waited before processing.
+        settings: the bound and its factor for credentials.
+        in_dialog: its To has a tag.
+        credentials: it carries Authorization or Proxy-Authorization.
+
+    Returns:
+        False: refuse it now with 503 and ``Retry-After``.
+    """
+    bound = settings.bound
+    if bound <= 0 or delay <= bound:
+        return True
+    if in_dialog or method in _ALWAYS_SERVED:
+        return True
+    return credentials and delay <= bound * settings.credentials_factor
