@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
 
@@ -409,6 +409,10 @@ class MediaDescription:
     bandwidths: tuple[Bandwidth, ...] = ()
     key: str | None = None
     attributes: tuple[Attribute, ...] = ()
+    _codecs: tuple[Codec, ...] | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
+    """:attr:`codecs`, worked out once (the description is immutable)."""
 
     def __post_init__(self) -> None:
         _check(_TOKEN, self.media, "media type")
@@ -445,6 +449,12 @@ class MediaDescription:
     @property
     def codecs(self) -> tuple[Codec, ...]:
         """The formats as codecs, in m-line order; unknown dynamic types skipped."""
+        if self._codecs is None:
+            object.__setattr__(self, "_codecs", self._read_codecs())
+        assert self._codecs is not None
+        return self._codecs
+
+    def _read_codecs(self) -> tuple[Codec, ...]:
         if not _is_rtp(self.proto):
             return ()
         specs = dict(STATIC_PAYLOAD_TYPES)
