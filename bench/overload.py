@@ -47,6 +47,7 @@ sys.path.insert(0, str(HERE))
 
 from sip_register import (  # noqa: E402
     CENTRALINO,
+    cpu_seconds,
     parse_stats,
     pinned,
     process,
@@ -72,6 +73,8 @@ class Load:
     failed: int
     elapsed: float
     health: dict[str, float]
+    cpu: float
+    """Server CPU seconds during the load."""
 
     @property
     def goodput(self) -> float:
@@ -117,7 +120,7 @@ def health(http_port: int) -> dict[str, float]:
 
 
 def run_load(args: argparse.Namespace, multiplier: float, port: int, http: int, work: Path,
-             inf: Path) -> Load:  # fmt: skip
+             inf: Path, pid: int) -> Load:  # fmt: skip
     """One bounded SIPp run at ``multiplier`` x capacity."""
     rate = int(args.capacity * multiplier)
     count = int(rate * args.seconds)
@@ -128,11 +131,13 @@ def run_load(args: argparse.Namespace, multiplier: float, port: int, http: int, 
         "sipp", f"127.0.0.1:{port}", "-sf", str(HERE / "scenarios" / "register_overload.xml"),
         "-i", "127.0.0.1", "-p", str(free_sip_port()), "-r", str(rate), "-m", str(count),
         "-l", str(max(rate * 4, 100)), "-buff_size", "4194304", "-timeout", f"{timeout}s",
-        "-trace_stat", "-stf", str(stats), "-trace_counts", "-fd", "1", "-nostdin",
+        "-trace_stat", "-stf", str(stats), "-trace_counts", "-fd", "1", "-nostdin", "-nd",
         "-inf", str(inf),
     ]  # fmt: skip
+    before = cpu_seconds(pid)
     subprocess.run(pinned(args.sipp_core, command), cwd=work, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=timeout + 30, check=False)  # fmt: skip
+    cpu = cpu_seconds(pid) - before
     result = parse_stats(name, rate, stats, count)
     counted = trace_counts(counts_file(work, counts))
     ok = responses(counted, "200")
@@ -148,6 +153,7 @@ def run_load(args: argparse.Namespace, multiplier: float, port: int, http: int, 
         failed=max(0, count - result.successful),
         elapsed=result.elapsed,
         health=health(http),
+        cpu=cpu,
     )
 
 
@@ -165,14 +171,14 @@ def report(loads: list[Load], capacity: int) -> None:
     print(f"capacity (given): {capacity}/s; load average {load_average}")
     print(f"{'load':>5}{'offered/s':>10}{'goodput/s':>10}{'% cap':>7}{'refused 1st':>12}"
           f"{'refused 2nd':>12}{'failed':>8}{'adm fail %':>11}{'absorbed':>10}"
-          f"{'max delay ms':>13}")  # fmt: skip
+          f"{'max delay ms':>13}{'cpu s':>7}")  # fmt: skip
     for load in loads:
         delay = 1000 * load.health.get("queue_delay_max", float("nan"))
         absorbed = int(load.health.get("retransmissions_absorbed", 0))
         print(f"{load.multiplier:>4g}x{load.offered:>10}{load.goodput:>10.0f}"
               f"{100 * load.goodput / capacity:>7.0f}{load.refused_first:>12}"
               f"{load.refused_second:>12}{load.failed:>8}{load.admitted_failure_percent:>11.3f}"
-              f"{absorbed:>10}{delay:>13.0f}")  # fmt: skip
+              f"{absorbed:>10}{delay:>13.0f}{load.cpu:>7.1f}")  # fmt: skip
 
 
 def main() -> None:
@@ -200,10 +206,10 @@ def main() -> None:
                    str(port), "--http-port", str(http), "--bind", "127.0.0.1"]  # fmt: skip
         os.environ.setdefault("CENTRALINO_ADMIN_PASSWORD", "bench-admin-password")
         loads = []
-        with process(pinned(args.server_core, command), work / "centralino.log"):
+        with process(pinned(args.server_core, command), work / "centralino.log") as server:
             wait_for_sip(port)
             for multiplier in args.multipliers:
-                loads.append(run_load(args, multiplier, port, http, work, inf))
+                loads.append(run_load(args, multiplier, port, http, work, inf, server.pid))
                 time.sleep(args.pause)
         report(loads, args.capacity)
 

@@ -15,7 +15,10 @@ Theory of operation. One run measures three servers with the same SIPp
    copying five header lines: the most any Python SIP server could do.
 
 Each reports the achieved rate (successful calls per second of SIPp's
-elapsed time) and the failure percentage; ratios are printed at the end.
+elapsed time), the failure percentage, and the server's CPU time during the
+run (user + system of all its processes and threads, from ``/proc``): calls
+per CPU second is what the server would do on a core of its own, a figure
+that other work sharing the core does not bend. Ratios are printed at the end.
 
     .venv/bin/python bench/sip_register.py --rate 2000 --count 20000
     .venv/bin/python bench/sip_register.py echo-server 5099   # (internal)
@@ -27,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import dataclasses
 import os
 import shutil
 import signal
@@ -58,6 +62,13 @@ class Result:
     successful: int
     failed: int
     elapsed: float
+    cpu: float = 0.0
+    """CPU seconds the server (all its processes and threads) spent during the run."""
+
+    @property
+    def per_cpu_second(self) -> float:
+        """Successful calls per second of server CPU: the rate of a core of its own."""
+        return self.successful / self.cpu if self.cpu else 0.0
 
     @property
     def rate(self) -> float:
@@ -146,14 +157,19 @@ def wait_for_sip(port: int, seconds: float = 30.0) -> None:
 
 def run_sipp(name: str, port: int, scenario: str, rate: int, count: int, work: Path,
              inf: Path | None = None) -> Result:  # fmt: skip
-    """One bounded SIPp load run; its final statistics."""
+    """One bounded SIPp load run; its final statistics.
+
+    ``-nd``: a call that fails (an unexpected 503 from a server shedding
+    load) just ends; SIPp's default would send a BYE, which a server then
+    has to parse and answer 481 (a refused REGISTER cost a whole BYE).
+    """
     stats = work / f"{name}.csv"
     seconds = max(30, 3 * count // max(rate, 1))
     command = [
         "sipp", f"127.0.0.1:{port}", "-sf", str(HERE / "scenarios" / scenario),
         "-i", "127.0.0.1", "-p", str(free_port()), "-r", str(rate), "-m", str(count),
         "-l", str(max(rate * 2, 100)), "-buff_size", "4194304", "-timeout", f"{seconds}s",
-        "-trace_stat", "-stf", str(stats), "-fd", "1", "-nostdin", "-bg",
+        "-trace_stat", "-stf", str(stats), "-fd", "1", "-nostdin", "-bg", "-nd",
     ]  # fmt: skip
     if inf is not None:
         command += ["-inf", str(inf)]
@@ -161,6 +177,22 @@ def run_sipp(name: str, port: int, scenario: str, rate: int, count: int, work: P
     subprocess.run(pinned(SIPP_CORE, command), cwd=work, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=seconds + 30, check=False)  # fmt: skip
     return parse_stats(name, rate, stats, count)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid``, its threads and its live descendants, in seconds."""
+    total = 0.0
+    pending = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending += [int(child) for child in children]
+    return total
 
 
 def parse_stats(name: str, rate: int, path: Path, count: int | None = None) -> Result:
@@ -216,9 +248,13 @@ def bench_centralino(args: argparse.Namespace, work: Path, inf: Path) -> Result:
                "--http-port", str(http), "--bind", "127.0.0.1"]  # fmt: skip
     env_log = work / "centralino.log"
     os.environ["CENTRALINO_ADMIN_PASSWORD"] = "bench-admin-password"
-    with process(pinned(SERVER_CORE, command), env_log):
+    with process(pinned(SERVER_CORE, command), env_log) as server:
         wait_for_sip(port)
-        return run_sipp("centralino", port, "register_digest.xml", args.rate, args.count, work, inf)
+        before = cpu_seconds(server.pid)
+        result = run_sipp(
+            "centralino", port, "register_digest.xml", args.rate, args.count, work, inf
+        )
+        return dataclasses.replace(result, cpu=cpu_seconds(server.pid) - before)
 
 
 def kamailio_command(
@@ -247,20 +283,24 @@ def bench_kamailio(args: argparse.Namespace, work: Path, inf: Path) -> Result:
     command = kamailio_command(
         "registrar.cfg.template", port, users(args.users), args.kamailio_children, work
     )
-    with process(pinned(SERVER_CORE, command), work / "kamailio.log"):
+    with process(pinned(SERVER_CORE, command), work / "kamailio.log") as server:
         wait_for_sip(port)
         rate = args.kamailio_rate
-        return run_sipp("kamailio", port, "register_digest.xml", rate, rate * 10, work, inf)
+        before = cpu_seconds(server.pid)
+        result = run_sipp("kamailio", port, "register_digest.xml", rate, rate * 10, work, inf)
+        return dataclasses.replace(result, cpu=cpu_seconds(server.pid) - before)
 
 
 def bench_echo(args: argparse.Namespace, work: Path) -> Result:
     """The bare uvloop echo answering OPTIONS, pinned to core 0."""
     port = free_port()
     command = [str(PYTHON), str(Path(__file__).resolve()), "echo-server", str(port)]
-    with process(pinned(SERVER_CORE, command), work / "echo.log"):
+    with process(pinned(SERVER_CORE, command), work / "echo.log") as server:
         wait_for_sip(port)
         rate = args.echo_rate
-        return run_sipp("echo", port, "options.xml", rate, rate * 10, work)
+        before = cpu_seconds(server.pid)
+        result = run_sipp("echo", port, "options.xml", rate, rate * 10, work)
+        return dataclasses.replace(result, cpu=cpu_seconds(server.pid) - before)
 
 
 class EchoProtocol(asyncio.DatagramProtocol):
@@ -298,15 +338,20 @@ def work_directory(stack: contextlib.ExitStack, keep: Path | None, prefix: str) 
 
 def report(results: list[Result], rate_label: str = "achieved/s") -> None:
     """Print each result and the ratio of every other server to Centralino."""
-    print(f"{'server':<12}{'target/s':>10}{rate_label:>12}{'ok':>9}{'failed':>8}{'fail %':>9}")
+    print(f"{'server':<12}{'target/s':>10}{rate_label:>12}{'ok':>9}{'failed':>8}{'fail %':>9}"
+          f"{'cpu s':>8}{'per cpu-s':>11}")  # fmt: skip
     for r in results:
         print(f"{r.name:<12}{r.target:>10}{r.rate:>12.0f}{r.successful:>9}{r.failed:>8}"
-              f"{r.failure_percent:>9.3f}")  # fmt: skip
+              f"{r.failure_percent:>9.3f}{r.cpu:>8.1f}{r.per_cpu_second:>11.0f}")  # fmt: skip
     by_name = {r.name: r for r in results}
     if "centralino" in by_name:
         base = by_name["centralino"].rate or 1.0
         for other in sorted(by_name.keys() - {"centralino"}):
             print(f"{other} / centralino = {by_name[other].rate / base:.2f}")
+        cpu_base = by_name["centralino"].per_cpu_second or 1.0
+        for other in sorted(by_name.keys() - {"centralino"}):
+            ratio = by_name[other].per_cpu_second / cpu_base
+            print(f"{other} / centralino per CPU second = {ratio:.2f}")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
@@ -270,3 +271,17 @@ async def test_missed_credential_changes_end_the_old_registrations(
     notify = await phone.receive()  # the phone is told to fetch its new configuration
     assert isinstance(notify, Request)
     assert (notify.headers.get("event") or "").startswith("check-sync")
+
+
+async def test_refreshes_are_written_with_the_next_flush_not_at_once(
+    telephony: Telephony, phone: Phone, location: InMemoryLocationStore, clock: FakeClock
+) -> None:
+    await phone.register("user101", PASSWORD)
+    await telephony.registrar.flush()
+    written = location.rows["101"][0].expires_at
+    clock.advance(seconds=60)
+    await phone.register("user101", PASSWORD)  # a refresh: only the expiry moves
+    await asyncio.sleep(0.4)  # past the flush delay of changes (0.2 s)
+    assert location.rows["101"][0].expires_at == written
+    await telephony.registrar.flush()
+    assert location.rows["101"][0].expires_at == written + dt.timedelta(seconds=60)

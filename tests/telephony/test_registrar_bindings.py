@@ -137,3 +137,19 @@ def test_load_skips_expired_bindings() -> None:
     assert fresh.numbers() == []
     fresh.load([binding], EPOCH)
     assert fresh.current("101", EPOCH) == [binding]
+
+
+def test_a_refresh_is_told_apart_from_a_change() -> None:
+    table = BindingTable()
+    first = table.apply(_request(ContactRequest(uri=A, expires=120)), EPOCH)
+    assert first.changed
+    assert not first.refreshed  # a new contact
+    later = EPOCH + dt.timedelta(seconds=60)
+    again = table.apply(_request(ContactRequest(uri=A, expires=120), cseq=2), later)
+    assert again.refreshed  # the same contact at the same address, expiring later
+    moved = table.apply(_request(ContactRequest(uri=A, expires=120), cseq=3, port=5070), later)
+    assert not moved.refreshed  # another source port: routing changes
+    shorter = table.apply(_request(ContactRequest(uri=A, expires=60), cseq=4, port=5070), later)
+    assert not shorter.refreshed  # expiring sooner than stored
+    added = table.apply(_request(ContactRequest(uri=B, expires=120), cseq=5, port=5070), later)
+    assert not added.refreshed

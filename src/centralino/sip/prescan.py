@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 
 from .events import TransactionKey
 from .headers import MAGIC_COOKIE
@@ -38,17 +37,15 @@ __all__ = ["Scan", "prescan", "stateless_response"]
 
 _TOKEN_CHARS = rb"A-Za-z0-9.!%*_+`'~\-"
 _REQUEST_LINE_RE = re.compile(rb"([" + _TOKEN_CHARS + rb"]+) [^ \t]+ SIP/2\.0")
-# Header names are matched on the lower-cased head; values are read from the
-# original at the same offsets (bytes.lower keeps lengths).
-_VIA_LINE_RE = re.compile(rb"\r\n(?:via|v)[ \t]*:[ \t]*([^\r\n]*)")
-_CSEQ_LINE_RE = re.compile(
-    rb"\r\ncseq[ \t]*:[ \t]*([0-9]{1,10})[ \t]+([" + _TOKEN_CHARS + rb"]+)[ \t]*\r\n"
+# Every field the scan looks at, found in one pass over the lower-cased head;
+# values are read from the original at the same offsets (bytes.lower keeps
+# lengths). Group 1 is the name, group 2 the value, the match the whole line.
+_FIELD_RE = re.compile(
+    rb"\r\n(via|v|cseq|to|t|from|f|call-id|i|authorization|proxy-authorization|max-forwards)"
+    rb"[ \t]*:[ \t]*([^\r\n]*)"
 )
-_TO_LINE_RE = re.compile(rb"\r\n(?:to|t)[ \t]*:([^\r\n]*)")
+_CSEQ_RE = re.compile(rb"([0-9]{1,10})[ \t]+([" + _TOKEN_CHARS + rb"]+)[ \t]*")
 _TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=")
-_CREDENTIALS_RE = re.compile(rb"\r\n(?:proxy-)?authorization[ \t]*:")
-_FROM_LINE_RE = re.compile(rb"\r\n(?:from|f)[ \t]*:")
-_CALL_ID_LINE_RE = re.compile(rb"\r\n(?:call-id|i)[ \t]*:")
 # via-parm (RFC 3261 §20.42) restricted to plain parameters: a quoted or
 # otherwise unusual value sends the message to the full parser.
 _VIA_RE = re.compile(
@@ -59,25 +56,43 @@ _VIA_RE = re.compile(
     rb"(?:[ \t]*=[ \t]*[" + _TOKEN_CHARS + rb":\[\]]+)?)*)"
     rb"[ \t]*"
 )
-_BRANCH_RE = re.compile(rb";[ \t]*branch[ \t]*=[ \t]*([^; \t]+)", re.IGNORECASE)
-_COPIED_RE = re.compile(rb"(?:via|v|from|f|to|t|call-id|i|cseq)[ \t]*:")
+_BRANCH_RE = re.compile(rb";[ \t]*branch[ \t]*=[ \t]*([^; \t]+)")  # on the lower-cased text
+_COPIED = frozenset({b"via", b"v", b"from", b"f", b"to", b"t", b"call-id", b"i", b"cseq"})
 _DEFAULT_PORTS = {b"TLS": 5061}
 
 
-@dataclass(frozen=True, slots=True)
 class Scan:
-    """What :func:`prescan` found in a raw request."""
+    """What :func:`prescan` found in a raw request (a plain class: one per message)."""
 
-    method: str
-    """The Request-Line's method."""
-    key: TransactionKey
-    """The server-transaction key, as :func:`server_key` gives it."""
-    in_dialog: bool
-    """True when To carries a tag (a request inside a dialog)."""
-    credentials: bool
-    """True when it carries Authorization or Proxy-Authorization."""
-    complete: bool
-    """True when To, From and Call-ID are there too (RFC 3261 §8.1.1; none parsed)."""
+    __slots__ = ("complete", "copied", "credentials", "in_dialog", "key", "method", "to_end")
+
+    def __init__(
+        self,
+        method: str,
+        key: TransactionKey,
+        *,
+        in_dialog: bool,
+        credentials: bool,
+        complete: bool,
+        copied: tuple[tuple[int, int], ...] = (),
+        to_end: int = -1,
+    ) -> None:
+        self.method = method
+        """The Request-Line's method."""
+        self.key = key
+        """The server-transaction key, as :func:`server_key` gives it."""
+        self.in_dialog = in_dialog
+        """True when To carries a tag (a request inside a dialog)."""
+        self.credentials = credentials
+        """True when it carries Authorization or Proxy-Authorization."""
+        self.complete = complete
+        """True when To, From and Call-ID are there too (RFC 3261 §8.1.1; none
+        parsed) and Max-Forwards, when present, is a number (else the full
+        parse answers 400)."""
+        self.copied = copied
+        """Where the Via, From, To, Call-ID and CSeq lines are (start, end), in order."""
+        self.to_end = to_end
+        """Where the first To line ends (-1: no To)."""
 
 
 def prescan(data: bytes) -> Scan | None:
@@ -99,27 +114,49 @@ def prescan(data: bytes) -> Scan | None:
     request_line = _REQUEST_LINE_RE.match(head)
     if request_line is None:
         return None
-    lower = head.lower()
-    via_line = _VIA_LINE_RE.search(lower)
-    cseq = _CSEQ_LINE_RE.search(lower)
-    if via_line is None or cseq is None:
-        return None
+    via = cseq = None
+    to_end = -1
+    in_dialog = credentials = has_from = has_call_id = False
+    hops_readable = True
+    copied = []
+    for field in _FIELD_RE.finditer(head.lower()):
+        name = field[1]
+        if name in _COPIED:
+            copied.append((field.start() + 2, field.end()))
+        if name in (b"via", b"v"):
+            if via is None:
+                via = head[field.start(2) : field.end(2)]
+        elif name == b"cseq":
+            cseq = head[field.start(2) : field.end(2)] if cseq is None else b""
+        elif name in (b"to", b"t"):
+            if to_end < 0:
+                to_end = field.end()
+                in_dialog = _TAG_RE.search(field[2]) is not None
+        elif name in (b"from", b"f"):
+            has_from = True
+        elif name in (b"call-id", b"i"):
+            has_call_id = True
+        elif name == b"max-forwards":
+            hops_readable = hops_readable and field[2].strip().isdigit()
+        else:
+            credentials = True
+    if via is None or not cseq:
+        return None  # no Via, no CSeq or two CSeq: the full parse answers
     method = request_line[1]
-    if head[cseq.start(2) : cseq.end(2)] != method:
+    numbered = _CSEQ_RE.fullmatch(cseq)
+    if numbered is None or numbered[2] != method:
         return None  # the full parse rejects it (400)
-    key = _server_key(head[via_line.start(1) : via_line.end(1)], method)
+    key = _server_key(via, method)
     if key is None:
         return None
-    to_line = _TO_LINE_RE.search(lower)
-    in_dialog = to_line is not None and _TAG_RE.search(to_line[1]) is not None
     return Scan(
-        method=method.decode("ascii"),
-        key=key,
+        method.decode("ascii"),
+        key,
         in_dialog=in_dialog,
-        credentials=_CREDENTIALS_RE.search(lower) is not None,
-        complete=to_line is not None
-        and _FROM_LINE_RE.search(lower) is not None
-        and _CALL_ID_LINE_RE.search(lower) is not None,
+        credentials=credentials,
+        complete=to_end >= 0 and has_from and has_call_id and hops_readable,
+        copied=tuple(copied),
+        to_end=to_end,
     )
 
 
@@ -130,10 +167,11 @@ def _server_key(via_value: bytes, method: bytes) -> TransactionKey | None:
     via = _VIA_RE.fullmatch(top)
     if via is None:
         return None
-    branch_match = _BRANCH_RE.search(via[4])
+    parameters = via[4]
+    branch_match = _BRANCH_RE.search(parameters.lower())
     if branch_match is None:
         return None
-    branch = branch_match[1].decode("ascii")
+    branch = parameters[branch_match.start(1) : branch_match.end(1)].decode("ascii")
     if not branch.startswith(MAGIC_COOKIE) or branch == MAGIC_COOKIE:
         return None  # RFC 2543 peer: matched on dialog fields by the full path
     port = int(via[3]) if via[3] else _DEFAULT_PORTS.get(via[1].upper(), 5060)
@@ -145,7 +183,12 @@ def _server_key(via_value: bytes, method: bytes) -> TransactionKey | None:
 
 
 def stateless_response(
-    data: bytes, status: int, reason: str, *, headers: tuple[tuple[str, str], ...] = ()
+    data: bytes,
+    status: int,
+    reason: str,
+    *,
+    headers: tuple[tuple[str, str], ...] = (),
+    scan: Scan | None = None,
 ) -> bytes | None:
     """A response to the raw request ``data``, built by copying its lines.
 
@@ -159,23 +202,23 @@ def stateless_response(
         status: the status code (not 100).
         reason: the reason phrase.
         headers: more fields, e.g. ``Retry-After``.
+        scan: :func:`prescan` of ``data``, when the caller has it.
 
     Returns:
-        The response bytes, or None when the request has no Via to route it.
+        The response bytes, or None when the request has no Via to route it
+        (or is too unusual to copy from without parsing).
     """
-    end = data.find(b"\r\n\r\n")
-    if end <= 0 or not _REQUEST_LINE_RE.match(data):
-        return None
-    copied = [line for line in data[:end].split(b"\r\n")[1:] if _COPIED_RE.match(line.lower())]
-    if not any(line[:1] in (b"V", b"v") for line in copied):
-        return None
-    tag = hashlib.blake2s(b"\n".join(copied), digest_size=6).hexdigest().encode()
-    lines = [f"SIP/2.0 {status} {reason}".encode()]
-    for line in copied:
-        lower = line.lower()
-        if _TO_LINE_RE.match(b"\r\n" + lower) and _TAG_RE.search(lower) is None:
-            line += b";tag=" + tag
-        lines.append(line)
-    lines += [f"{name}: {value}".encode() for name, value in headers]
-    lines.append(b"Content-Length: 0")
-    return b"\r\n".join(lines) + b"\r\n\r\n"
+    if scan is None:
+        scan = prescan(data)
+        if scan is None:
+            return None
+    lines = [data[start:end] for start, end in scan.copied]
+    if scan.to_end >= 0 and not scan.in_dialog:
+        tag = hashlib.blake2s(b"\n".join(lines), digest_size=6).hexdigest().encode()
+        lines = [
+            line + b";tag=" + tag if start < scan.to_end <= end else line
+            for line, (start, end) in zip(lines, scan.copied, strict=True)
+        ]
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    head = f"SIP/2.0 {status} {reason}\r\n".encode()
+    return head + b"\r\n".join(lines) + f"\r\n{extra}Content-Length: 0\r\n\r\n".encode()

@@ -58,7 +58,7 @@ from centralino.sip.digest import (
     build_challenges,
     verify,
 )
-from centralino.sip.prescan import stateless_response
+from centralino.sip.prescan import Scan, stateless_response
 from centralino.telephony.directory import Directory
 from centralino.telephony.sip_server import IncomingRequest
 from centralino.telephony.throttle import Block, Throttle
@@ -106,7 +106,8 @@ class Authenticator:
         self.nonces = nonces
         self.realm = realm
         self.throttle = throttle if throttle is not None else Throttle()
-        self._on_block = on_block
+        self.on_block = on_block
+        """Told of every block and unblock (the engine wires its listeners here)."""
         self._clock = clock
         # Challenge header values with a hole for the nonce, per algorithm list
         # and stale flag: only the nonce changes from one 401 to the next, so
@@ -161,8 +162,8 @@ class Authenticator:
         lifted = self.throttle.unblock(address, self._clock())
         for block in lifted:
             log.warning("unblocked", address=address, user=block.user)
-            if self._on_block is not None:
-                self._on_block(block)
+            if self.on_block is not None:
+                self.on_block(block)
         return lifted
 
     def challenge(self, incoming: IncomingRequest, *, proxy: bool, stale: bool = False) -> None:
@@ -177,7 +178,9 @@ class Authenticator:
         for algorithm in algorithms:
             self._last_offered[algorithm] = now
 
-    def stateless_challenge(self, data: bytes, address: str, *, proxy: bool) -> bytes | None:
+    def stateless_challenge(
+        self, data: bytes, address: str, *, proxy: bool, scan: Scan | None = None
+    ) -> bytes | None:
         """The answer to a request without credentials from ``address``, from its raw bytes.
 
         The same answer :meth:`authenticate` gives such a request (403 when
@@ -190,13 +193,14 @@ class Authenticator:
             data: the request, as received.
             address: the sender's IP address.
             proxy: 407/Proxy-Authenticate (INVITE...) instead of 401.
+            scan: the request's pre-scan, when the caller has it.
 
         Returns:
             The response bytes; None when the request has no Via.
         """
         now = self._clock()
         if self.throttle.refuses(address, None, now):
-            return stateless_response(data, StatusCode.FORBIDDEN, Refusal.BLOCKED)
+            return stateless_response(data, StatusCode.FORBIDDEN, Refusal.BLOCKED, scan=scan)
         algorithms = self.algorithms
         nonce = self.nonces.issue(now, address)
         name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
@@ -204,7 +208,7 @@ class Authenticator:
         headers = tuple((name, nonce.join(part)) for part in self._parts(algorithms, False))
         for algorithm in algorithms:
             self._last_offered[algorithm] = now
-        return stateless_response(data, status, reason_phrase(status), headers=headers)
+        return stateless_response(data, status, reason_phrase(status), headers=headers, scan=scan)
 
     def _parts(self, algorithms: _Algorithms, stale: bool) -> list[list[str]]:
         parts = self._challenge_parts.get((algorithms, stale))
@@ -301,8 +305,8 @@ class Authenticator:
             log.info("trusted address paused after failed authentications", **_fields(block))
             return
         log.warning("blocked after failed authentications", **_fields(block))
-        if self._on_block is not None:
-            self._on_block(block)
+        if self.on_block is not None:
+            self.on_block(block)
 
 
 def _user_key(username: str) -> str:

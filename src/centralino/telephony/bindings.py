@@ -96,6 +96,11 @@ class RegisterOutcome:
     bindings: Sequence[Binding] = ()
     min_expires: int | None = None
     changed: bool = False
+    refreshed: bool = False
+    """Only expiries moved later (same contacts, same addresses): a refresh.
+
+    What is stored stays right for routing until its older expiry, so a
+    refresh may be written later than a change."""
 
 
 @dataclass(slots=True)
@@ -159,9 +164,15 @@ class BindingTable:
             entries = entries_or_error
         if len(entries) > self.policy.max_contacts:
             return RegisterOutcome(status=403, reason="Too many contacts")
+        before = self._entries.get(request.number, [])
         self._set(request.number, entries)
         bindings = [entry.binding for entry in entries]
-        return RegisterOutcome(status=200, bindings=bindings, changed=bool(granted))
+        return RegisterOutcome(
+            status=200,
+            bindings=bindings,
+            changed=bool(granted),
+            refreshed=bool(granted) and _only_later(before, entries),
+        )
 
     def _remove_everything(self, request: RegisterRequest, now: dt.datetime) -> RegisterOutcome:
         if request.contacts or request.expires_header != 0:
@@ -178,6 +189,22 @@ class BindingTable:
             self._entries[number] = entries
         else:
             self._entries.pop(number, None)
+
+
+def _only_later(before: list[_Entry], after: list[_Entry]) -> bool:
+    """Whether ``after`` holds the same contacts at the same addresses, none expiring sooner."""
+    if len(before) != len(after):
+        return False
+    old = {_place(entry.binding): entry.binding.expires_at for entry in before}
+    for entry in after:
+        expires_at = old.get(_place(entry.binding))
+        if expires_at is None or entry.binding.expires_at < expires_at:
+            return False
+    return True
+
+
+def _place(binding: Binding) -> tuple[str, str, str, int]:
+    return (binding.contact, binding.transport, binding.host, binding.port)
 
 
 def _update(

@@ -13,8 +13,12 @@ Persistence is write-through with coalescing: every change marks the
 extension dirty and a background task writes the dirty extensions' bindings
 to the :class:`~centralino.domain.location.LocationStore` a moment later, in
 one transaction (at thousands of REGISTERs per second, one write each would
-cost more than the SIP work). :meth:`Registrar.start` loads the stored
-bindings, so a restart keeps them; :meth:`Registrar.stop` writes what is left.
+cost more than the SIP work). A *refresh* (the same contacts at the same
+addresses, only their expiries later) is written with the next change, or
+after ``refresh_delay`` (30 s) at the latest: the stored bindings route
+calls right until their older expiry, and most REGISTERs are refreshes.
+:meth:`Registrar.start` loads the stored bindings, so a restart keeps them;
+:meth:`Registrar.stop` writes what is left.
 
 Bindings end when they expire (a sweep every few seconds), and when the
 management side says so through domain events: ``CredentialsChanged`` ends
@@ -76,6 +80,7 @@ class Registrar:
         policy: ExpiryPolicy | None = None,
         flush_delay: float = 0.2,
         sweep_interval: float = 10.0,
+        refresh_delay: float = 30.0,
     ) -> None:
         self._auth = authenticator
         self._directory = directory
@@ -85,7 +90,9 @@ class Registrar:
         self.table = BindingTable(policy)
         self._flush_delay = flush_delay
         self._sweep_interval = sweep_interval
+        self._refresh_delay = refresh_delay
         self._dirty: set[str] = set()
+        self._refreshed: set[str] = set()  # written with the next change, or later
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] | None = None
@@ -102,6 +109,7 @@ class Registrar:
         self._tasks = [
             asyncio.create_task(self._flush_loop()),
             asyncio.create_task(self._sweep_loop()),
+            asyncio.create_task(self._refresh_loop()),
         ]
 
     async def stop(self) -> None:
@@ -143,7 +151,10 @@ class Registrar:
         now = self._clock.now()
         outcome = self.table.apply(request, now)
         if outcome.changed and outcome.status == StatusCode.OK:
-            self._mark(extension.number)
+            if outcome.refreshed:
+                self._refreshed.add(extension.number)
+            else:
+                self._mark(extension.number)
         if incoming.peer.kind.reliable and request.contacts and outcome.status == StatusCode.OK:
             # Where the phone listens, should its connection be gone when a
             # call comes (RFC 3261 §18.1.1: then a new one is opened).
@@ -165,7 +176,7 @@ class Registrar:
         """
         if scan.credentials or not scan.complete:
             return None
-        return self._auth.stateless_challenge(data, peer.host, proxy=False)
+        return self._auth.stateless_challenge(data, peer.host, proxy=False, scan=scan)
 
     def handle_options(self, incoming: IncomingRequest) -> None:
         """Answer OPTIONS (phones use it as a keep-alive) with 200."""
@@ -277,10 +288,17 @@ class Registrar:
         self._wake.set()
 
     async def flush(self) -> None:
-        """Write the bindings of every changed extension now."""
+        """Write the bindings of every changed or refreshed extension now."""
+        self._dirty |= self._refreshed
+        self._refreshed = set()
+        await self._write()
+
+    async def _write(self) -> None:
+        """Write the bindings of every changed extension (refreshes wait)."""
         if not self._dirty:
             return
         numbers, self._dirty = self._dirty, set()
+        self._refreshed -= numbers  # written now with the rest
         now = self._clock.now()
         changes = {number: self.table.current(number, now) for number in numbers}
         try:
@@ -294,7 +312,15 @@ class Registrar:
             await self._wake.wait()
             await asyncio.sleep(self._flush_delay)  # coalesce a burst into one write
             self._wake.clear()
-            await self.flush()
+            await self._write()
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh_delay)
+            if self._refreshed:
+                self._dirty |= self._refreshed
+                self._refreshed = set()
+                self._wake.set()
 
     async def _sweep_loop(self) -> None:
         while True:

@@ -220,7 +220,7 @@ class SipServer:
         """Send requests of ``method`` to ``handler``."""
         self._handlers[method.upper()] = handler
 
-    def route_stateless(self, method: str, handler: StatelessHandler) -> None:
+    def route_stateless(self, method: str, handler: StatelessHandler | None) -> None:
         """Let ``handler`` answer requests of ``method`` statelessly, before any parse.
 
         It gets the pre-scan, the raw bytes and the peer of each new request
@@ -230,8 +230,12 @@ class SipServer:
         :meth:`route` handler). Kamailio's ``sl`` does this for challenges: a
         401 needs no transaction (the nonce vouches for itself), and
         skipping one halves the work of an authenticated registration.
+        None takes the method's handler away.
         """
-        self._stateless[method.upper()] = handler
+        if handler is None:
+            self._stateless.pop(method.upper(), None)
+        else:
+            self._stateless[method.upper()] = handler
 
     def local_port(self, kind: TransportKind = TransportKind.UDP) -> int:
         """The port a transport listens on."""
@@ -309,7 +313,7 @@ class SipServer:
                 in_dialog=scan.in_dialog,
                 credentials=scan.credentials,
             ):
-                self._refuse(data, peer)
+                self._refuse(data, peer, scan)
                 return
             stateless = self._stateless.get(scan.method)
             if stateless is not None and (answer := stateless(scan, data, peer)) is not None:
@@ -344,13 +348,14 @@ class SipServer:
             credentials="authorization" in headers or "proxy-authorization" in headers,
         )
 
-    def _refuse(self, data: bytes, peer: Peer) -> None:
+    def _refuse(self, data: bytes, peer: Peer, scan: Scan | None = None) -> None:
         """Answer a new request 503 at once, statelessly: the server is overloaded."""
         response = stateless_response(
             data,
             StatusCode.SERVICE_UNAVAILABLE,
             "Service Unavailable",
             headers=self._refusal_headers,
+            scan=scan,
         )
         self.counters.rejected_overload += 1
         if response is not None:
