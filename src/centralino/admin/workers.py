@@ -37,13 +37,14 @@ import contextlib
 import importlib
 import os
 import pickle
+import subprocess
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from centralino.domain.errors import Busy
 
@@ -54,13 +55,23 @@ T = TypeVar("T")
 _BACKGROUND_NICENESS = 10
 """How much lower than the event loop's the threads' priority is (Linux nice)."""
 
-PROCESS_NICENESS = 5
-"""How much lower the priority of a child process is (Linux nice).
+PROCESS_NICENESS = 19
+"""The priority of a child process (Linux nice): the lowest, it runs on cores nothing else wants.
 
-Less than the threads': a child holds no lock the loop waits for, and an
-import it validates should not crawl on a machine busy with other work."""
+Lower than the threads': a thread at the lowest priority, preempted while it
+holds the GIL, would keep the loop waiting until it runs again; a process
+holds nothing the loop waits for. On an idle core a child runs at full
+speed; on a machine busy with other work it waits, not the calls (six runs
+each on a busy two-core machine, a 10,000-row import: SIP answers of 26-151 ms
+at most with the child at nice 5 or 10, 12-53 ms at 19, four of six under
+20 ms; docs/architecture.md)."""
 
-_CHILD = "from centralino.admin.workers import serve_child; serve_child()"
+_CHILD = (
+    "import os, contextlib\n"
+    "with contextlib.suppress(AttributeError, OSError): os.nice({niceness})\n"
+    "from centralino.admin.workers import serve_child; serve_child()"
+)
+"""The child's program: lower its priority first, before its imports (~0.5 s of a core)."""
 _SOURCE = str(Path(__file__).resolve().parents[2])
 """The directory holding the ``centralino`` package: the child imports the same code."""
 _HEADER = 9
@@ -146,60 +157,76 @@ async def run_in_process(
     ``argument`` is pickled to it; ``receive`` is called on the event loop,
     in order. A cancelled call kills the child.
 
+    The child is started by ``subprocess`` (``vfork``: well under a
+    millisecond), not by the event loop's ``subprocess_exec``: uvloop's
+    ``fork`` copies the page tables of the whole server, ~10-20 ms with the
+    loop waiting.
+
     Raises:
         OSError: the child could not be started.
         WorkerFailed: the task raised, or the child ended before it finished.
     """
     if not sys.executable:
         raise OSError("no Python interpreter to start a worker process with")
-    request = pickle.dumps((task.__module__, task.__qualname__, argument, niceness), protocol=5)
+    request = pickle.dumps((task.__module__, task.__qualname__, argument), protocol=5)
     path = os.pathsep.join(filter(None, [_SOURCE, os.environ.get("PYTHONPATH")]))
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _CHILD,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
+    child = subprocess.Popen(  # noqa: ASYNC220 (vfork and exec: returns at once)
+        [sys.executable, "-c", _CHILD.format(niceness=niceness)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": path},
     )
     try:
         await _exchange(child, request, receive)
     finally:
-        if child.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                child.kill()
-            await child.wait()
+        if child.poll() is None:
+            child.kill()
+        await asyncio.to_thread(child.wait)
 
 
 async def _exchange(
-    child: asyncio.subprocess.Process, request: bytes, receive: Callable[[bytes], None]
+    child: subprocess.Popen[bytes], request: bytes, receive: Callable[[bytes], None]
 ) -> None:
     assert child.stdin is not None
     assert child.stdout is not None
-    child.stdin.write(request)
-    await child.stdin.drain()
-    child.stdin.close()
-    while True:
-        try:
-            header = await child.stdout.readexactly(_HEADER)
-            payload = await child.stdout.readexactly(int.from_bytes(header[1:], "big"))
-        except asyncio.IncompleteReadError as exc:
-            code = await child.wait()
-            raise WorkerFailed(f"the worker process ended early (exit code {code})") from exc
-        kind = header[:1]
-        if kind == _END:
-            await child.wait()
-            return
-        if kind == _FAILURE:
-            raise WorkerFailed(payload.decode(errors="replace"))
-        receive(payload)
+    loop = asyncio.get_running_loop()
+    frames = asyncio.StreamReader()
+    pipe, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(frames), child.stdout
+    )
+    try:
+        await asyncio.to_thread(_send, child.stdin, request)  # the child reads as it starts
+        while (payload := await _next_frame(frames)) is not None:
+            receive(payload)
+    finally:
+        pipe.close()
+
+
+def _send(pipe: IO[bytes], request: bytes) -> None:
+    with pipe:
+        pipe.write(request)
+
+
+async def _next_frame(frames: asyncio.StreamReader) -> bytes | None:
+    """The next frame's payload; None at the end.
+
+    Raises:
+        WorkerFailed: the task raised, or the child ended early.
+    """
+    try:
+        header = await frames.readexactly(_HEADER)
+        payload = await frames.readexactly(int.from_bytes(header[1:], "big"))
+    except asyncio.IncompleteReadError as exc:
+        raise WorkerFailed("the worker process ended early") from exc
+    kind = header[:1]
+    if kind == _FAILURE:
+        raise WorkerFailed(payload.decode(errors="replace"))
+    return None if kind == _END else payload
 
 
 def serve_child() -> None:
     """The child's side of :func:`run_in_process` (stdin: the request; stdout: frames)."""
-    module, name, argument, niceness = pickle.load(sys.stdin.buffer)
-    with contextlib.suppress(AttributeError, OSError):
-        os.nice(niceness)
+    module, name, argument = pickle.load(sys.stdin.buffer)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print cannot break the frames: it goes to stderr
     sys.stdout = sys.stderr
