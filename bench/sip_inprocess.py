@@ -39,12 +39,13 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from sip_register import seed_centralino, users  # noqa: E402
 
+from centralino.app import build_engine  # noqa: E402
 from centralino.domain.bus import LocalEventBus  # noqa: E402
 from centralino.domain.location import Binding  # noqa: E402
 from centralino.net.transport import Peer, TransportKind  # noqa: E402
 from centralino.sip.digest import DigestChallenge, DigestClient  # noqa: E402
 from centralino.storage import Database, SqlUnitOfWorkFactory, sqlite_url  # noqa: E402
-from centralino.telephony.engine import Telephony, TelephonySettings  # noqa: E402
+from centralino.telephony.engine import TelephonySettings  # noqa: E402
 
 _NONCE = re.compile(rb"WWW-Authenticate: ([^\r\n]+)")
 
@@ -113,7 +114,7 @@ async def run(args: argparse.Namespace) -> None:
         data = Path(work)
         await seed_centralino(data, rows)
         database = Database(sqlite_url(data))
-        telephony = Telephony(
+        telephony = build_engine(
             TelephonySettings(bind="127.0.0.1", port=0),
             units=SqlUnitOfWorkFactory(database),
             store=_Store(),  # type: ignore[arg-type]
@@ -121,8 +122,8 @@ async def run(args: argparse.Namespace) -> None:
             clock=_Clock(),  # type: ignore[arg-type]
         )
         await telephony.start()
-        if not args.full_path:  # as serve does
-            telephony.sip.route_stateless("REGISTER", telephony.registrar.stateless_register)
+        if args.full_path:  # the engine answers challenges statelessly: not this time
+            telephony.sip.route_stateless("REGISTER", None)
         recorder = _Recorder()
         telephony.sip.add_transport(recorder)  # type: ignore[arg-type]
         gc.collect()

@@ -13,7 +13,8 @@ import gc
 import os
 import secrets
 import stat
-from collections.abc import AsyncIterator, Generator
+import time
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +25,22 @@ import uvicorn
 from centralino.admin.services import ManagementServices
 from centralino.admin.workers import SlowWork
 from centralino.api import create_api
+from centralino.calls import CallCore, CoreSettings, MediaPolicy, RelayMedia
 from centralino.config import Config
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import DomainEvent
+from centralino.domain.location import LocationStore
+from centralino.domain.ports import (
+    CallRecordings,
+    Clock,
+    Mailboxes,
+    StatusChanger,
+    UnitOfWorkFactory,
+)
+from centralino.net.rtp import PortAllocator
 from centralino.net.tcp_limits import TcpLimits
 from centralino.notify import EmailNotifier, SmtpMailer
+from centralino.sip.digest import NonceManager
 from centralino.storage import (
     Database,
     FileAudioArchive,
@@ -39,9 +51,23 @@ from centralino.storage import (
 )
 from centralino.storage.feed import ChangeFollower
 from centralino.storage.secrets import SecretBox, rotate_key_file
+from centralino.telephony.apps.launcher import VoicemailApplications
+from centralino.telephony.auth import Authenticator
 from centralino.telephony.block_publisher import BlockPublisher
-from centralino.telephony.engine import Telephony, TelephonySettings
+from centralino.telephony.calls import B2bua, EngineLookup
+from centralino.telephony.calls.ports import Applications
+from centralino.telephony.directory import Directory
+from centralino.telephony.engine import EngineParts, Telephony, TelephonySettings
+from centralino.telephony.media import AnchorSdp
+from centralino.telephony.mwi import MessageWaiting
 from centralino.telephony.node_publisher import NodeAddresses, NodePublisher
+from centralino.telephony.notifier import CheckSyncNotifier
+from centralino.telephony.office_switch import OfficeHoursSwitch
+from centralino.telephony.recording import CallRecorder
+from centralino.telephony.registrar import Registrar
+from centralino.telephony.sip_server import SipServer
+from centralino.telephony.subscriptions import Subscriptions
+from centralino.telephony.throttle import Throttle
 
 __all__ = [
     "Runtime",
@@ -173,7 +199,7 @@ def build_telephony(runtime: Runtime) -> Telephony:
             idle_timeout=config.sip_tcp_idle_timeout,
         ),
     )
-    return Telephony(
+    return build_engine(
         settings,
         units=runtime.units,
         store=SqlLocationStore(runtime.database, node=config.node_name),
@@ -183,6 +209,153 @@ def build_telephony(runtime: Runtime) -> Telephony:
         mailboxes=runtime.services.voicemail,
         recordings=runtime.services.recordings,
     )
+
+
+def build_engine(
+    settings: TelephonySettings,
+    *,
+    units: UnitOfWorkFactory,
+    store: LocationStore,
+    events: LocalEventBus,
+    clock: Clock,
+    wall_clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+    status_changer: StatusChanger | None = None,
+    mailboxes: Mailboxes | None = None,
+    recordings: CallRecordings | None = None,
+    applications: Applications | None = None,
+) -> Telephony:
+    """The call engine and its collaborators, wired (one monotonic clock times them all).
+
+    Args:
+        settings: the engine's settings.
+        units: the database, for the directory cache.
+        store: where bindings are kept.
+        events: the in-process bus the change follower feeds.
+        clock: wall-clock datetimes (bindings, office hours).
+        wall_clock: wall-clock seconds (the password-guessing throttle).
+        monotonic: the clock of every timer (SIP, calls, media).
+        status_changer: the management side's status changes (dial codes,
+            office-hours switch); None: neither.
+        mailboxes: voicemail; None: no voicemail, no lamps.
+        recordings: where recorded calls go; None: no recording.
+        applications: the PBX's applications (default: voicemail over
+            ``mailboxes``).
+    """
+    directory = Directory(units)
+    sip = SipServer(
+        clock=monotonic,
+        advertised_host=settings.advertised_host,
+        public_host=_public_host(directory),
+    )
+    nonces = NonceManager(
+        secret=secrets.token_bytes(32),
+        lifetime=settings.nonce_lifetime,
+        max_entries=settings.nonce_entries,
+    )
+    authenticator = Authenticator(
+        directory, nonces, settings.realm, wall_clock, throttle=Throttle(settings.throttle)
+    )
+    registrar = Registrar(
+        authenticator=authenticator,
+        directory=directory,
+        store=store,
+        clock=clock,
+        notifier=CheckSyncNotifier(sip),
+        policy=settings.expiry,
+    )
+    subscriptions = Subscriptions(sip, authenticator)
+    mwi = None
+    if mailboxes is not None:
+        mwi = MessageWaiting(
+            sip=sip, subscriptions=subscriptions, mailboxes=mailboxes, locations=registrar
+        )
+    anchor = None
+    if settings.media_anchoring:
+        anchor = AnchorSdp(
+            bind=settings.bind,
+            advertised_host=settings.advertised_host,
+            allocator=PortAllocator(settings.rtp_port_min, settings.rtp_port_max),
+            host_for=sip.advertised_host_for,
+            clock=monotonic,
+        )
+    recorder = None
+    if anchor is not None and recordings is not None:
+        recorder = CallRecorder(anchor, directory, recordings, clock)
+    engine_applications = _applications(applications, mailboxes, directory, anchor)
+    media: MediaPolicy = anchor if anchor is not None else RelayMedia()
+    calls = CallCore(
+        CoreSettings(
+            ring_timeout=settings.ring_timeout,
+            applications=engine_applications is not None,
+            epoch=clock.now(),
+            epoch_monotonic=monotonic(),
+        ),
+        lookup=EngineLookup(directory, registrar),
+        addressing=sip,
+        media=media,
+    )
+    b2bua = B2bua(
+        calls,
+        sip=sip,
+        authenticator=authenticator,
+        directory=directory,
+        events=events,
+        applications=engine_applications,
+        status_changer=status_changer,
+        clock=monotonic,
+    )
+    office_switch = None
+    if status_changer is not None and settings.office_switch:
+        office_switch = OfficeHoursSwitch(directory, status_changer, clock)
+    parts = EngineParts(
+        directory=directory,
+        sip=sip,
+        authenticator=authenticator,
+        registrar=registrar,
+        subscriptions=subscriptions,
+        calls=calls,
+        b2bua=b2bua,
+        media=anchor,
+        recorder=recorder,
+        mwi=mwi,
+        office_switch=office_switch,
+        mailboxes=mailboxes,
+        recordings=recordings,
+    )
+    return Telephony(settings, parts=parts, events=events, clock=clock, wall_clock=wall_clock)
+
+
+def _public_host(directory: Directory) -> Callable[[str], str | None]:
+    """``network.public_host`` for an address outside the local networks, else None."""
+
+    def public_host(address: str) -> str | None:
+        host = directory.settings.network.public_host
+        return None if host is None or directory.is_local(address) else host
+
+    return public_host
+
+
+def _applications(
+    given: Applications | None,
+    mailboxes: Mailboxes | None,
+    directory: Directory,
+    media: AnchorSdp | None,
+) -> Applications | None:
+    """The PBX's applications: ``given``, else voicemail over ``mailboxes``.
+
+    They need the PBX in the media path: without anchoring there are none
+    (voicemail answers 480, screened extensions are rung directly).
+    """
+    if media is None:
+        if given is not None or mailboxes is not None:
+            log.warning("media anchoring is off: no voicemail and no call screening")
+        return None
+    if given is not None:
+        return given
+    if mailboxes is None:
+        return None
+    return VoicemailApplications(mailboxes, lookup=directory.by_number)
 
 
 def build_notifier(runtime: Runtime) -> EmailNotifier:
@@ -352,8 +525,6 @@ async def run_server(config: Config) -> None:
         follower = build_follower(runtime)
         await follower.prepare()  # before the caches load: nothing is missed
         telephony = build_telephony(runtime)
-        # REGISTER challenges answered statelessly (issue 10); belongs in the engine's wiring.
-        telephony.sip.route_stateless("REGISTER", telephony.registrar.stateless_register)
         notifier = build_notifier(runtime)
         await telephony.start()
         await follower.start()

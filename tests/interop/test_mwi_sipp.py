@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from centralino.app import build_engine
 from centralino.domain.bus import LocalEventBus
 from centralino.telephony.engine import Telephony, TelephonySettings
 from centralino.telephony.mwi import MESSAGE_SUMMARY
@@ -60,7 +61,7 @@ async def pbx(tmp_path: Path) -> AsyncIterator[Pbx]:
     store, bus = InMemoryStore(), LocalEventBus()
     store.seed(extensions=[extension("101"), extension("102")])
     mailboxes = FakeMailboxes(bus)
-    telephony = Telephony(
+    telephony = build_engine(
         TelephonySettings(bind="127.0.0.1", port=free_port(), media_anchoring=False),
         units=store,
         store=InMemoryLocationStore(),

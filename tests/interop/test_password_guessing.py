@@ -28,6 +28,7 @@ import pytest
 from centralino.admin.context import Actor
 from centralino.admin.services import ManagementServices
 from centralino.api import create_api
+from centralino.app import build_engine
 from centralino.domain.account import AccountRole
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.credentials import CredentialGenerator
@@ -95,7 +96,7 @@ async def pbx(tmp_path: Path) -> AsyncIterator[Pbx]:
         await services.extensions.create(ACTOR, {"number": number})
     await services.settings.patch(ACTOR, {"security": {"trusted_networks": []}})
     await services.accounts.ensure_owner(PASSWORD)
-    telephony = Telephony(
+    telephony = build_engine(
         TelephonySettings(bind=OFFICE, port=free_port()),
         units=store,
         store=InMemoryLocationStore(),

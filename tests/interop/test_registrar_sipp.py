@@ -20,6 +20,7 @@ import pytest
 
 from centralino.admin.context import Actor
 from centralino.admin.services import ManagementServices
+from centralino.app import build_engine
 from centralino.domain.account import AccountRole
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.credentials import CredentialGenerator
@@ -80,7 +81,7 @@ async def pbx(tmp_path: Path) -> AsyncIterator[Pbx]:
     await services.extensions.create(ACTOR, {"number": "101"})
     await services.extensions.create(ACTOR, {"number": "102", "options": {"disabled": True}})
     await services.extensions.create(ACTOR, {"number": "103", "options": {"lan_only": True}})
-    telephony = Telephony(
+    telephony = build_engine(
         TelephonySettings(bind="127.0.0.1", port=free_port()),
         units=store,
         store=InMemoryLocationStore(),

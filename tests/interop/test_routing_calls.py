@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from centralino.admin.services import ManagementServices
+from centralino.app import build_engine
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import DomainEvent, StatusChanged
 from centralino.domain.forwarding import Status
@@ -104,7 +105,7 @@ async def pbx() -> AsyncIterator[Pbx]:
     store = InMemoryStore(feed=bus, clock=clock)
     store.seed(extensions=_extensions(), office_hours=[OfficeHours()])  # type: ignore[arg-type]
     services = ManagementServices.build(store, clock, secret=b"s" * 32)
-    telephony = Telephony(
+    telephony = build_engine(
         TelephonySettings(bind="127.0.0.1", port=0, ring_timeout=30),
         units=store,
         store=InMemoryLocationStore(),

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from centralino.app import build_engine
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.location import Binding, LocationStore
 from centralino.domain.ports import UnitOfWorkFactory
@@ -147,7 +148,7 @@ async def start_telephony(
     **engine: Any,
 ) -> Telephony:
     """A started engine on 127.0.0.1, a free port (``engine``: more constructor arguments)."""
-    telephony = Telephony(
+    telephony = build_engine(
         settings or TelephonySettings(bind="127.0.0.1", port=0),
         units=store,
         store=location or InMemoryLocationStore(),

@@ -94,7 +94,7 @@ async def test_every_endpoint_of_an_anchor_shares_its_clock(anchor: AnchorSdp) -
     phone = _phone()
     first = _answer(anchor, "call-one", phone)
     second = _answer(anchor, "call-two", phone)
-    assert first._clock is second._clock is anchor.media_clock  # noqa: SLF001
+    assert first._clock is second._clock is anchor.media_clock
     anchor.release_all()
     phone.close()
 

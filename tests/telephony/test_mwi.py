@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from centralino.app import build_engine
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.events import ExtensionChanged, ExtensionDeleted
 from centralino.sip.address import NameAddress
@@ -46,7 +47,7 @@ async def _engine(
     if store is None:
         store = InMemoryStore()
         store.seed(extensions=[extension("101"), extension("102")])
-    telephony = Telephony(
+    telephony = build_engine(
         TelephonySettings(bind="127.0.0.1", port=0, media_anchoring=False),
         units=store,
         store=InMemoryLocationStore(),

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from centralino.app import build_engine
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import CallEndReason, CallState
 from centralino.domain.events import CallStateChanged
 from centralino.domain.extension import Extension
 from centralino.media.pcm import samples_from_pcm, split_frames
 from centralino.media.tones import goertzel_power, sine
-from centralino.telephony.engine import Telephony, TelephonySettings
+from centralino.telephony.engine import TelephonySettings
 from centralino.telephony.media.taps import MediaTap, TapDirection
 from centralino.telephony.recording import CallRecorder
 from tests.fakes import FakeClock, FakeRecordings, InMemoryStore
@@ -196,7 +197,7 @@ def test_a_tap_closed_without_a_running_loop_is_dropped() -> None:
 def test_the_engine_records_when_media_is_anchored_and_a_port_is_given(
     anchoring: bool, with_port: bool, expected: bool
 ) -> None:
-    telephony = Telephony(
+    telephony = build_engine(
         TelephonySettings(bind="127.0.0.1", port=0, media_anchoring=anchoring),
         units=InMemoryStore(),
         store=InMemoryLocationStore(),

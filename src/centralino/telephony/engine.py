@@ -1,8 +1,10 @@
 """The call engine, assembled: SIP transports, directory, authenticator, registrar.
 
-Theory of operation. :class:`Telephony` is built from plain settings
-(:class:`TelephonySettings`) and the domain ports it needs (the unit-of-work
-factory for the directory, the location store, the event bus, the clock).
+Theory of operation. :class:`Telephony` is given plain settings
+(:class:`TelephonySettings`) and its collaborators, already built and wired
+by the composition root (:func:`centralino.app.build_engine`: the directory,
+the SIP server, authenticator, registrar, subscriptions, media anchor, the
+call core and its glue), all timed by one monotonic clock.
 :meth:`Telephony.start` loads the directory and the stored bindings, follows
 the domain events, binds UDP and TCP on the same port and routes REGISTER and
 OPTIONS; :meth:`Telephony.stop` undoes it all in reverse order and writes the
@@ -33,47 +35,39 @@ message: a settings change applies without a restart).
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
 
-from centralino.calls import CallCore, CoreSettings, MediaPolicy, RelayMedia
+from centralino.calls import CallCore
 from centralino.domain.bus import LocalEventBus
 from centralino.domain.calls import LiveCalls
 from centralino.domain.events import AddressUnblocked, DomainEvent
-from centralino.domain.location import Binding, BlockedAddress, LiveView, LocationStore
+from centralino.domain.location import Binding, BlockedAddress, LiveView
 from centralino.domain.ports import (
     CallRecordings,
     Clock,
     Mailboxes,
-    StatusChanger,
-    UnitOfWorkFactory,
 )
 from centralino.net import open_tcp, open_udp
-from centralino.net.rtp import PortAllocator
 from centralino.net.tcp_limits import TcpLimits
 from centralino.net.transport import TransportKind
-from centralino.sip.digest import NonceManager
-from centralino.telephony.apps.launcher import VoicemailApplications
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.bindings import ExpiryPolicy
-from centralino.telephony.calls import B2bua, EngineLookup
-from centralino.telephony.calls.ports import Applications
+from centralino.telephony.calls import B2bua
 from centralino.telephony.directory import Directory
 from centralino.telephony.media import AnchorSdp
 from centralino.telephony.mwi import MessageWaiting
-from centralino.telephony.notifier import CheckSyncNotifier
 from centralino.telephony.office_switch import OfficeHoursSwitch
 from centralino.telephony.recording import CallRecorder
 from centralino.telephony.registrar import Registrar
 from centralino.telephony.sip_server import RequestHandler, SipServer
 from centralino.telephony.subscriptions import Subscriptions
-from centralino.telephony.throttle import Throttle, ThrottlePolicy
+from centralino.telephony.throttle import ThrottlePolicy
 
-__all__ = ["HandlerFactory", "Telephony", "TelephonySettings"]
+__all__ = ["EngineParts", "HandlerFactory", "Telephony", "TelephonySettings"]
 
 log = structlog.get_logger("centralino.telephony")
 
@@ -113,6 +107,25 @@ class TelephonySettings:
     """SIP over TCP: connection caps, idle timeouts, message sizes."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineParts:
+    """The engine's collaborators, built by the composition root (``centralino.app``)."""
+
+    directory: Directory
+    sip: SipServer
+    authenticator: Authenticator
+    registrar: Registrar
+    subscriptions: Subscriptions
+    calls: CallCore
+    b2bua: B2bua
+    media: AnchorSdp | None = None
+    recorder: CallRecorder | None = None
+    mwi: MessageWaiting | None = None
+    office_switch: OfficeHoursSwitch | None = None
+    mailboxes: Mailboxes | None = None
+    recordings: CallRecordings | None = None
+
+
 class Telephony:
     """The running call engine."""
 
@@ -120,101 +133,38 @@ class Telephony:
         self,
         settings: TelephonySettings,
         *,
-        units: UnitOfWorkFactory,
-        store: LocationStore,
+        parts: EngineParts,
         events: LocalEventBus,
         clock: Clock,
         wall_clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
-        status_changer: StatusChanger | None = None,
-        mailboxes: Mailboxes | None = None,
-        recordings: CallRecordings | None = None,
-        applications: Applications | None = None,
     ) -> None:
         self.settings = settings
-        self.mailboxes = mailboxes
-        """Voicemail boxes (the management side's); None: no voicemail, no lamps."""
-        self.recordings = recordings
-        """Where recorded calls are filed; None: calls are not recorded."""
         self.events = events
         self.clock = clock
-        self.directory = Directory(units)
-        self.sip = SipServer(
-            advertised_host=settings.advertised_host, public_host=_public_host(self.directory)
-        )
-        nonces = NonceManager(
-            secret=secrets.token_bytes(32),
-            lifetime=settings.nonce_lifetime,
-            max_entries=settings.nonce_entries,
-        )
-        self._block_listeners: list[Callable[[], None]] = []
-        self.authenticator = Authenticator(
-            self.directory,
-            nonces,
-            settings.realm,
-            wall_clock,
-            throttle=Throttle(settings.throttle),
-            on_block=lambda _block: self._blocks_changed(),
-        )
-        self.registrar = Registrar(
-            authenticator=self.authenticator,
-            directory=self.directory,
-            store=store,
-            clock=clock,
-            notifier=CheckSyncNotifier(self.sip),
-            policy=settings.expiry,
-        )
-        self.subscriptions = Subscriptions(self.sip, self.authenticator)
+        self.mailboxes = parts.mailboxes
+        """Voicemail boxes (the management side's); None: no voicemail, no lamps."""
+        self.recordings = parts.recordings
+        """Where recorded calls are filed; None: calls are not recorded."""
+        self.directory = parts.directory
+        self.sip = parts.sip
+        self.authenticator = parts.authenticator
+        self.registrar = parts.registrar
+        self.subscriptions = parts.subscriptions
         """SUBSCRIBE/NOTIFY (RFC 6665); without an event package SUBSCRIBE gets 489."""
-        self.mwi: MessageWaiting | None = None
-        if mailboxes is not None:
-            self.mwi = MessageWaiting(
-                sip=self.sip,
-                subscriptions=self.subscriptions,
-                mailboxes=mailboxes,
-                locations=self.registrar,
-            )
-        self.media: AnchorSdp | None = None
-        if settings.media_anchoring:
-            self.media = AnchorSdp(
-                bind=settings.bind,
-                advertised_host=settings.advertised_host,
-                allocator=PortAllocator(settings.rtp_port_min, settings.rtp_port_max),
-                host_for=self.sip.advertised_host_for,
-            )
-        self.recorder: CallRecorder | None = None
+        self.mwi = parts.mwi
+        self.media = parts.media
+        self.recorder = parts.recorder
         """Records the calls of extensions with ``record_all_calls`` (needs anchoring)."""
-        if self.media is not None and recordings is not None:
-            self.recorder = CallRecorder(self.media, self.directory, recordings, clock)
-        engine_applications = _applications(applications, mailboxes, self.directory, self.media)
-        media: MediaPolicy = self.media if self.media is not None else RelayMedia()
-        self.calls = CallCore(
-            CoreSettings(
-                ring_timeout=settings.ring_timeout,
-                applications=engine_applications is not None,
-                epoch=clock.now(),
-                epoch_monotonic=monotonic(),
-            ),
-            lookup=EngineLookup(self.directory, self.registrar),
-            addressing=self.sip,
-            media=media,
-        )
+        self.calls = parts.calls
         """The call core: every call in progress (the ``LiveCalls`` port too)."""
-        self.b2bua = B2bua(
-            self.calls,
-            sip=self.sip,
-            authenticator=self.authenticator,
-            directory=self.directory,
-            events=events,
-            applications=engine_applications,
-            status_changer=status_changer,
-            clock=monotonic,
-        )
-        self.office_switch: OfficeHoursSwitch | None = None
-        if status_changer is not None and settings.office_switch:
-            self.office_switch = OfficeHoursSwitch(self.directory, status_changer, clock)
-            self.directory.on_change(self.office_switch.extension_changed)
-            self.directory.on_schedule_change(lambda _name: self._wake_switch())
+        self.b2bua = parts.b2bua
+        self.office_switch = parts.office_switch
+        self._block_listeners: list[Callable[[], None]] = []
+        self.authenticator.on_block = lambda _block: self._blocks_changed()
+        if self.office_switch is not None:
+            switch = self.office_switch
+            self.directory.on_change(switch.extension_changed)
+            self.directory.on_schedule_change(lambda _name: switch.wake())
         self._wall_clock = wall_clock
         self._unsubscribe_security: Callable[[], None] | None = None
         self._started = False
@@ -227,6 +177,8 @@ class Telephony:
         await self.registrar.start(self.events)
         await self._open_transports(self.settings.bind, self.settings.port)
         self.sip.route("REGISTER", self.registrar.handle_register)
+        # Challenges answered statelessly, before any transaction (as Kamailio's sl).
+        self.sip.route_stateless("REGISTER", self.registrar.stateless_register)
         self.sip.route("OPTIONS", self.registrar.handle_options)
         self.sip.route("SUBSCRIBE", self.subscriptions.handle_subscribe)
         if self.mwi is not None:
@@ -258,10 +210,6 @@ class Telephony:
             self.sip.add_transport(udp)
             self.sip.add_transport(tcp)
             return
-
-    def _wake_switch(self) -> None:
-        if self.office_switch is not None:
-            self.office_switch.wake()
 
     async def stop(self) -> None:
         """Close transports, stop background work, save the bindings."""
@@ -328,38 +276,6 @@ class Telephony:
     def _blocks_changed(self) -> None:
         for listener in list(self._block_listeners):
             listener()
-
-
-def _public_host(directory: Directory) -> Callable[[str], str | None]:
-    """``network.public_host`` for an address outside the local networks, else None."""
-
-    def public_host(address: str) -> str | None:
-        host = directory.settings.network.public_host
-        return None if host is None or directory.is_local(address) else host
-
-    return public_host
-
-
-def _applications(
-    given: Applications | None,
-    mailboxes: Mailboxes | None,
-    directory: Directory,
-    media: AnchorSdp | None,
-) -> Applications | None:
-    """The PBX's applications: ``given``, else voicemail over ``mailboxes``.
-
-    They need the PBX in the media path: without anchoring there are none
-    (voicemail answers 480, screened extensions are rung directly).
-    """
-    if media is None:
-        if given is not None or mailboxes is not None:
-            log.warning("media anchoring is off: no voicemail and no call screening")
-        return None
-    if given is not None:
-        return given
-    if mailboxes is None:
-        return None
-    return VoicemailApplications(mailboxes, lookup=directory.by_number)
 
 
 class _EngineView:
