@@ -50,7 +50,8 @@ from centralino.storage import (
     SqlUnitOfWorkFactory,
 )
 from centralino.storage.feed import ChangeFollower
-from centralino.storage.secrets import SecretBox, rotate_key_file
+from centralino.storage.key_rotation import rotate_key_file
+from centralino.storage.secrets import SecretBox
 from centralino.telephony.apps.launcher import VoicemailApplications
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.block_publisher import BlockPublisher

@@ -14,13 +14,13 @@ from centralino.admin.services import ManagementServices
 from centralino.domain.account import AccountRole
 from centralino.storage import Database, SqlUnitOfWorkFactory
 from centralino.storage.documents import JsonText
+from centralino.storage.key_rotation import rotate_key_file
 from centralino.storage.secrets import (
     SEALED_PREFIX,
     SecretBox,
     SecretsUnreadable,
     read_key_file,
     reseal,
-    rotate_key_file,
 )
 from centralino.storage.tables import metadata
 from tests.fakes import FakeClock

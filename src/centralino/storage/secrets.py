@@ -50,7 +50,6 @@ __all__ = [
     "SecretsUnreadable",
     "read_key_file",
     "reseal",
-    "rotate_key_file",
     "write_key_file",
 ]
 
@@ -212,32 +211,4 @@ async def reseal(engine: AsyncEngine, box: SecretBox) -> int:
                     statement_update = update(table).where(*where).values({column.name: document})
                     await connection.execute(statement_update)
                     rewritten += 1
-    return rewritten
-
-
-def _add_new_key(path: Path) -> list[bytes]:
-    keys = [Fernet.generate_key(), *(read_key_file(path) if path.exists() else [])]
-    write_key_file(path, keys)
-    return keys
-
-
-async def rotate_key_file(path: Path, url: str) -> int:
-    """Put a new key first in ``path``, reseal the database at ``url``, drop the old keys.
-
-    Until the reseal commits the file holds the new key and the old ones, so
-    an interruption leaves every document readable; run it again to finish.
-
-    Returns:
-        How many documents were rewritten.
-    """
-    from centralino.storage.database import Database
-
-    keys = _add_new_key(path)
-    box = SecretBox(keys)
-    database = Database(url, secrets=box)
-    try:
-        rewritten = await reseal(database.engine, box)
-    finally:
-        await database.dispose()
-    write_key_file(path, keys[:1])
     return rewritten
