@@ -179,6 +179,8 @@ def report(loads: list[Load], capacity: int) -> None:
               f"{100 * load.goodput / capacity:>7.0f}{load.refused_first:>12}"
               f"{load.refused_second:>12}{load.failed:>8}{load.admitted_failure_percent:>11.3f}"
               f"{absorbed:>10}{delay:>13.0f}{load.cpu:>7.1f}")  # fmt: skip
+    for load in loads:
+        print(f"{load.multiplier:g}x health: {json.dumps(load.health)}")
 
 
 def main() -> None:

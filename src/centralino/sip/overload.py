@@ -14,11 +14,26 @@ because new ones flood in.
 
 A request with credentials (``Authorization`` / ``Proxy-Authorization``)
 usually answers a challenge this server sent a moment ago: its first half
-was admitted. It is refused only past twice the bound, so that under load
-the exchanges already begun finish first (a registration costs two
-requests; refusing its second half wastes the first).
+was admitted. It is refused only past :attr:`OverloadSettings.credentials_factor`
+times the bound, so that under load the exchanges already begun finish
+first (a registration costs two requests; refusing its second half wastes
+the first).
 
-Nothing here reads a clock: the delay is given.
+A hard bound alone oscillates: while the delay is under it every new
+request is admitted, and each admitted challenge brings its expensive
+second half a round trip later, when the queue is already full again.
+:class:`Admission` therefore also *throttles* below the bound: it admits
+a fraction of the new requests (a credit counter, no randomness) and
+adjusts the fraction every :attr:`OverloadSettings.interval` from the
+*smallest* delay seen in it, as CoDel does: a queue that never empties
+within an interval is a standing queue (too much admitted work), while a
+spike that drains (the process was descheduled, a collector pass) is not.
+AIMD: down by a quarter while that delay passes half the bound, up by a
+tenth while it stays under a quarter. Offered four times what it can do,
+the server settles near a quarter admitted, the queue under half the
+bound, and the excess gets its 503 at once.
+
+Nothing here reads a clock: the delay and ``now`` are given.
 """
 
 from __future__ import annotations
@@ -27,7 +42,7 @@ from dataclasses import dataclass
 
 from .codes import Method
 
-__all__ = ["OverloadSettings", "SipCounters", "admits"]
+__all__ = ["Admission", "OverloadSettings", "SipCounters", "admits"]
 
 _ALWAYS_SERVED = frozenset({Method.ACK, Method.CANCEL})
 
@@ -43,8 +58,12 @@ class OverloadSettings:
     retransmits it. 0 or less turns overload control off."""
     retry_after: int = 5
     """Seconds a refused client is asked to wait (``Retry-After``)."""
-    credentials_factor: float = 2.0
+    credentials_factor: float = 5.0
     """Requests with credentials are refused past ``bound`` times this."""
+    interval: float = 0.1
+    """How often, in seconds, the admitted fraction is adjusted."""
+    minimum_fraction: float = 0.01
+    """The admitted fraction never drops below this (the queue can tell again)."""
 
 
 @dataclass(slots=True)
@@ -106,3 +125,50 @@ def admits(
     if in_dialog or method in _ALWAYS_SERVED:
         return True
     return credentials and delay <= bound * settings.credentials_factor
+
+
+class Admission:
+    """Admits new requests: a hard bound on the queue delay and an adaptive fraction."""
+
+    __slots__ = ("_credit", "_fraction", "_least", "_next", "_settings")
+
+    def __init__(self, settings: OverloadSettings) -> None:
+        self._settings = settings
+        self._fraction = 1.0
+        self._credit = 0.0
+        self._least = float("inf")
+        self._next = 0.0
+
+    @property
+    def fraction(self) -> float:
+        """The share of new requests admitted now (1.0: all)."""
+        return self._fraction
+
+    def observe(self, delay: float, now: float) -> None:
+        """Note the queue delay of a message processed at ``now``; adjust when due."""
+        if delay < self._least:
+            self._least = delay
+        if now < self._next:
+            return
+        settings = self._settings
+        if self._least > settings.bound / 2:
+            self._fraction = max(settings.minimum_fraction, self._fraction * 0.75)
+        elif self._least < settings.bound / 4:
+            self._fraction = min(1.0, self._fraction + 0.1)
+        self._least = float("inf")
+        self._next = now + settings.interval
+
+    def admits(self, method: str, delay: float, *, in_dialog: bool, credentials: bool) -> bool:
+        """Whether to process a request after ``delay`` seconds of queueing (see :func:`admits`)."""
+        settings = self._settings
+        if settings.bound <= 0 or in_dialog or method in _ALWAYS_SERVED or credentials:
+            return admits(method, delay, settings, in_dialog=in_dialog, credentials=credentials)
+        if delay > settings.bound:
+            return False
+        if self._fraction >= 1.0:
+            return True
+        self._credit += self._fraction
+        if self._credit >= 1.0:
+            self._credit -= 1.0
+            return True
+        return False

@@ -59,7 +59,7 @@ from centralino.sip.message import (
     make_response,
     parse_message,
 )
-from centralino.sip.overload import OverloadSettings, SipCounters, admits
+from centralino.sip.overload import Admission, OverloadSettings, SipCounters
 from centralino.sip.prescan import Scan, prescan, stateless_response
 from centralino.sip.transaction_layer import TransactionLayer
 
@@ -167,6 +167,7 @@ class SipServer:
     ) -> None:
         self._layer = layer if layer is not None else TransactionLayer()
         self._overload = overload if overload is not None else OverloadSettings()
+        self._admission = Admission(self._overload)
         self._refusal_headers = (("Retry-After", str(self._overload.retry_after)),)
         self.counters = SipCounters()
         """Messages received, absorbed, refused; queue delays."""
@@ -296,22 +297,18 @@ class SipServer:
         counters = self.counters
         counters.received += 1
         counters.observe_delay(queued)
+        now = self._clock()
+        self._admission.observe(queued, now)
         if len(data) < 8 and not data.strip():
             return  # keep-alive CRLFs on UDP (RFC 5626 §4.4.1)
         scan = prescan(data)
         if scan is not None:
-            if scan.method != Method.ACK and self._layer.absorb_retransmission(
-                scan.key, self._clock()
-            ):
+            if scan.method != Method.ACK and self._layer.absorb_retransmission(scan.key, now):
                 counters.retransmissions_absorbed += 1
                 self._drain(peer)
                 return
-            if not admits(
-                scan.method,
-                queued,
-                self._overload,
-                in_dialog=scan.in_dialog,
-                credentials=scan.credentials,
+            if not self._admission.admits(
+                scan.method, queued, in_dialog=scan.in_dialog, credentials=scan.credentials
             ):
                 self._refuse(data, peer, scan)
                 return
@@ -331,7 +328,6 @@ class SipServer:
                 self._refuse(data, peer)
                 return
             message = _stamp_via(message, peer)
-        now = self._clock()
         self._layer.receive_message(message, now, source=peer.address, reliable=peer.kind.reliable)
         self._drain(peer)
 
@@ -340,10 +336,9 @@ class SipServer:
         if queued <= self._overload.bound:
             return True
         headers = request.headers
-        return admits(
+        return self._admission.admits(
             request.method,
             queued,
-            self._overload,
             in_dialog=headers.to_address().tag is not None,
             credentials="authorization" in headers or "proxy-authorization" in headers,
         )
