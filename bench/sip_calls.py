@@ -1,8 +1,11 @@
 """Call-setup rate: Centralino's B2BUA vs Kamailio as a stateful proxy, one run.
 
 Theory of operation. One run measures both servers with the same pair of
-SIPp instances (pinned to core 1, ``-buff_size 4194304``, every run bounded
-by ``-m`` and ``-timeout``), each server pinned to core 0 with ``taskset``:
+SIPp instances (pinned to ``SIPP_CORE``, ``-buff_size 4194304``, every run
+bounded by ``-m`` and ``-timeout``), each server pinned to ``SERVER_CORE``
+with ``taskset``; the server's CPU seconds are read from /proc, so the
+report gives calls per CPU second (the capacity of one core, whatever else
+the machine is doing):
 
 1. Centralino: ``centralino serve`` on a fresh SQLite data directory seeded
    with ``--users`` caller extensions and one callee extension.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -39,7 +43,10 @@ sys.path.insert(0, str(HERE))
 from sip_register import (  # noqa: E402
     CENTRALINO,
     PASSWORD,
+    SERVER_CORE,
+    SIPP_CORE,
     Result,
+    cpu_seconds,
     free_port,
     kamailio_command,
     parse_stats,
@@ -71,7 +78,7 @@ def register_callee(port: int, uas_port: int, work: Path, user: str) -> None:
     _, password, number = CALLEE
     command = sipp(port, "call_register.xml", work, "-p", str(uas_port), "-s", number,
                    "-au", user, "-ap", password, "-m", "1", "-timeout", "10s")  # fmt: skip
-    done = subprocess.run(pinned(1, command), cwd=work, stdout=subprocess.DEVNULL,
+    done = subprocess.run(pinned(SIPP_CORE, command), cwd=work, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL, timeout=30, check=False)  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"the callee did not register (SIPp exit {done.returncode})")
@@ -89,9 +96,9 @@ def run_calls(name: str, port: int, rate: int, count: int, args: argparse.Namesp
     uac = sipp(port, "call_uac.xml", work, "-p", str(free_port()), "-s", CALLEE[2],
                "-inf", str(inf), "-r", str(rate), "-m", str(count),
                "-l", str(max(rate * 4, 100)), "-d", str(args.hold), "-timeout", f"{seconds}s",
-               "-trace_stat", "-stf", str(stats), "-fd", "1")  # fmt: skip
-    with process(pinned(1, uas), work / f"{name}-uas.log"):
-        subprocess.run(pinned(1, uac), cwd=work, stdout=subprocess.DEVNULL,
+               "-trace_stat", "-stf", str(stats), "-fd", "1", "-trace_err")  # fmt: skip
+    with process(pinned(SIPP_CORE, uas), work / f"{name}-uas.log"):
+        subprocess.run(pinned(SIPP_CORE, uac), cwd=work, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=seconds + 30, check=False)  # fmt: skip
     return parse_stats(name, rate, stats, count)
 
@@ -109,9 +116,11 @@ def bench_centralino(args: argparse.Namespace, work: Path, inf: Path) -> Result:
         spy = Path(sys.executable).parent / "py-spy"
         command = [str(spy), "record", "--nonblocking", "-r", "250", "-f", "raw",
                    "-o", str(args.profile.resolve()), "--", *command]  # fmt: skip
-    with process(pinned(0, command), work / "centralino.log"):
+    with process(pinned(SERVER_CORE, command), work / "centralino.log") as server:
         wait_for_sip(port)
-        return run_calls("centralino", port, args.rate, args.count, args, work, inf, CALLEE[0])
+        before = cpu_seconds(server.pid)
+        result = run_calls("centralino", port, args.rate, args.count, args, work, inf, CALLEE[0])
+        return dataclasses.replace(result, cpu=cpu_seconds(server.pid) - before)
 
 
 def bench_kamailio(args: argparse.Namespace, work: Path, inf: Path) -> Result:
@@ -121,10 +130,12 @@ def bench_kamailio(args: argparse.Namespace, work: Path, inf: Path) -> Result:
     # registers as its number there (its auth ID with Centralino).
     rows = [*users(args.users), (CALLEE[2], CALLEE[1], CALLEE[2])]
     command = kamailio_command("proxy.cfg.template", port, rows, args.kamailio_children, work)
-    with process(pinned(0, command), work / "kamailio.log"):
+    with process(pinned(SERVER_CORE, command), work / "kamailio.log") as server:
         wait_for_sip(port)
         rate = args.kamailio_rate
-        return run_calls("kamailio", port, rate, rate * 10, args, work, inf, CALLEE[2])
+        before = cpu_seconds(server.pid)
+        result = run_calls("kamailio", port, rate, rate * 10, args, work, inf, CALLEE[2])
+        return dataclasses.replace(result, cpu=cpu_seconds(server.pid) - before)
 
 
 def main() -> None:

@@ -51,7 +51,7 @@ from centralino.calls.context import Context
 from centralino.calls.dialer import Dialer
 from centralino.calls.io import ApplicationSpec, Inbound, StartApplication
 from centralino.calls.legs import AwaitedAck, CalleeLeg, CallerLeg, Leg, LegState
-from centralino.calls.messages import contact_of, extension_address, outbound_invite
+from centralino.calls.messages import contact_of, extension_address, our_via, outbound_invite
 from centralino.calls.ports import Direction, LocalAnswer, Sdp, SdpRole, Side, body_of
 from centralino.calls.registry import CallRegistry, DialogKey, InviteKey
 from centralino.calls.retransmit import Retransmitter
@@ -63,7 +63,6 @@ from centralino.domain.extension import Extension
 from centralino.domain.location import Binding
 from centralino.sip.address import NameAddress
 from centralino.sip.codes import StatusCode
-from centralino.sip.headers import Via
 from centralino.sip.message import Request, Response
 from centralino.sip.peer import Peer, TransportKind
 from centralino.sip.uri import Uri
@@ -242,7 +241,7 @@ class Call:
         request = outbound_invite(
             self.caller_leg.invite,
             target=Uri.parse(binding.contact),
-            via=Via.parse(addressing.via(peer.kind, to=peer.host)),
+            via=our_via(host, addressing.local_port(peer.kind), peer.kind),
             from_address=extension_address(self.caller, host).with_tag(new_tag()),
             to_address=extension_address(callee, host),
             call_id=f"{uuid.uuid4().hex}@{host}",

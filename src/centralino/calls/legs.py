@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from centralino.calls.context import Context, OutcomeHandler
 from centralino.calls.io import Inbound
-from centralino.calls.messages import cancel_for, local_answer, relayed_response
+from centralino.calls.messages import cancel_for, local_answer, our_via, relayed_response
 from centralino.calls.retransmit import Retransmitter
 from centralino.sip.address import NameAddress
 from centralino.sip.codes import Method
@@ -93,7 +93,8 @@ class Leg:
 
     def _via(self) -> Via:
         addressing = self.context.addressing
-        return Via.parse(addressing.via(self.peer.kind, to=self.peer.host))
+        host = addressing.advertised_host_for(self.peer.host)
+        return our_via(host, addressing.local_port(self.peer.kind), self.peer.kind)
 
     def send(self, request: Request, on_outcome: OutcomeHandler) -> None:
         """Send ``request`` to this leg's phone."""

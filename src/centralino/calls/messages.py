@@ -11,6 +11,7 @@ offer no PRACK or session timers to either side).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 from centralino.domain.extension import Extension
@@ -18,6 +19,7 @@ from centralino.sip.address import NameAddress
 from centralino.sip.codes import Method, StatusCode
 from centralino.sip.headers import Headers, Via
 from centralino.sip.message import Request, Response, make_request, make_response
+from centralino.sip.parameters import Parameters
 from centralino.sip.peer import TransportKind
 from centralino.sip.uri import Uri
 
@@ -27,12 +29,27 @@ __all__ = [
     "cancel_for",
     "contact_of",
     "extension_address",
+    "our_via",
     "outbound_invite",
     "relayed_response",
 ]
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 _RELAYED_FIELDS = ("content-type", "content-disposition", "alert-info")
+
+
+def our_via(host: str, port: int, kind: TransportKind) -> Via:
+    """A Via naming us (``host:port`` over ``kind``), with a fresh RFC 3261 branch and rport.
+
+    Built as a value, never written and parsed back: the core sends many.
+    """
+    branch = "z9hG4bK" + uuid.uuid4().hex[:16]
+    return Via(
+        transport=kind.via_name,
+        host=host,
+        port=port,
+        parameters=Parameters((("branch", branch), ("rport", None))),
+    )
 
 
 def contact_of(host: str, port: int, kind: TransportKind, user: str) -> NameAddress:

@@ -219,10 +219,6 @@ class Addressing(Protocol):
         """The port a transport listens on."""
         ...
 
-    def via(self, kind: TransportKind, branch: str | None = None, *, to: str | None = None) -> str:
-        """A Via value with a fresh branch, naming us as the peer at ``to`` sees us."""
-        ...
-
     def tag_for(self, request: Request) -> str:
         """The To-tag for an out-of-dialog answer to ``request`` (same for resends)."""
         ...
