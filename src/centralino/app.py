@@ -383,6 +383,7 @@ def build_follower(runtime: Runtime) -> ChangeFollower:
         node=config.node_name,
         poll_interval=config.feed_poll_interval,
         retention=dt.timedelta(days=config.feed_retention_days),
+        batch_size=100,  # decoded in one go on the loop: ~3 ms (250: 6-16 ms, SIP waiting)
     )
 
 

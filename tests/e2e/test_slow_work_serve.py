@@ -6,11 +6,17 @@ this process makes 20 logins per second for five seconds (right passwords
 of the owner, and wrong ones under new names from new loopback addresses,
 so that the throttle holds none back and every one costs an argon2 check)
 and, in the second test, imports 10,000 extensions through the API. Every
-answer must come within 20 ms; the message gives the figures.
+answer must come within 20 ms, in both tests; the message gives the figures.
 
-With the 10,000-row import the second test holds SIP to 50 ms, not yet the
-issue's 20 ms (measured: 23-28 ms at most, p99 16-20 ms, with other
-benchmarks running on the same two cores).
+The prober, this process and the server share the machine's cores: each
+login's HTTP client is made without loading the CA bundle (plain HTTP to
+loopback; loading it cost this process ~30 ms of CPU per login, half a core
+at 20 logins per second, taken from the server it measures). A responder
+that does nothing but answer (:data:`CONTROL`, its own process) is probed
+the same way at the same time, and the message gives its figures and the
+machine's load: on a machine whose cores are taken by other work, even that
+responder waits tens of milliseconds for a core now and then, and so does
+the server (docs/architecture.md, "Keeping slow work off the SIP loop").
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -36,7 +43,6 @@ LOGINS_PER_SECOND = 20
 LOGIN_SECONDS = 5.0
 ROWS = 10_000
 LIMIT = 0.020
-IMPORT_LIMIT = 0.050
 
 
 def extensions_csv(count: int) -> str:
@@ -56,7 +62,7 @@ def log_in(url: str, index: int) -> int:
     else:
         form = {"username": f"guest{index}", "password": "a-wrong-password"}
         address = f"127.0.{index // 250 + 1}.{index % 250 + 2}"
-    transport = httpx.HTTPTransport(local_address=address)
+    transport = httpx.HTTPTransport(local_address=address, verify=False)  # no TLS on loopback
     with httpx.Client(transport=transport, timeout=30) as client:
         return client.post(f"{url}/api/v1/auth/token", data=form).status_code
 
@@ -72,31 +78,66 @@ def login_storm(url: str, statuses: list[int]) -> None:
         statuses.extend(future.result() for future in futures)
 
 
-def run_load(tmp_path: Path, *, rows: int) -> tuple[list[float | None], list[int], str]:
-    """Probe SIP while the login storm (and an import of ``rows``) run.
+CONTROL = """
+import socket
+responder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+responder.bind(("127.0.0.1", 0))
+print(responder.getsockname()[1], flush=True)
+while True:
+    request, peer = responder.recvfrom(65536)
+    responder.sendto(b"SIP/2.0 200 OK\\r\\n" + request.partition(b"\\r\\n")[2], peer)
+"""
+"""A responder that does nothing else: probed alongside, it shows what the machine allows."""
 
-    Returns:
-        The latencies, the logins' statuses, and what the import took.
-    """
+
+@dataclass
+class Run:
+    """What a run measured."""
+
+    latencies: list[float | None]
+    control: list[float | None]
+    """The same probing of :data:`CONTROL` at the same time."""
+    statuses: list[int]
+    note: str
+
+
+def _probe(port: int, seconds: float) -> subprocess.Popen[str]:
+    command = [sys.executable, str(PROBER), "127.0.0.1", str(port), str(seconds)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
+def machine_load() -> str:
+    """The load average and the share of time runnable tasks waited for a core (Linux)."""
+    try:
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        pressure = Path("/proc/pressure/cpu").read_text().split()[1].removeprefix("avg10=")
+    except (OSError, IndexError):
+        return "machine load unknown"
+    return f"load average {load}, CPU pressure {pressure} % (10 s)"
+
+
+def run_load(tmp_path: Path, *, rows: int) -> Run:
+    """Probe SIP (and the control responder) while the login storm and an import of ``rows`` run."""
     with (
         serving(tmp_path / "data", ADMIN_PASSWORD) as server,
         _client(server.url, ADMIN_PASSWORD) as api,
+        subprocess.Popen(
+            [sys.executable, "-c", CONTROL], stdout=subprocess.PIPE, text=True
+        ) as echo,
     ):
         api.timeout = httpx.Timeout(120)
         settings = api.patch("/api/v1/settings", json={"numbering": {"extension_length": 5}})
         assert settings.status_code == 200, settings.text
-        seconds = LOGIN_SECONDS + (3 if rows else 2)
-        prober = subprocess.Popen(
-            [sys.executable, str(PROBER), "127.0.0.1", str(server.sip_port), str(seconds)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        assert echo.stdout is not None
+        # The import's whole run (~7 s) and the engine's catching up after it, probed.
+        seconds = LOGIN_SECONDS + (8 if rows else 2)
+        probers = [_probe(server.sip_port, seconds), _probe(int(echo.stdout.readline()), seconds)]
         try:
             time.sleep(1.0)  # a quiet second first: the baseline
             statuses: list[int] = []
             storm = threading.Thread(target=login_storm, args=(server.url, statuses))
             storm.start()
-            import_note = "no import"
+            note = "no import"
             if rows:
                 began = time.monotonic()
                 imported = api.post(
@@ -105,48 +146,54 @@ def run_load(tmp_path: Path, *, rows: int) -> tuple[list[float | None], list[int
                     headers={"Content-Type": "text/csv"},
                 )
                 assert imported.status_code in (200, 201), imported.text[:500]
-                import_note = f"import of {rows} rows {time.monotonic() - began:.1f} s"
+                note = f"import of {rows} rows {time.monotonic() - began:.1f} s"
             storm.join(timeout=60)
-            output, _ = prober.communicate(timeout=60)
+            found = [json.loads(prober.communicate(timeout=60)[0]) for prober in probers]
         finally:
-            if prober.poll() is None:
-                prober.kill()
-                prober.wait(timeout=5)
-    return json.loads(output)["latencies"], statuses, import_note
+            echo.kill()
+            for prober in probers:
+                if prober.poll() is None:
+                    prober.kill()
+                    prober.wait(timeout=5)
+    return Run(found[0]["latencies"], found[1]["latencies"], statuses, f"{note}; {machine_load()}")
 
 
-def check(
-    latencies: list[float | None], statuses: list[int], note: str, limit: float = LIMIT
-) -> None:
-    answered = [latency for latency in latencies if latency is not None]
-    counts = {status: statuses.count(status) for status in sorted(set(statuses))}
-    figures = (
+def summary(latencies: list[float | None]) -> str:
+    answered = sorted(latency for latency in latencies if latency is not None)
+    return (
         f"{len(latencies)} OPTIONS, {len(latencies) - len(answered)} unanswered, "
         f"median {statistics.median(answered) * 1000:.1f} ms, "
-        f"p99 {sorted(answered)[int(len(answered) * 0.99)] * 1000:.1f} ms, "
-        f"max {max(answered) * 1000:.1f} ms; logins by status {counts}; {note}"
+        f"p99 {answered[int(len(answered) * 0.99)] * 1000:.1f} ms, "
+        f"max {answered[-1] * 1000:.1f} ms"
+    )
+
+
+def check(run: Run) -> None:
+    answered = [latency for latency in run.latencies if latency is not None]
+    counts = {status: run.statuses.count(status) for status in sorted(set(run.statuses))}
+    figures = (
+        f"{summary(run.latencies)}; logins by status {counts}; {run.note}; "
+        f"a do-nothing responder probed alongside: {summary(run.control)}"
     )
     print(figures)
-    assert len(statuses) == LOGINS_PER_SECOND * LOGIN_SECONDS, figures
+    assert len(run.statuses) == LOGINS_PER_SECOND * LOGIN_SECONDS, figures
     # 429: a burst of the owner's own logins from one address waits like guesses do.
     assert set(counts) <= {200, 401, 429, 503}, figures
     assert counts.get(200, 0) > 0, figures
     assert counts.get(401, 0) > 0, figures
-    assert len(answered) == len(latencies), figures
-    assert max(answered) < limit, figures
+    assert len(answered) == len(run.latencies), figures
+    assert max(answered) < LIMIT, figures
 
 
 def test_sip_answers_within_20_ms_during_a_login_storm(tmp_path: Path) -> None:
-    check(*run_load(tmp_path, rows=0))
+    check(run_load(tmp_path, rows=0))
 
 
-def test_sip_answers_within_50_ms_during_a_login_storm_and_a_large_import(
+def test_sip_answers_within_20_ms_during_a_login_storm_and_a_large_import(
     tmp_path: Path,
 ) -> None:
-    """The issue's floor is 20 ms; measured 23-28 ms at most on a busy machine (p99 16-20).
+    """The import is validated in a child process and written in chunks of 100 rows.
 
-    This guards what is reached (the import validated and written in slices,
-    the feed applied in 4 ms slices) while the last stalls are found: see
-    docs/architecture.md, "Keeping slow work off the SIP loop".
+    See docs/architecture.md, "Keeping slow work off the SIP loop".
     """
-    check(*run_load(tmp_path, rows=ROWS), limit=IMPORT_LIMIT)
+    check(run_load(tmp_path, rows=ROWS))
