@@ -23,7 +23,8 @@ A hard bound alone oscillates: while the delay is under it every new
 request is admitted, and each admitted challenge brings its expensive
 second half a round trip later, when the queue is already full again.
 :class:`Admission` therefore also *throttles* below the bound: it admits
-a fraction of the new requests (a credit counter, no randomness) and
+a fraction of the new requests (by a checksum of the request's branch, so
+that a retransmission gets the verdict its original got) and
 adjusts the fraction every :attr:`OverloadSettings.interval` from the
 *smallest* delay seen in it, as CoDel does: a queue that never empties
 within an interval is a standing queue (too much admitted work), while a
@@ -38,6 +39,7 @@ Nothing here reads a clock: the delay and ``now`` are given.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 from .codes import Method
@@ -130,12 +132,11 @@ def admits(
 class Admission:
     """Admits new requests: a hard bound on the queue delay and an adaptive fraction."""
 
-    __slots__ = ("_credit", "_fraction", "_least", "_next", "_settings")
+    __slots__ = ("_fraction", "_least", "_next", "_settings")
 
     def __init__(self, settings: OverloadSettings) -> None:
         self._settings = settings
         self._fraction = 1.0
-        self._credit = 0.0
         self._least = float("inf")
         self._next = 0.0
 
@@ -158,8 +159,26 @@ class Admission:
         self._least = float("inf")
         self._next = now + settings.interval
 
-    def admits(self, method: str, delay: float, *, in_dialog: bool, credentials: bool) -> bool:
-        """Whether to process a request after ``delay`` seconds of queueing (see :func:`admits`)."""
+    def admits(
+        self,
+        method: str,
+        delay: float,
+        *,
+        in_dialog: bool,
+        credentials: bool,
+        identity: str = "",
+    ) -> bool:
+        """Whether to process a request after ``delay`` seconds of queueing (see :func:`admits`).
+
+        Args:
+            method: the request's method.
+            delay: how long it waited.
+            in_dialog: its To has a tag.
+            credentials: it carries credentials.
+            identity: what its retransmissions share (the top Via branch):
+                the fraction admits by its checksum, so a retransmitted request
+                is admitted again when its original was.
+        """
         settings = self._settings
         if settings.bound <= 0 or in_dialog or method in _ALWAYS_SERVED or credentials:
             return admits(method, delay, settings, in_dialog=in_dialog, credentials=credentials)
@@ -167,8 +186,5 @@ class Admission:
             return False
         if self._fraction >= 1.0:
             return True
-        self._credit += self._fraction
-        if self._credit >= 1.0:
-            self._credit -= 1.0
-            return True
-        return False
+        checksum = zlib.crc32(identity.encode("utf-8", "surrogateescape")) & 0xFFFF
+        return checksum < self._fraction * 0x10000

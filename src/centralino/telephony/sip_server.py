@@ -308,7 +308,11 @@ class SipServer:
                 self._drain(peer)
                 return
             if not self._admission.admits(
-                scan.method, queued, in_dialog=scan.in_dialog, credentials=scan.credentials
+                scan.method,
+                queued,
+                in_dialog=scan.in_dialog,
+                credentials=scan.credentials,
+                identity=scan.key.branch,
             ):
                 self._refuse(data, peer, scan)
                 return
@@ -341,6 +345,7 @@ class SipServer:
             queued,
             in_dialog=headers.to_address().tag is not None,
             credentials="authorization" in headers or "proxy-authorization" in headers,
+            identity=headers.vias()[0].branch or "",
         )
 
     def _refuse(self, data: bytes, peer: Peer, scan: Scan | None = None) -> None:
