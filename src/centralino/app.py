@@ -13,6 +13,7 @@ import gc
 import os
 import secrets
 import stat
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager, contextmanager
@@ -482,8 +483,12 @@ def _configure_logging() -> None:
             structlog.processors.StackInfoRenderer(),
             structlog.dev.set_exc_info,
             structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
-            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
-        ]
+            structlog.dev.ConsoleRenderer(
+                colors=sys.stdout.isatty(),  # a log file gets no escape codes
+                exception_formatter=structlog.dev.plain_traceback,
+            ),
+        ],
+        cache_logger_on_first_use=True,
     )
 
 
