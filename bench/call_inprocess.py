@@ -218,7 +218,8 @@ def _register_callee(receive: object, recorder: _Recorder) -> None:
     second = _register(user, 0, 2, "reg2", str(credentials)).replace(b"5070", b"5080")
     send(second, CALLEE_PEER)  # type: ignore[operator]
     [(ok, _)] = recorder.take()
-    assert isinstance(ok, Response) and ok.status == 200, ok
+    assert isinstance(ok, Response), ok
+    assert ok.status == 200, ok
 
 
 def _call(timed: object, recorder: _Recorder, index: int, user: str, password: str) -> int:
