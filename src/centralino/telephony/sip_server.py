@@ -302,24 +302,37 @@ class SipServer:
         if len(data) < 8 and not data.strip():
             return  # keep-alive CRLFs on UDP (RFC 5626 §4.4.1)
         scan = prescan(data)
-        if scan is not None:
-            if scan.method != Method.ACK and self._layer.absorb_retransmission(scan.key, now):
-                counters.retransmissions_absorbed += 1
-                self._drain(peer)
-                return
-            if not self._admission.admits(
-                scan.method,
-                queued,
-                in_dialog=scan.in_dialog,
-                credentials=scan.credentials,
-                identity=scan.key.branch,
-            ):
-                self._refuse(data, peer, scan)
-                return
-            stateless = self._stateless.get(scan.method)
-            if stateless is not None and (answer := stateless(scan, data, peer)) is not None:
-                self._send_bytes(answer, peer)
-                return
+        if scan is not None and self._answered_early(scan, data, peer, queued, now):
+            return
+        self._parse_and_feed(data, peer, queued, now, scanned=scan is not None)
+
+    def _answered_early(
+        self, scan: Scan, data: bytes, peer: Peer, queued: float, now: float
+    ) -> bool:
+        """Absorb a retransmission, refuse for overload, or answer statelessly: True if done."""
+        if scan.method != Method.ACK and self._layer.absorb_retransmission(scan.key, now):
+            self.counters.retransmissions_absorbed += 1
+            self._drain(peer)
+            return True
+        if not self._admission.admits(
+            scan.method,
+            queued,
+            in_dialog=scan.in_dialog,
+            credentials=scan.credentials,
+            identity=scan.key.branch,
+        ):
+            self._refuse(data, peer, scan)
+            return True
+        stateless = self._stateless.get(scan.method)
+        if stateless is not None and (answer := stateless(scan, data, peer)) is not None:
+            self._send_bytes(answer, peer)
+            return True
+        return False
+
+    def _parse_and_feed(
+        self, data: bytes, peer: Peer, queued: float, now: float, *, scanned: bool
+    ) -> None:
+        """The full path: parse (400 when broken), stamp the Via, feed the layer, drain."""
         try:
             message = parse_message(data)
         except PeerError as exc:
@@ -328,7 +341,7 @@ class SipServer:
         except SipError:
             return
         if isinstance(message, Request):
-            if scan is None and not self._admits_parsed(message, queued):
+            if not scanned and not self._admits_parsed(message, queued):
                 self._refuse(data, peer)
                 return
             message = _stamp_via(message, peer)
