@@ -61,34 +61,54 @@ from sip_register import free_port as free_sip_port  # noqa: E402
 
 
 @dataclass(frozen=True)
-class Load:
-    """One bounded load at one offered rate."""
+class Kind:
+    """A kind of load: its SIPp scenario and the answers that complete a call."""
 
+    name: str
+    scenario: str
+    completed_by: tuple[str, ...]
+    extra: tuple[str, ...] = ()
+
+
+KINDS = {
+    "register": Kind("register", "register_overload.xml", ("200",)),
+    "invite": Kind(
+        "invite", "invite_overload.xml", ("404", "480", "486"), ("-set", "service", "99999")
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Load:
+    """One bounded load of one kind at one offered rate."""
+
+    kind: str
     multiplier: float
     offered: int
     calls: int
     registered: int
+    """Calls completed (a 200 to the REGISTER; the final failure to the INVITE)."""
     refused_first: int
     refused_second: int
     failed: int
     elapsed: float
     health: dict[str, float]
     cpu: float
-    """Server CPU seconds during the load."""
+    """Server CPU seconds during the load (all kinds run at once)."""
 
     @property
     def goodput(self) -> float:
-        """Registrations completed per second."""
+        """Calls completed per second."""
         return self.registered / self.elapsed if self.elapsed else 0.0
 
     @property
     def admitted(self) -> int:
-        """Calls whose first REGISTER was not refused."""
+        """Calls whose first request was not refused."""
         return self.calls - self.refused_first
 
     @property
     def admitted_failure_percent(self) -> float:
-        """Admitted calls that did not register, in percent."""
+        """Admitted calls that did not complete, in percent."""
         lost = self.refused_second + self.failed
         return 100.0 * lost / self.admitted if self.admitted else 0.0
 
@@ -120,48 +140,65 @@ def health(http_port: int) -> dict[str, float]:
 
 
 def run_load(args: argparse.Namespace, multiplier: float, port: int, http: int, work: Path,
-             inf: Path, pid: int) -> Load:  # fmt: skip
-    """One bounded SIPp run at ``multiplier`` x capacity."""
-    rate = int(args.capacity * multiplier)
+             inf: Path, pid: int) -> list[Load]:  # fmt: skip
+    """Bounded SIPp runs, one per kind at once, each at its share of ``multiplier`` x capacity."""
+    kinds = [KINDS[name] for name in args.kinds]
+    rate = max(1, int(args.capacity * multiplier / len(kinds)))
     count = int(rate * args.seconds)
-    name = f"load-{multiplier:g}x"
-    stats, counts = work / f"{name}.csv", work / f"{name}-counts.csv"
     timeout = int(args.seconds * 3 + 30)
-    command = [
-        "sipp", f"127.0.0.1:{port}", "-sf", str(HERE / "scenarios" / "register_overload.xml"),
-        "-i", "127.0.0.1", "-p", str(free_sip_port()), "-r", str(rate), "-m", str(count),
-        "-l", str(max(rate * 4, 100)), "-buff_size", "4194304", "-timeout", f"{timeout}s",
-        "-trace_stat", "-stf", str(stats), "-trace_counts", "-fd", "1", "-nostdin", "-nd",
-        "-inf", str(inf),
-    ]  # fmt: skip
+    runs = []
     before = cpu_seconds(pid)
-    subprocess.run(pinned(args.sipp_core, command), cwd=work, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, timeout=timeout + 30, check=False)  # fmt: skip
+    for kind in kinds:
+        name = f"{kind.name}-{multiplier:g}x"
+        stats = work / f"{name}.csv"
+        command = [
+            "sipp", f"127.0.0.1:{port}", "-sf", str(HERE / "scenarios" / kind.scenario),
+            "-i", "127.0.0.1", "-p", str(free_sip_port()), "-r", str(rate), "-m", str(count),
+            "-l", str(max(rate * 4, 100)), "-buff_size", "4194304", "-timeout", f"{timeout}s",
+            "-trace_stat", "-stf", str(stats), "-trace_counts", "-fd", "1", "-nostdin", "-nd",
+            "-inf", str(inf), *kind.extra,
+        ]  # fmt: skip
+        child = subprocess.Popen(pinned(args.sipp_core, command), cwd=work,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        runs.append((kind, name, stats, child))
+    for *_, child in runs:
+        try:
+            child.wait(timeout + 30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
     cpu = cpu_seconds(pid) - before
-    result = parse_stats(name, rate, stats, count)
-    counted = trace_counts(counts_file(work, counts))
-    ok = responses(counted, "200")
-    refused = [*responses(counted, "503"), 0, 0]
-    registered = ok[-1] if ok else 0
-    return Load(
-        multiplier=multiplier,
-        offered=rate,
-        calls=count,
-        registered=registered,
-        refused_first=refused[0],
-        refused_second=refused[1],
-        failed=max(0, count - result.successful),
-        elapsed=result.elapsed,
-        health=health(http),
-        cpu=cpu,
-    )
+    counters = health(http)
+    loads = []
+    for kind, name, stats, _ in runs:
+        result = parse_stats(name, rate, stats, count)
+        counted = trace_counts(counts_file(work, kind.scenario))
+        completed = sum(
+            found[-1] for status in kind.completed_by if (found := responses(counted, status))
+        )
+        refused = [*responses(counted, "503"), 0, 0]
+        loads.append(
+            Load(
+                kind=kind.name,
+                multiplier=multiplier,
+                offered=rate,
+                calls=count,
+                registered=completed,
+                refused_first=refused[0],
+                refused_second=refused[1],
+                failed=max(0, count - result.successful),
+                elapsed=result.elapsed,
+                health=counters,
+                cpu=cpu,
+            )
+        )
+    return loads
 
 
-def counts_file(work: Path, wanted: Path) -> Path:
-    """SIPp names the counts file after the scenario and its PID: find the newest."""
-    if wanted.exists():
-        return wanted
-    found = sorted(work.glob("*_counts.csv"), key=lambda p: p.stat().st_mtime)
+def counts_file(work: Path, scenario: str) -> Path:
+    """SIPp names the counts file after the scenario and its PID: the newest of ``scenario``."""
+    stem = Path(scenario).stem
+    found = sorted(work.glob(f"{stem}_*_counts.csv"), key=lambda p: p.stat().st_mtime)
     return found[-1]
 
 
@@ -169,24 +206,26 @@ def report(loads: list[Load], capacity: int) -> None:
     """One line per load, and the floor's verdict for the largest."""
     load_average = Path("/proc/loadavg").read_text().strip()
     print(f"capacity (given): {capacity}/s; load average {load_average}")
-    print(f"{'load':>5}{'offered/s':>10}{'goodput/s':>10}{'% cap':>7}{'refused 1st':>12}"
+    print(f"{'kind':>9}{'load':>5}{'offered/s':>10}{'goodput/s':>10}{'% cap':>7}{'refused 1st':>12}"
           f"{'refused 2nd':>12}{'failed':>8}{'adm fail %':>11}{'absorbed':>10}"
           f"{'max delay ms':>13}{'cpu s':>7}")  # fmt: skip
     for load in loads:
         delay = 1000 * load.health.get("queue_delay_max", float("nan"))
         absorbed = int(load.health.get("retransmissions_absorbed", 0))
-        print(f"{load.multiplier:>4g}x{load.offered:>10}{load.goodput:>10.0f}"
+        print(f"{load.kind:>9}{load.multiplier:>4g}x{load.offered:>10}{load.goodput:>10.0f}"
               f"{100 * load.goodput / capacity:>7.0f}{load.refused_first:>12}"
               f"{load.refused_second:>12}{load.failed:>8}{load.admitted_failure_percent:>11.3f}"
               f"{absorbed:>10}{delay:>13.0f}{load.cpu:>7.1f}")  # fmt: skip
-    for load in loads:
+    for load in loads[:: len({load.kind for load in loads})]:
         print(f"{load.multiplier:g}x health: {json.dumps(load.health)}")
 
 
 def main() -> None:
     """Parse arguments, start the server, run the loads, report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--capacity", type=int, required=True, help="measured REGISTER/s")
+    parser.add_argument("--capacity", type=int, required=True, help="measured calls/s (all kinds)")
+    parser.add_argument("--kinds", nargs="+", choices=sorted(KINDS), default=["register"],
+                        help="loads offered at once, sharing the rate equally")  # fmt: skip
     parser.add_argument("--multipliers", type=float, nargs="+", default=[1.0, 2.0, 4.0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each load")
     parser.add_argument("--users", type=int, default=2000)
@@ -211,7 +250,7 @@ def main() -> None:
         with process(pinned(args.server_core, command), work / "centralino.log") as server:
             wait_for_sip(port)
             for multiplier in args.multipliers:
-                loads.append(run_load(args, multiplier, port, http, work, inf, server.pid))
+                loads += run_load(args, multiplier, port, http, work, inf, server.pid)
                 time.sleep(args.pause)
         report(loads, args.capacity)
 

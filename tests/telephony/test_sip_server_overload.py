@@ -248,3 +248,22 @@ async def test_a_datagram_shorter_than_its_content_length_gets_400(
     response = parse_message(answer)
     assert isinstance(response, Response)
     assert response.headers.call_id() == "c1@phone"
+
+
+async def test_the_ack_of_a_stateless_503_is_dropped_unparsed(
+    server: SipServer, transport: Recorder
+) -> None:
+    acks: list[IncomingRequest] = []
+    server.route("ACK", acks.append)
+    server.receive(_request("INVITE", branch="z9hG4bKinv"), PEER, queued=0.5)
+    refused = parse_message(transport.sent[0])
+    assert isinstance(refused, Response)
+    tag = refused.headers.to_address().tag
+    assert tag is not None
+    assert tag.startswith("sl")
+    ack = _request("ACK", branch="z9hG4bKinv", to_tag=f";tag={tag}")
+    server.receive(ack, PEER)
+    assert acks == []
+    assert server.counters.retransmissions_absorbed == 1
+    server.receive(_request("ACK", branch="z9hG4bKx", to_tag=";tag=abc123"), PEER)
+    assert len(acks) == 1  # an ACK in a dialog of ours still reaches its handler

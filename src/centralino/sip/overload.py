@@ -75,7 +75,8 @@ class SipCounters:
     received: int = 0
     """Messages handed to the server (datagrams and framed stream messages)."""
     retransmissions_absorbed: int = 0
-    """Requests answered by their transaction without a full parse."""
+    """Retransmitted requests answered by their transaction, and ACKs of stateless
+    answers dropped, without a full parse."""
     rejected_overload: int = 0
     """New requests answered 503 because the queue delay passed the bound."""
     bad_requests: int = 0

@@ -33,7 +33,7 @@ import re
 from .events import TransactionKey
 from .headers import MAGIC_COOKIE
 
-__all__ = ["Scan", "prescan", "stateless_response"]
+__all__ = ["STATELESS_TAG_PREFIX", "Scan", "prescan", "stateless_response"]
 
 _TOKEN_CHARS = rb"A-Za-z0-9.!%*_+`'~\-"
 _REQUEST_LINE_RE = re.compile(rb"([" + _TOKEN_CHARS + rb"]+) [^ \t]+ SIP/2\.0")
@@ -46,6 +46,9 @@ _FIELD_RE = re.compile(
 )
 _CSEQ_RE = re.compile(rb"([0-9]{1,10})[ \t]+([" + _TOKEN_CHARS + rb"]+)[ \t]*")
 _TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=")
+STATELESS_TAG_PREFIX = "sl"
+"""To-tags of stateless answers start so (never hex): their ACKs are recognised."""
+_STATELESS_TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*sl[0-9a-f]{12}(?![^; \t])")
 # via-parm (RFC 3261 §20.42) restricted to plain parameters: a quoted or
 # otherwise unusual value sends the message to the full parser.
 _VIA_RE = re.compile(
@@ -64,7 +67,16 @@ _DEFAULT_PORTS = {b"TLS": 5061}
 class Scan:
     """What :func:`prescan` found in a raw request (a plain class: one per message)."""
 
-    __slots__ = ("complete", "copied", "credentials", "in_dialog", "key", "method", "to_end")
+    __slots__ = (
+        "complete",
+        "copied",
+        "credentials",
+        "in_dialog",
+        "key",
+        "method",
+        "stateless_dialog",
+        "to_end",
+    )
 
     def __init__(
         self,
@@ -76,6 +88,7 @@ class Scan:
         complete: bool,
         copied: tuple[tuple[int, int], ...] = (),
         to_end: int = -1,
+        stateless_dialog: bool = False,
     ) -> None:
         self.method = method
         """The Request-Line's method."""
@@ -93,6 +106,8 @@ class Scan:
         """Where the Via, From, To, Call-ID and CSeq lines are (start, end), in order."""
         self.to_end = to_end
         """Where the first To line ends (-1: no To)."""
+        self.stateless_dialog = stateless_dialog
+        """To carries the tag of a stateless answer of ours (an ACK to it needs nothing)."""
 
 
 def prescan(data: bytes) -> Scan | None:
@@ -116,7 +131,7 @@ def prescan(data: bytes) -> Scan | None:
         return None
     via = cseq = None
     to_end = -1
-    in_dialog = credentials = has_from = has_call_id = False
+    in_dialog = credentials = has_from = has_call_id = stateless_dialog = False
     hops_readable = True
     copied = []
     for field in _FIELD_RE.finditer(head.lower()):
@@ -132,6 +147,7 @@ def prescan(data: bytes) -> Scan | None:
             if to_end < 0:
                 to_end = field.end()
                 in_dialog = _TAG_RE.search(field[2]) is not None
+                stateless_dialog = in_dialog and _STATELESS_TAG_RE.search(field[2]) is not None
         elif name in (b"from", b"f"):
             has_from = True
         elif name in (b"call-id", b"i"):
@@ -157,6 +173,7 @@ def prescan(data: bytes) -> Scan | None:
         complete=to_end >= 0 and has_from and has_call_id and hops_readable,
         copied=tuple(copied),
         to_end=to_end,
+        stateless_dialog=stateless_dialog,
     )
 
 
@@ -194,8 +211,10 @@ def stateless_response(
 
     Via (every line, in order), From, To, Call-ID and CSeq are copied as
     received (RFC 3261 §8.2.6.2); To gets a tag derived from those lines
-    when it has none, so a retransmission gets the same one (§8.2.7). No
-    line is parsed.
+    when it has none, so a retransmission gets the same one (§8.2.7), and
+    marked (:data:`STATELESS_TAG_PREFIX`) so that the ACK of a stateless
+    final answer to an INVITE is recognised and dropped unparsed (as
+    Kamailio's ``sl`` does). No line is parsed.
 
     Args:
         data: the request, as received.
@@ -214,7 +233,8 @@ def stateless_response(
             return None
     lines = [data[start:end] for start, end in scan.copied]
     if scan.to_end >= 0 and not scan.in_dialog:
-        tag = hashlib.blake2s(b"\n".join(lines), digest_size=6).hexdigest().encode()
+        digest = hashlib.blake2s(b"\n".join(lines), digest_size=6).hexdigest()
+        tag = (STATELESS_TAG_PREFIX + digest).encode()
         lines = [
             line + b";tag=" + tag if start < scan.to_end <= end else line
             for line, (start, end) in zip(lines, scan.copied, strict=True)

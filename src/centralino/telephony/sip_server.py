@@ -310,7 +310,11 @@ class SipServer:
         self, scan: Scan, data: bytes, peer: Peer, queued: float, now: float
     ) -> bool:
         """Absorb a retransmission, refuse for overload, or answer statelessly: True if done."""
-        if scan.method != Method.ACK and self._layer.absorb_retransmission(scan.key, now):
+        if scan.method == Method.ACK:
+            if scan.stateless_dialog:  # the ACK of a stateless 503 (or 4xx): nothing to do
+                self.counters.retransmissions_absorbed += 1
+                return True
+        elif self._layer.absorb_retransmission(scan.key, now):
             self.counters.retransmissions_absorbed += 1
             self._drain(peer)
             return True
