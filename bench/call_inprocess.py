@@ -155,7 +155,7 @@ async def run(args: argparse.Namespace) -> None:
         await seed_centralino(data, [*rows, CALLEE])
         database = Database(sqlite_url(data))
         telephony = build_engine(
-            TelephonySettings(bind="127.0.0.1", port=0),
+            TelephonySettings(bind="127.0.0.1", port=0, media_anchoring=not args.no_anchoring),
             units=SqlUnitOfWorkFactory(database),
             store=_Store(),  # type: ignore[arg-type]
             events=LocalEventBus(),
@@ -256,6 +256,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=10, help="calls between loop turns")
+    parser.add_argument("--no-anchoring", action="store_true", help="SDP passed through")
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
     asyncio.run(run(parser.parse_args()))
 
