@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from centralino.sip.errors import SipParseError
 from centralino.sip.headers import ContactStar, CSeq, Headers, Via, canonical_name
@@ -135,3 +137,37 @@ def test_single_valued_fields_must_be_single() -> None:
         headers.call_id()
     with pytest.raises(SipParseError, match="missing"):
         Headers().call_id()
+
+
+_VIA_ELEMENT = st.builds(
+    lambda transport, host, port, branch, rport: (
+        f"SIP/2.0/{transport} {host}{'' if port is None else f':{port}'}"
+        f";branch=z9hG4bK{branch}{';rport' if rport else ''}"
+    ),
+    st.sampled_from(["UDP", "TCP", "tls"]),
+    st.sampled_from(["192.0.2.1", "pbx.example.com", "[2001:db8::1]"]),
+    st.none() | st.integers(min_value=0, max_value=65535),
+    st.text(alphabet="abcdef0123456789", min_size=1, max_size=12),
+    st.booleans(),
+)
+
+
+@given(st.lists(st.lists(_VIA_ELEMENT, min_size=1, max_size=3), min_size=1, max_size=3))
+def test_top_via_alone_equals_the_first_of_every_via(lines: list[list[str]]) -> None:
+    fields = [("Via", ", ".join(line)) for line in lines]
+    lazy = Headers(fields)
+    eager = Headers(fields)
+    assert lazy.top_via() == eager.vias()[0]
+    assert lazy.vias() == eager.vias()  # reading the top first changes nothing after
+    stamped = lazy.with_top_via(lazy.top_via().with_parameter("received", "198.51.100.7"))
+    assert stamped.top_via() == Headers(list(stamped)).vias()[0]
+    assert stamped.vias()[1:] == eager.vias()[1:]
+
+
+def test_top_via_skips_empty_elements_and_requires_one() -> None:
+    headers = Headers([("Via", " , SIP/2.0/UDP a.example.com;branch=z9hG4bK1, junk")])
+    assert headers.top_via().host == "a.example.com"
+    with pytest.raises(SipParseError):
+        Headers([("To", "<sip:a@b>")]).top_via()
+    with pytest.raises(SipParseError):
+        Headers([("Via", "SIP/2.0/UDP <bad")]).top_via()

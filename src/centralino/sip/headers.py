@@ -146,6 +146,11 @@ class Via:
         Raises:
             SipParseError: a bad received, rport, ttl or an empty branch.
         """
+        parameters = self.parameters
+        if len(parameters) == 1 and "branch" in parameters:
+            if not parameters.get("branch"):
+                raise SipParseError("empty Via branch")
+            return  # the usual Via: a branch alone
         received = self.parameters.get("received")
         if "received" in self.parameters and not (received and host_is_ip(received)):
             raise SipParseError(f"bad Via received {received!r}")
@@ -380,8 +385,7 @@ class Headers:
         The new Via gets a line of its own, first; the old top value leaves
         its line (the line goes when it held nothing else).
         """
-        vias = self.vias()
-        if not vias:
+        if "via" not in self:
             return self
         fields = [("Via", str(via))]
         replaced = False
@@ -396,8 +400,32 @@ class Headers:
             fields.append((key, value))
         headers = Headers(fields)
         headers._parsed.update(self._parsed)
-        headers._parsed["via"] = (via, *vias[1:])
+        headers._parsed["top-via"] = via
+        every = cast("tuple[Via, ...] | None", self._parsed.get("via"))
+        if every is not None:
+            headers._parsed["via"] = (via, *every[1:])
         return headers
+
+    def top_via(self) -> Via:
+        """Return the top Via alone, parsing no other (RFC 3261 §18.2.2).
+
+        Validation, transaction matching and the received/rport stamp read
+        only the top Via; the others are copied to responses as text.
+
+        Raises:
+            SipParseError: no Via, or the top one is malformed.
+        """
+        parsed = self._parsed.get("top-via")
+        if parsed is None:
+            every = self._parsed.get("via")
+            if every is not None:
+                parsed = cast(tuple[Via, ...], every)[0] if every else None
+            else:
+                parsed = _first_via(self._lines("via"))
+            if parsed is None:
+                raise SipParseError("Missing via header(s)")
+            self._parsed["top-via"] = parsed
+        return cast(Via, parsed)
 
     def vias(self) -> list[Via]:
         """Return every Via, top first (RFC 3261 §20.42)."""
@@ -481,3 +509,13 @@ class Headers:
             state = "missing" if not values else "repeated"
             raise SipParseError(f"{state} {canonical_name(name)} header")
         return values[0]
+
+
+def _first_via(lines: list[str] | None) -> Via | None:
+    """Parse the first element of the first non-empty Via line, or None."""
+    for line in lines or ():
+        for piece in split_outside(line, ","):
+            text = strip_lws(piece)
+            if text:
+                return Via.parse(text)
+    return None

@@ -51,9 +51,11 @@ class Parameters:
         positions = self._positions
         if positions is None:
             positions = self._positions = {}
-            for index, (key, _) in enumerate(self._items):
-                positions.setdefault(key.lower(), index)
-        return positions.get(name.lower())
+            for position, (key, _) in enumerate(self._items):
+                positions.setdefault(key.lower(), position)
+        # Callers mostly ask with the lower-case name: try it before folding.
+        index = positions.get(name)
+        return positions.get(name.lower()) if index is None else index
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Return the first value of ``name`` (None for a valueless flag).

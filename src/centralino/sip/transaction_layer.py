@@ -64,10 +64,10 @@ def client_key(message: Request | Response) -> TransactionKey:
     Raises:
         SipParseError: no Via or no CSeq.
     """
-    vias = message.headers.vias()
-    if not vias or not vias[0].branch:
+    branch = message.headers.top_via().branch
+    if not branch:
         raise SipParseError("client transactions need a Via branch")
-    return TransactionKey(branch=vias[0].branch, method=message.headers.cseq().method)
+    return TransactionKey(branch=branch, method=message.headers.cseq().method)
 
 
 def server_key(request: Request) -> TransactionKey:
@@ -77,7 +77,7 @@ def server_key(request: Request) -> TransactionKey:
         SipParseError: the request has no Via.
     """
     headers = request.headers
-    top = headers.vias()[0]
+    top = headers.top_via()
     method = Method.INVITE if request.method == Method.ACK else request.method
     if top.is_rfc3261_branch and top.branch != "z9hG4bK":
         return TransactionKey(

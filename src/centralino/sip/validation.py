@@ -95,8 +95,7 @@ def _check_version(version: str) -> None:
 
 
 def _check_common(headers: Headers) -> None:
-    if not headers.vias():
-        raise SipParseError("Missing via header(s)")
+    headers.top_via()  # the others are copied to a response as text (§8.2.6.2)
     headers.cseq()
     headers.call_id()
     headers.from_address()

@@ -362,7 +362,7 @@ class SipServer:
             queued,
             in_dialog=headers.to_address().tag is not None,
             credentials="authorization" in headers or "proxy-authorization" in headers,
-            identity=headers.vias()[0].branch or "",
+            identity=headers.top_via().branch or "",
         )
 
     def _refuse(self, data: bytes, peer: Peer, scan: Scan | None = None) -> None:
@@ -573,10 +573,9 @@ class SipServer:
 
 def _stamp_via(request: Request, peer: Peer) -> Request:
     """Record where the request really came from (RFC 3261 §18.2.1, RFC 3581)."""
-    vias = request.headers.vias()
-    if not vias:
+    if "via" not in request.headers:
         return request
-    top = vias[0]
+    top = request.headers.top_via()
     stamps = [("received", peer.host)]
     if top.wants_rport:
         stamps.append(("rport", str(peer.port)))
