@@ -652,3 +652,21 @@ def test_answers_mirror_offers(media: list[MediaDescription], order: CodecOrder)
             assert answered.codecs[0].encoding_name in {"PCMU", "PCMA"}
             assert offered.port != 0
             assert offered.proto == "RTP/AVP"
+
+
+@settings(max_examples=100)
+@given(sessions)
+def test_copies_made_without_checks_pass_them(description: SessionDescription) -> None:
+    # The parser and rewrite_connection copy checked parts without running
+    # __post_init__ again: the copies must be what the checked path builds.
+    parsed = SessionDescription.parse(str(description))
+    rewritten = rewrite_connection(
+        parsed, address="192.0.2.1", ports=[4000 if m.port else 0 for m in parsed.media]
+    )
+    for result in (parsed, rewritten, bump_version(parsed)):
+        checked = dataclasses.replace(
+            result, media=tuple(dataclasses.replace(m) for m in result.media)
+        )
+        assert checked == result
+        assert [m.codecs for m in checked.media] == [m.codecs for m in result.media]
+        assert SessionDescription.parse(str(result)) == result

@@ -187,7 +187,7 @@ class Origin:
 
     def bumped(self) -> Origin:
         """Return this origin with the version incremented (RFC 3264 §8)."""
-        return dataclasses.replace(self, session_version=self.session_version + 1)
+        return _evolve(self, session_version=self.session_version + 1)
 
     def __str__(self) -> str:
         return (
@@ -591,6 +591,24 @@ _MEDIA_LETTERS = "icbka"
 T = TypeVar("T")
 
 
+def _evolve(instance: T, **changes: object) -> T:
+    """``dataclasses.replace`` without ``__post_init__``: for checked values only.
+
+    The parser and the rewriting helpers combine parts that were each
+    checked when made (a parsed m-line, c= and a= lines); checking the whole
+    again on every copy was a tenth of the anchor's cost. A private cache
+    field (``_codecs``) starts empty in the copy.
+    """
+    copy = object.__new__(type(instance))
+    for name in instance.__slots__:  # type: ignore[attr-defined]
+        if name in changes:
+            value = changes[name]
+        else:
+            value = None if name.startswith("_") else getattr(instance, name)
+        object.__setattr__(copy, name, value)
+    return copy
+
+
 def _once(current: T | None, new: T, kind: str) -> T:
     if current is not None:
         raise InvalidSdpValue(f"a second '{kind}=' line")
@@ -609,6 +627,7 @@ class _Section:
     bandwidths: list[Bandwidth] = dataclasses.field(default_factory=list)
     timings: list[Timing] = dataclasses.field(default_factory=list)
     attributes: list[Attribute] = dataclasses.field(default_factory=list)
+    origin: Origin | None = None  # the session's o=, parsed when line 2 is read
 
     def add(self, kind: str, value: str) -> None:
         if kind not in self.letters:
@@ -642,7 +661,8 @@ class _Section:
 
     def media(self) -> MediaDescription:
         assert self.header is not None
-        return dataclasses.replace(
+        # Each part was checked as its line was read (directions by _add_attribute).
+        return _evolve(
             self.header,
             information=self.texts.get("i"),
             connection=self.connection,
@@ -693,7 +713,7 @@ def _read_line(line: str, number: int, sections: list[_Section]) -> None:
     kind, value = line[0], line[2:]
     _check(_TEXT, value, "line")
     if number == 2:
-        _parse_origin(value)  # checked here so its errors name line 2
+        sections[0].origin = _parse_origin(value)  # here so its errors name line 2
     elif number == 3:
         _check(_TEXT, value, "session name")
     elif kind == "m":
@@ -706,7 +726,7 @@ def _build(origin: str, name: str, session: _Section, medias: list[_Section]) ->
     if not session.timings:
         raise InvalidSdpValue("no t= line")
     return SessionDescription(
-        origin=_parse_origin(origin),
+        origin=session.origin or _parse_origin(origin),
         session_name=name,
         information=session.texts.get("i"),
         uri=session.texts.get("u"),
@@ -1055,7 +1075,7 @@ def rewrite_connection(
         for item, port in zip(description.media, ports, strict=True)
     )
     connection = Connection(address_type=AddressType.of(address), address=address)
-    return dataclasses.replace(description, connection=connection, media=media)
+    return _evolve(description, connection=connection, media=media)
 
 
 def _rewrite_media(

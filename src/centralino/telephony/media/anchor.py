@@ -110,6 +110,8 @@ class _Exchange:
     offerer: Side | None = None
     offer: SessionDescription | None = None
     index: int = 0
+    augmented: SessionDescription | None = None
+    """The offer as relayed before pointing it at the PBX (kept for the answer)."""
 
 
 @dataclass(slots=True)
@@ -433,8 +435,10 @@ class AnchorSdp:
             index = anchored_stream(description)
             if index is None:
                 return description  # no audio to anchor in this offer
-            anchored.exchange = _Exchange(offerer=side, offer=description, index=index)
             relayed = augment_offer(description, index, self.codecs)
+            anchored.exchange = _Exchange(
+                offerer=side, offer=description, index=index, augmented=relayed
+            )
         else:
             index = exchange.index
             if exchange.offerer in (None, side) or index >= len(description.media):
@@ -452,7 +456,7 @@ class AnchorSdp:
         offer = exchange.offer
         assert offer is not None
         assert exchange.offerer is not None
-        offered = augment_offer(offer, index, self.codecs)
+        offered = exchange.augmented or augment_offer(offer, index, self.codecs)
         session.negotiated(side, LegCodecs.of(_stream_codecs(offered, answer, index)))
         relayed = answer_for_offerer(offer, answer, index, self.codecs)
         session.negotiated(exchange.offerer, LegCodecs.of(_stream_codecs(offer, relayed, index)))

@@ -206,6 +206,8 @@ def point_at(
     """
     ports = [port if position == index else 0 for position in range(len(description.media))]
     rewritten = rewrite_connection(description, address=address, ports=ports)
+    if len(rewritten.media) == 1:
+        return rewritten  # the usual offer: the anchored stream alone, nothing to disable
     streams = tuple(
         media if media.port != 0 or position == index else _disabled(media)
         for position, media in enumerate(rewritten.media)
