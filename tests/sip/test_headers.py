@@ -171,3 +171,31 @@ def test_top_via_skips_empty_elements_and_requires_one() -> None:
         Headers([("To", "<sip:a@b>")]).top_via()
     with pytest.raises(SipParseError):
         Headers([("Via", "SIP/2.0/UDP <bad")]).top_via()
+
+
+def test_a_via_text_parsed_again_gives_the_same_value() -> None:
+    text = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKmemo;rport"
+    assert Via.parse(text) == Via.parse(text) == Headers([("v", text)]).top_via()
+    for _ in range(2):  # a bad text is judged anew each time, never remembered
+        with pytest.raises(SipParseError):
+            Via.parse("SIP/2.0/UDP 192.0.2.1;received=not-an-address")
+
+
+_FIELD_NAMES = st.sampled_from(["Via", "v", "VIA", "To", "t", "From", "CSeq", "X-Custom", "x"])
+_FIELD_VALUES = st.text(alphabet="abc;=, \t<>:@", max_size=12)
+
+
+@given(st.lists(st.tuples(_FIELD_NAMES, _FIELD_VALUES), max_size=8))
+def test_parsed_lines_look_up_as_built_fields(pairs: list[tuple[str, str]]) -> None:
+    parsed = Headers.parse([f"{name} :{value}" for name, value in pairs])
+    built = Headers([(name, value.strip(" \t")) for name, value in pairs])
+    assert parsed == built
+    assert list(parsed) == list(built)
+    for name in ("via", "To", "f", "cseq", "x-custom", "x", "contact"):
+        assert parsed.get_all(name) == built.get_all(name)
+
+
+def test_parse_rejects_lines_without_a_token_name() -> None:
+    for line in ("no colon here", "bad name: value", ": empty"):
+        with pytest.raises(SipParseError):
+            Headers.parse([line])

@@ -16,13 +16,14 @@ break them. Typed accessors parse on demand and raise
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
 from .address import NameAddress, format_header_parameters, parse_header_parameters
 from .errors import SipParseError
-from .grammar import TOKEN, WORD, split_outside, strip_lws
+from .grammar import TOKEN, WORD, is_token, split_outside, strip_lws
+from .memo import ParseMemo
 from .parameters import Parameters
 from .uri import host_is_ip
 
@@ -63,7 +64,16 @@ _VIA_RE = re.compile(
     r"(?P<params>\s*;.*)?",
     re.DOTALL,
 )
+# A Via text comes back: in the responses to a request (our own Via, as we
+# sent it) and in the ACK of a non-2xx final response (same branch, §17.1.1.3).
+_PARSED_VIAS: ParseMemo[Via] = ParseMemo(4096)
 
+
+# Header names already seen to be tokens: the same dozen names arrive in
+# every message, so the token check runs once per name (bounded: names come
+# from the network).
+_TOKEN_NAMES: set[str] = set()
+_TOKEN_NAMES_SIZE = 4096
 
 _CANONICAL_CACHE: dict[str, str] = {}
 _CANONICAL_CACHE_SIZE = 4096  # names come from the network: keep the memo bounded
@@ -79,6 +89,14 @@ def canonical_name(name: str) -> str:
     if len(_CANONICAL_CACHE) < _CANONICAL_CACHE_SIZE:
         _CANONICAL_CACHE[name] = canonical
     return canonical
+
+
+def _is_new_token(name: str) -> bool:
+    if not is_token(name):
+        return False
+    if len(_TOKEN_NAMES) < _TOKEN_NAMES_SIZE:
+        _TOKEN_NAMES.add(name)
+    return True
 
 
 def parse_integer(text: str, name: str, limit: int) -> int:
@@ -124,6 +142,9 @@ class Via:
         Raises:
             SipParseError: malformed value or parameter.
         """
+        known = _PARSED_VIAS.get(text)
+        if known is not None:
+            return known
         match = _VIA_RE.fullmatch(strip_lws(text))
         if match is None:
             raise SipParseError(f"malformed Via {text!r}")
@@ -138,7 +159,7 @@ class Via:
             parameters=parse_header_parameters(match["params"] or ""),
         )
         via.check()
-        return via
+        return _PARSED_VIAS.put(text, via)
 
     def check(self) -> None:
         """Validate the parameters with a defined grammar.
@@ -253,6 +274,41 @@ class Headers:
         # Typed values parsed once (the collection is immutable): a request's
         # Via, CSeq, From... are read by validation, transactions and handlers.
         self._parsed: dict[str, object] = {}
+
+    @classmethod
+    def parse(cls, lines: Sequence[str]) -> Headers:
+        """Read unfolded ``name: value`` field lines (RFC 3261 §7.3.1).
+
+        The look-up table is filled in the same pass: every message is
+        looked at by validation right after.
+
+        Args:
+            lines: the header section's lines, unfolded, without the start line.
+
+        Returns:
+            The fields, values stripped of surrounding white space.
+
+        Raises:
+            SipParseError: a line without a colon or with a name that is no token.
+        """
+        fields: list[tuple[str, str]] = []
+        table: dict[str, list[str]] = {}
+        for line in lines:
+            name, colon, value = line.partition(":")
+            name = name.rstrip(" \t")
+            if not colon or (name not in _TOKEN_NAMES and not _is_new_token(name)):
+                raise SipParseError(f"malformed header line {line[:40]!r}")
+            value = strip_lws(value)
+            fields.append((name, value))
+            key = _CANONICAL_CACHE.get(name) or canonical_name(name)
+            known = table.get(key)
+            if known is None:
+                table[key] = [value]
+            else:
+                known.append(value)
+        headers = cls(fields)
+        headers._lookup = table
+        return headers
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._fields)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from .address import NameAddress
 from .codes import StatusCode, reason_phrase
 from .errors import SipError, SipParseError
-from .grammar import TOKEN, is_token, strip_lws
+from .grammar import TOKEN
 from .headers import Headers, Via
 from .uri import Uri
 from .validation import validate_request, validate_response
@@ -165,7 +165,7 @@ def _parse(data: bytes) -> Request | Response:
     data = data.lstrip(b"\r\n")  # §7.5: ignore CRLFs before the start line
     head, body = _split_head(data)
     lines = _unfold(head.decode("utf-8", "surrogateescape"))
-    headers = Headers(_parse_header_line(line) for line in lines[1:])
+    headers = Headers.parse(lines[1:])
     try:
         cut = _cut_body(body, headers)
     except SipParseError as exc:
@@ -217,26 +217,6 @@ def _unfold(head: str) -> list[str]:
     if not lines:
         raise SipParseError("empty message")
     return lines
-
-
-# Header names already seen to be tokens: the same dozen names arrive in
-# every message, so the token check runs once per name (bounded: names come
-# from the network).
-_TOKEN_NAMES: set[str] = set()
-_TOKEN_NAMES_SIZE = 4096
-
-
-def _parse_header_line(line: str) -> tuple[str, str]:
-    name, colon, value = line.partition(":")
-    name = name.rstrip(" \t")
-    if name not in _TOKEN_NAMES:
-        if not colon or not is_token(name):
-            raise SipParseError(f"malformed header line {line[:40]!r}")
-        if len(_TOKEN_NAMES) < _TOKEN_NAMES_SIZE:
-            _TOKEN_NAMES.add(name)
-    elif not colon:
-        raise SipParseError(f"malformed header line {line[:40]!r}")
-    return name, strip_lws(value)
 
 
 def _cut_body(body: bytes, headers: Headers) -> bytes:
