@@ -199,3 +199,19 @@ def test_parse_rejects_lines_without_a_token_name() -> None:
     for line in ("no colon here", "bad name: value", ": empty"):
         with pytest.raises(SipParseError):
             Headers.parse([line])
+
+
+@given(st.lists(st.tuples(_FIELD_NAMES, _FIELD_VALUES), max_size=8))
+def test_a_new_top_via_looks_up_as_built_fields(pairs: list[tuple[str, str]]) -> None:
+    headers = Headers.parse([f"{name}: {value}" for name, value in pairs])
+    if not headers.get_all("via"):
+        return
+    try:
+        headers.by_name()
+        stamped = headers.with_top_via(Via(transport="UDP", host="192.0.2.9"))
+    except SipParseError:
+        return  # an unbalanced quote or bracket in the first Via line
+    built = Headers(list(stamped))
+    assert stamped == built
+    for name in ("via", "v", "to", "cseq", "x-custom", "contact"):
+        assert stamped.get_all(name) == built.get_all(name)

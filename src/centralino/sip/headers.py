@@ -443,18 +443,23 @@ class Headers:
         """
         if "via" not in self:
             return self
-        fields = [("Via", str(via))]
+        top = str(via)
+        fields = [("Via", top)]
         replaced = False
+        kept: list[str] = []  # what is left of the old top Via's line
         for key, value in self._fields:
             if not replaced and canonical_name(key) == "via":
                 replaced = True
                 if "," in value:
                     rest = [strip_lws(p) for p in split_outside(value, ",")][1:]
                     if rest:
-                        fields.append((key, ", ".join(rest)))
+                        kept.append(", ".join(rest))
+                        fields.append((key, kept[0]))
                 continue
             fields.append((key, value))
         headers = Headers(fields)
+        if self._lookup is not None:  # the same table, but for the Via lines
+            headers._lookup = {**self._lookup, "via": [top, *kept, *self._lookup["via"][1:]]}
         headers._parsed.update(self._parsed)
         headers._parsed["top-via"] = via
         every = cast("tuple[Via, ...] | None", self._parsed.get("via"))
