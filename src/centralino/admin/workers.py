@@ -80,9 +80,10 @@ session for fairness (Linux autogroup, on by default for desktops and
 shells; a systemd service's cgroup is its own group instead), its group gets
 the same low priority. Left in the server's group, its CPU time counted as
 the server's: the group then fell behind other sessions' work and the idle
-event loop waited 10-65 ms for a core (SIP answers of 24-72 ms in five of
-six runs on a busy machine; in its own session, 10-18 ms in the runs where
-a do-nothing responder probed alongside stayed under 20 ms)."""
+event loop waited 10-65 ms for a core (SIP answers of 24-72 ms at most in
+five of six runs on a busy machine; in its own session, 10-18 ms in five of
+the six runs where a responder doing nothing else, probed alongside, stayed
+under 20 ms)."""
 _SOURCE = str(Path(__file__).resolve().parents[2])
 """The directory holding the ``centralino`` package: the child imports the same code."""
 _HEADER = 9
