@@ -192,7 +192,7 @@ def test_sip_answers_within_20_ms_during_a_login_storm(tmp_path: Path) -> None:
 def test_sip_answers_within_20_ms_during_a_login_storm_and_a_large_import(
     tmp_path: Path,
 ) -> None:
-    """The import is validated in a child process and written in chunks of 100 rows.
+    """The import is validated in a child process; the loop only checks and writes it.
 
     See docs/architecture.md, "Keeping slow work off the SIP loop".
     """
