@@ -83,6 +83,10 @@ def test_via_default_ports() -> None:
         "SIP/2.0/UDP host;rport=99999",
         "SIP/2.0/UDP host;ttl=300",
         "SIP/2.0/UDP host;branch=",
+        "SIP/2.0/UDP host;Received",
+        "SIP/2.0/UDP host;RPORT=x;branch=z9hG4bK1",
+        "SIP/2.0/UDP host;branch=z9hG4bK1;TTL",
+        "SIP/2.0/UDP host;rport;BRANCH",
     ],
 )
 def test_via_rejects(text: str) -> None:

@@ -168,20 +168,18 @@ class Via:
             SipParseError: a bad received, rport, ttl or an empty branch.
         """
         parameters = self.parameters
-        if len(parameters) == 1 and "branch" in parameters:
-            if not parameters.get("branch"):
-                raise SipParseError("empty Via branch")
-            return  # the usual Via: a branch alone
-        received = self.parameters.get("received")
-        if "received" in self.parameters and not (received and host_is_ip(received)):
-            raise SipParseError(f"bad Via received {received!r}")
-        rport = self.parameters.get("rport")
-        if rport is not None:
-            parse_integer(rport, "Via rport", 65535)
-        ttl = self.parameters.get("ttl")
-        if "ttl" in self.parameters:
-            parse_integer(ttl or "", "Via ttl", 255)
-        if "branch" in self.parameters and not self.parameters.get("branch"):
+        names = parameters.names()  # one pass; a Via mostly has branch and rport alone
+        if "received" in names:
+            received = parameters.get("received")
+            if not (received and host_is_ip(received)):
+                raise SipParseError(f"bad Via received {received!r}")
+        if "rport" in names:
+            rport = parameters.get("rport")
+            if rport is not None:
+                parse_integer(rport, "Via rport", 65535)
+        if "ttl" in names:
+            parse_integer(parameters.get("ttl") or "", "Via ttl", 255)
+        if "branch" in names and not parameters.get("branch"):
             raise SipParseError("empty Via branch")
 
     @property

@@ -5,8 +5,10 @@ Call-ID, Max-Forwards, Via) and §8.2.2 / §16.3 the basic sanity a server
 applies; a response needs Via, From, To, Call-ID and CSeq to be matched
 to a transaction (§17.1.3). Fields every layer relies on are parsed here,
 eagerly, so that a malformed one is answered with 400 at the edge (RFC 4475
-§3.1.2) instead of failing deep inside a dialog. Fields only a later layer
-understands (Require, Content-Type, Authorization) are left to that layer.
+§3.1.2) instead of failing deep inside a dialog. Of the Vias only the top
+one is read: the others matter to nobody here and go back in a response
+as the text received (§8.2.6.2). Fields only a later layer understands
+(Require, Content-Type, Authorization) are left to that layer.
 
 The checks take the parts of a message (method, version, header fields),
 not the message classes: :mod:`.message` calls them while parsing and
