@@ -388,9 +388,10 @@ def test_an_offer_the_pbx_cannot_answer_gets_488() -> None:
 # Screening ---------------------------------------------------------------------------------
 
 
-def screened() -> tuple[Core, Inbound, Respond, str]:
+def screened(**fields: object) -> tuple[Core, Inbound, Respond, str]:
     core = office()
-    core.add(extension("102", options={"call_screening": True}), "10.0.0.2", "10.0.0.3")
+    screening = extension("102", options={"call_screening": True}, **fields)
+    core.add(screening, "10.0.0.2", "10.0.0.3")
     inbound, out = core.call("101", "102")
     assert invites(out) == []  # nobody rings before the name is recorded
     [ok] = of(out, Respond)
@@ -446,3 +447,28 @@ def test_the_phase_table_refuses_what_it_does_not_hold() -> None:
     assert states(core.drain()) == [CallState.ENDED]
     assert call.answer_locally(VoicemailMenu(owner=call.caller)) is False
     assert call.phase is CallPhase.ENDED
+
+
+def test_a_caller_hanging_up_while_the_fallback_rings_stops_the_plan() -> None:
+    rule = {"profiles": {"available": {"internal": {"busy": TO_103, "no_answer": TO_103}}}}
+    core, inbound, ok, call_id = screened(forwarding=rule)
+    to_104 = {
+        "profiles": {
+            "available": {"internal": {"not_registered": {"type": "extension", "number": "104"}}}
+        }
+    }
+    core.add(extension("103", forwarding=to_104), "10.0.0.4")
+    core.add(extension("104"), "10.0.0.5")
+    forks = invites(core.feed(Dial(call_id=call_id)))
+    core.answer(forks[0], 486)
+    core.answer(forks[1], 486)
+    out = core.feed(Fallback(call_id=call_id))
+    [ringing_103] = invites(out)
+    assert ringing_103.peer.host == "10.0.0.4"
+    out = core.in_dialog(in_dialog_request("BYE", inbound, ok, 2), CALLER_PEER)
+    assert [c.peer.host for c in sent(out, "CANCEL")] == []  # 103 has not answered 1xx yet
+    assert invites(out) == []
+    assert states(out)[-1] is CallState.ENDED
+    out = core.answer(ringing_103, 180)
+    assert [c.peer.host for c in sent(out, "CANCEL")] == ["10.0.0.4"]
+    assert invites(out) == []

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from centralino.calls.admission import NOT_ACCEPTABLE, Answer, Refusal, answer_for
-from centralino.calls.call import Call
+from centralino.calls.call import Call, CallPhase
 from centralino.calls.context import Context
 from centralino.calls.dialer import DialResult
 from centralino.calls.forking import RingOutcome
@@ -150,7 +150,9 @@ class Walker:
         return self.call is not None and self.call.answered_by_pbx
 
     def take(self, step: Step) -> None:
-        """Take ``step`` (as a ringing or as an answered call)."""
+        """Take ``step`` (as a ringing or as an answered call); nothing once the call ended."""
+        if self.call is not None and self.call.phase is CallPhase.ENDED:
+            return
         self._steps += 1
         if self._steps > _MAX_STEPS:
             self._finish(answer_for_loop())
