@@ -46,6 +46,7 @@ import datetime as dt
 import enum
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from centralino.calls.context import Context
 from centralino.calls.dialer import Dialer
@@ -67,7 +68,7 @@ from centralino.sip.message import Request, Response
 from centralino.sip.peer import Peer, TransportKind
 from centralino.sip.uri import Uri
 
-__all__ = ["Call", "CallPhase", "Move", "RingEndHandler"]
+__all__ = ["Call", "CallPhase", "Move", "RingEndHandler", "Routing"]
 
 
 class CallPhase(enum.Enum):
@@ -104,6 +105,18 @@ _PUBLIC_STATE = {
 
 RingEndHandler = Callable[["Call", RingEnd], None]
 """Decides what follows an unanswered ring round: ring again, or refuse."""
+
+
+class Routing(Protocol):
+    """What walks a call's routing plan, as the PBX's applications reach it."""
+
+    def screening_dial(self) -> None:
+        """Ring the screened extension (its outcome: a DialDone command)."""
+        ...
+
+    def fallback(self) -> None:
+        """Go on with the plan on the answered call."""
+        ...
 
 
 def new_tag() -> str:
@@ -151,6 +164,8 @@ class Call:
         self.local_reason: CallEndReason | None = None
         self.application: ApplicationSpec | None = None
         self.dialer: Dialer | None = None
+        self.routing: Routing | None = None
+        """The walker of this call's plan (None: the PBX answered a dial code)."""
 
     @property
     def parties(self) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from centralino.calls.admission import NOT_ACCEPTABLE
-from centralino.calls.call import Call, CallPhase
+from centralino.calls.call import Call
 from centralino.calls.context import Context, CoreSettings
 from centralino.calls.in_dialog import handle_ack, handle_bye, relay_request
 from centralino.calls.io import (
@@ -65,7 +65,6 @@ class CallCore:
     ) -> None:
         self.context = Context(settings, lookup=lookup, addressing=addressing, media=media)
         self.registry: CallRegistry[Call] = CallRegistry()
-        self._walkers: dict[str, Walker] = {}
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             NewCall: self._new_call,
             PbxAnswers: self._pbx_answers,
@@ -86,13 +85,11 @@ class CallCore:
         """Take one event at time ``now``."""
         self.context.now = now
         self._handlers[type(event)](event)
-        self._prune()
 
     def handle_timer(self, now: float) -> None:
         """Fire every deadline due at ``now``."""
         self.context.now = now
         self.context.timers.expire(now)
-        self._prune()
 
     def get_timer(self) -> float | None:
         """When :meth:`handle_timer` is next due (None: nothing pending)."""
@@ -118,22 +115,15 @@ class CallCore:
 
     def call(self, call_id: str) -> Call | None:
         """A call in progress by id."""
-        walker = self._walkers.get(call_id)
-        return walker.call if walker is not None else None
+        return self.registry.get(call_id)
 
     # Events -----------------------------------------------------------------------
 
     def _new_call(self, event: NewCall) -> None:
-        hops = event.inbound.request.headers.max_forwards()
-        if hops is not None and hops <= 0:
-            self.context.reply(event.inbound, StatusCode.TOO_MANY_HOPS)
-            return
         walker = Walker(self.context, self.registry, caller=event.caller, inbound=event.inbound)
         walker.run(event.callee)
-        self._keep(walker)
 
     def _pbx_answers(self, event: PbxAnswers) -> None:
-        walker = Walker(self.context, self.registry, caller=event.caller, inbound=event.inbound)
         call = Call(
             self.context,
             self.registry,
@@ -141,16 +131,9 @@ class CallCore:
             callee=event.caller,
             inbound=event.inbound,
         )
-        walker.call = call
         call.start()
         if not call.answer_locally(event.application, reason=CallEndReason.CALLER_HUNG_UP):
             call.refuse(NOT_ACCEPTABLE.status, NOT_ACCEPTABLE.reason, NOT_ACCEPTABLE.why)
-        self._keep(walker)
-
-    def _keep(self, walker: Walker) -> None:
-        call = walker.call
-        if call is not None and call.phase is not CallPhase.ENDED:
-            self._walkers[call.id] = walker
 
     def _in_dialog(self, event: InDialog) -> None:
         inbound = event.inbound
@@ -180,9 +163,9 @@ class CallCore:
             call.application_done()
 
     def _dial(self, event: Dial) -> None:
-        walker = self._walkers.get(event.call_id)
-        if walker is not None:
-            walker.screening_dial()
+        call = self.call(event.call_id)
+        if call is not None and call.routing is not None:
+            call.routing.screening_dial()
 
     def _hang_up_callee(self, event: HangUpCallee) -> None:
         call = self.call(event.call_id)
@@ -195,13 +178,6 @@ class CallCore:
             call.connect()
 
     def _fallback(self, event: Fallback) -> None:
-        walker = self._walkers.get(event.call_id)
-        if walker is not None:
-            walker.fallback()
-
-    def _prune(self) -> None:
-        """Forget the walkers of ended calls."""
-        if len(self._walkers) != len(self.registry):
-            live = set(self.registry.ids())
-            for call_id in [key for key in self._walkers if key not in live]:
-                del self._walkers[call_id]
+        call = self.call(event.call_id)
+        if call is not None and call.routing is not None:
+            call.routing.fallback()

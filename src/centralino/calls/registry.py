@@ -120,6 +120,10 @@ class CallRegistry(Generic[Call]):
         """The call and side of an in-dialog request, if known."""
         return self._dialogs.get(key)
 
+    def get(self, call_id: str) -> Call | None:
+        """The call in progress with this id, if any."""
+        return self._calls.get(call_id)
+
     def by_invite(self, key: InviteKey) -> Call | None:
         """The ringing call a CANCEL targets, if any."""
         return self._invites.get(key)

@@ -97,11 +97,6 @@ class RingRound:
     def _outcome_handler(self, leg: CalleeLeg) -> Callable[[Outcome], None]:
         return lambda outcome: self._on_outcome(leg, outcome)
 
-    @property
-    def ringing(self) -> bool:
-        """No answer and no end yet."""
-        return not self.over
-
     def stop(self, reason: str | None = None) -> None:
         """End the round: cancel every leg still ringing (not the winner)."""
         self.over = True

@@ -66,8 +66,6 @@ __all__ = ["LiveRouting", "Walker", "after"]
 _MAX_STEPS = 32
 """Steps one call may take (the routing engine's loop rules end chains sooner)."""
 
-TraceSink = Callable[[str], None]
-
 
 class LiveRouting:
     """Plans calls with what the engine knows now."""
@@ -208,6 +206,7 @@ class Walker:
             on_ring_end=on_ring_end,
         )
         self.call = call
+        call.routing = self
         call.start()
         return call
 

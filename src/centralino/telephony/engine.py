@@ -10,11 +10,8 @@ the domain events, binds UDP and TCP on the same port and routes REGISTER and
 OPTIONS; :meth:`Telephony.stop` undoes it all in reverse order and writes the
 last binding changes.
 
-Calls (the B2BUA) plug in through :meth:`Telephony.install`: a factory given
-the running engine returns its handlers by method (INVITE, ACK, BYE,
-CANCEL...), which are routed on the SIP server. It uses
-``telephony.authenticator`` (``challenge_or_identify(incoming, proxy=True)``)
-and ``telephony.registrar.contacts(number)``.
+Calls: the B2BUA glue (:class:`~centralino.telephony.calls.B2bua`) is routed
+INVITE, ACK, BYE, CANCEL, INFO and UPDATE; it feeds the pure call core.
 
 Every INVITE is decided by the routing engine (``centralino.routing``) over
 the directory's extensions and office hours and the live contacts and calls.
@@ -36,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -63,19 +60,16 @@ from centralino.telephony.mwi import MessageWaiting
 from centralino.telephony.office_switch import OfficeHoursSwitch
 from centralino.telephony.recording import CallRecorder
 from centralino.telephony.registrar import Registrar
-from centralino.telephony.sip_server import RequestHandler, SipServer
+from centralino.telephony.sip_server import SipServer
 from centralino.telephony.subscriptions import Subscriptions
 from centralino.telephony.throttle import ThrottlePolicy
 
-__all__ = ["EngineParts", "HandlerFactory", "Telephony", "TelephonySettings"]
+__all__ = ["EngineParts", "Telephony", "TelephonySettings"]
 
 log = structlog.get_logger("centralino.telephony")
 
 _PORT_ATTEMPTS = 20
 """How many system-chosen UDP ports to try before one is free for TCP too (port 0)."""
-
-HandlerFactory = Callable[["Telephony"], Mapping[str, RequestHandler]]
-"""Given the engine, the request handlers to route, by method."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,7 +177,8 @@ class Telephony:
         self.sip.route("SUBSCRIBE", self.subscriptions.handle_subscribe)
         if self.mwi is not None:
             self.mwi.start(self.events)
-        self.install(lambda engine: engine.b2bua.handlers())
+        for method, handler in self.b2bua.handlers().items():
+            self.sip.route(method, handler)
         if self.recorder is not None:
             self.recorder.subscribe(self.events)
         if self.office_switch is not None:
@@ -234,12 +229,6 @@ class Telephony:
         self._started = False
 
     # calls ------------------------------------------------------------------------
-    # The B2BUA registers its handlers here (INVITE, ACK, BYE, CANCEL, ...).
-
-    def install(self, factory: HandlerFactory) -> None:
-        """Route the handlers that ``factory(self)`` returns, by method."""
-        for method, handler in factory(self).items():
-            self.sip.route(method, handler)
 
     def live_calls(self) -> LiveCalls:
         """The calls in progress, as the management side sees them."""
