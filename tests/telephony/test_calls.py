@@ -6,6 +6,7 @@ directory) over the in-memory fakes, with the B2BUA's handlers installed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -188,6 +189,19 @@ async def test_unauthenticated_invite_is_challenged_and_never_rings(engine: Engi
     assert challenge.headers.get("proxy-authenticate")
     assert await callee.silent("INVITE")
     assert engine.events == []
+
+
+async def test_an_invite_out_of_hops_is_483_before_any_challenge(engine: Engine) -> None:
+    caller, callee = await engine.phone("101"), await engine.phone("102")
+    uri = f"sip:102@127.0.0.1:{caller.server_port}"
+    invite = caller.new_request(
+        "INVITE", uri, to="<sip:102@127.0.0.1>", call_id="hops-0", tag="h0", body=b""
+    )
+    caller.send(
+        dataclasses.replace(invite, headers=invite.headers.with_replaced("Max-Forwards", "0"))
+    )
+    assert (await caller.final()).status == 483
+    assert await callee.silent("INVITE")
 
 
 async def test_unknown_number_is_404(engine: Engine) -> None:
