@@ -54,6 +54,8 @@ FEED_EVENTS: Mapping[str, type[DomainEvent]] = {
         events.SettingsChanged,
         events.OfficeHoursChanged,
         events.GroupChanged,
+        events.TrunkChanged,
+        events.OutboundRuleChanged,
         events.VoicemailLeft,
         events.MailboxChanged,
         events.CallRecorded,

@@ -23,6 +23,7 @@ from centralino.domain.forwarding import Status
 from centralino.domain.group import Group
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.settings import SystemSettings
+from centralino.domain.trunks import OutboundRule, Trunk
 
 __all__ = [
     "AddressUnblocked",
@@ -36,9 +37,11 @@ __all__ = [
     "ExtensionDeleted",
     "GroupChanged",
     "MailboxChanged",
+    "OutboundRuleChanged",
     "OfficeHoursChanged",
     "SettingsChanged",
     "StatusChanged",
+    "TrunkChanged",
     "VoicemailLeft",
 ]
 
@@ -102,6 +105,22 @@ class GroupChanged:
 
     name: str
     group: Group | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrunkChanged:
+    """A trunk was created, replaced (``trunk``) or deleted (None)."""
+
+    name: str
+    trunk: Trunk | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundRuleChanged:
+    """An outbound rule was created, replaced (``rule``) or deleted (None)."""
+
+    name: str
+    rule: OutboundRule | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,6 +193,8 @@ DomainEvent = (
     | SettingsChanged
     | OfficeHoursChanged
     | GroupChanged
+    | TrunkChanged
+    | OutboundRuleChanged
     | CallStateChanged
     | VoicemailLeft
     | MailboxChanged

@@ -97,10 +97,27 @@ class SipSettings(DomainModel):
         return values
 
 
+def _default_emergency_numbers() -> list[str]:
+    return ["112", "113", "115", "118", "911"]
+
+
 class NumberingSettings(DomainModel):
-    """How long extension numbers are."""
+    """How long extension numbers are, and the numbers outside calls treat apart.
+
+    ``emergency_numbers`` are always allowed: they bypass every outbound
+    restriction and carry the extension's own caller ID. ``outbound_unlock_code``
+    is what a PIN-protected extension dials (then its voicemail PIN and ``#``)
+    to make outside calls for ``outbound_unlock_minutes``.
+    """
 
     extension_length: int = Field(default=3, ge=2, le=6)
+    emergency_numbers: list[Annotated[str, Matches(r"[0-9]{2,6}", "2 to 6 digits, e.g. 112")]] = (
+        Field(default_factory=_default_emergency_numbers, max_length=20)
+    )
+    outbound_unlock_code: Annotated[
+        str, Matches(r"[0-9*#]{2,8}", "2 to 8 digits, '*' or '#', e.g. 777")
+    ] = "777"
+    outbound_unlock_minutes: int = Field(default=10, ge=1, le=1440)
 
 
 DialCode = Annotated[
