@@ -64,8 +64,9 @@ FEED_EVENTS: Mapping[str, type[DomainEvent]] = {
 }
 """The events that travel on the change feed, by type name.
 
-``CallStateChanged`` (one node's calls) and ``ChangesMissed`` (a follower's
-own signal) never do."""
+``CallStateChanged`` (one node's calls), ``CallRecordCreated`` (written by
+the node that handled the call, straight to its table) and ``ChangesMissed``
+(a follower's own signal) never do."""
 
 
 class UnknownEvent(ValueError):

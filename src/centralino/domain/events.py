@@ -8,15 +8,19 @@ carry the committed document their consumers need (the extension after the
 change, the settings, the schedule): caches apply it, never read it back.
 
 ``CallStateChanged`` is the exception: calls in progress are one node's own
-state, so it is published on that node's bus only. ``ChangesMissed`` is not a
-change either: a follower emits it when the feed was pruned past its cursor,
-and every cache then reloads whole.
+state, so it is published on that node's bus only. So is
+``CallRecordCreated``: the record of a finished call is written once, by the
+node that handled it (its call-record writer, straight through the
+repository); nothing caches records, so no other process needs the event.
+``ChangesMissed`` is not a change either: a follower emits it when the feed
+was pruned past its cursor, and every cache then reloads whole.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from centralino.domain.call_records import CallRecord
 from centralino.domain.calls import CallEndReason, CallState
 from centralino.domain.extension import Extension
 from centralino.domain.forwarding import Status
@@ -27,6 +31,7 @@ from centralino.domain.trunks import OutboundRule, Trunk
 
 __all__ = [
     "AddressUnblocked",
+    "CallRecordCreated",
     "CallRecorded",
     "CallStateChanged",
     "ChangesMissed",
@@ -37,8 +42,8 @@ __all__ = [
     "ExtensionDeleted",
     "GroupChanged",
     "MailboxChanged",
-    "OutboundRuleChanged",
     "OfficeHoursChanged",
+    "OutboundRuleChanged",
     "SettingsChanged",
     "StatusChanged",
     "TrunkChanged",
@@ -171,6 +176,17 @@ class CallRecorded:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecordCreated:
+    """A call ended and ``record`` says how (the node's call-record writer stores it).
+
+    Published on the handling node's bus only, never on the change feed.
+    (``CallRecorded`` is another event: a recorded call's audio was stored.)
+    """
+
+    record: CallRecord
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AddressUnblocked:
     """An administrator lifted every block of ``address`` (every node's throttle)."""
 
@@ -199,6 +215,7 @@ DomainEvent = (
     | VoicemailLeft
     | MailboxChanged
     | CallRecorded
+    | CallRecordCreated
     | AddressUnblocked
     | ChangesMissed
 )

@@ -16,6 +16,7 @@ from typing import Generic, Protocol, Self, TypeVar
 
 from centralino.domain.account import Account
 from centralino.domain.audit import AuditEntry
+from centralino.domain.call_records import CallRecordRepository
 from centralino.domain.changes import ChangeBatch
 from centralino.domain.events import DomainEvent
 from centralino.domain.extension import Extension, UniqueKind
@@ -36,6 +37,7 @@ __all__ = [
     "AudioKind",
     "AuditLog",
     "AuditQuery",
+    "CallRecordRepository",
     "CallRecordingRepository",
     "CallRecordings",
     "ChangeLog",
@@ -226,6 +228,7 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     voicemail: VoicemailRepository
     recordings: CallRecordingRepository
+    call_records: CallRecordRepository
     changes: ChangeLog
     imports: ExtensionImport
 

@@ -43,6 +43,7 @@ __all__ = [
     "accounts",
     "audit",
     "call_recordings",
+    "call_records",
     "changes",
     "extension_keys",
     "extensions",
@@ -267,6 +268,42 @@ call_recordings = Table(
     Column("duration", Float, nullable=False),
 )
 """Recorded calls' records; the audio is a file (``AudioArchive``)."""
+
+call_records = Table(
+    "call_records",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("started_at", UTC_DATETIME, nullable=False),
+    Column("answered_at", UTC_DATETIME, nullable=True),
+    Column("ended_at", UTC_DATETIME, nullable=False),
+    Column("duration", Integer, nullable=False),
+    Column("billable", Integer, nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("caller", String(64), nullable=False),
+    Column("caller_name", String(128), nullable=True),
+    Column("callee", String(64), nullable=False),
+    Column("did", String(64), nullable=True),
+    Column("trunk", String(64), nullable=True),
+    Column("answered_by", String(64), nullable=True),
+    Column("result", String(12), nullable=False),
+    Column("reason", String(255), nullable=False),
+    Column("routing_summary", String(500), nullable=False),
+    Column("recording_id", String(40), nullable=True),
+    Column("node", String(64), nullable=False),
+    # Each filter's index ends with the sort key (started_at, id): the newest
+    # matches are read in order and a page stops after its last row.
+    Index("ix_call_records_started_at_id", "started_at", "id"),
+    Index("ix_call_records_caller_started_at_id", "caller", "started_at", "id"),
+    Index("ix_call_records_callee_started_at_id", "callee", "started_at", "id"),
+    Index("ix_call_records_answered_by_started_at_id", "answered_by", "started_at", "id"),
+    Index("ix_call_records_trunk_started_at_id", "trunk", "started_at", "id"),
+    Index("ix_call_records_result_started_at_id", "result", "started_at", "id"),
+    Index("ix_call_records_duration_id", "duration", "id"),
+)
+"""Finished calls, one row each, written once by the node that handled them.
+
+The ``direction`` filter has no index of its own: two directions in three
+match most rows, so walking ``started_at`` and skipping is as quick."""
 
 changes = Table(
     "changes",

@@ -24,6 +24,7 @@ from centralino.domain.ports import (
     AccountRepository,
     AuditLog,
     CallRecordingRepository,
+    CallRecordRepository,
     ChangeLog,
     ExtensionRepository,
     GroupRepository,
@@ -31,6 +32,7 @@ from centralino.domain.ports import (
     SettingsRepository,
     VoicemailRepository,
 )
+from centralino.storage.call_records import SqlCallRecordRepository
 from centralino.storage.changes import SqlChangeLog
 from centralino.storage.database import Database
 from centralino.storage.extension_import import SqlExtensionImport
@@ -79,6 +81,7 @@ class SqlUnitOfWork:
         self.audit: AuditLog = SqlAuditLog(self._connection)
         self.voicemail: VoicemailRepository = SqlVoicemailRepository(self._connection)
         self.recordings: CallRecordingRepository = SqlCallRecordingRepository(self._connection)
+        self.call_records: CallRecordRepository = SqlCallRecordRepository(self._connection)
         changes = SqlChangeLog(self._connection, node=node, clock=clock, appended=self._appended)
         self.changes: ChangeLog = changes
         self.imports: ExtensionImport = SqlExtensionImport(self._connection, changes)
