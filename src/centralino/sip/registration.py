@@ -172,6 +172,7 @@ class RegistrationClient:
         self._last_response: int | None = None
         self._last_error: str | None = None
         self._failures = 0
+        self._stopping = False
 
     # Inputs -----------------------------------------------------------------
 
