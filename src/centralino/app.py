@@ -56,6 +56,7 @@ from centralino.storage.secrets import SecretBox
 from centralino.telephony.apps.launcher import VoicemailApplications
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.block_publisher import BlockPublisher
+from centralino.telephony.call_records import CallRecordWriter
 from centralino.telephony.calls import B2bua, EngineLookup
 from centralino.telephony.calls.ports import Applications
 from centralino.telephony.directory import Directory
@@ -324,6 +325,7 @@ def build_engine(
         office_switch=office_switch,
         mailboxes=mailboxes,
         recordings=recordings,
+        call_records=CallRecordWriter(units),
     )
     return Telephony(settings, parts=parts, events=events, clock=clock, wall_clock=wall_clock)
 

@@ -53,6 +53,7 @@ from centralino.net.tcp_limits import TcpLimits
 from centralino.net.transport import TransportKind
 from centralino.telephony.auth import Authenticator
 from centralino.telephony.bindings import ExpiryPolicy
+from centralino.telephony.call_records import CallRecordWriter
 from centralino.telephony.calls import B2bua
 from centralino.telephony.directory import Directory
 from centralino.telephony.media import AnchorSdp
@@ -118,6 +119,7 @@ class EngineParts:
     office_switch: OfficeHoursSwitch | None = None
     mailboxes: Mailboxes | None = None
     recordings: CallRecordings | None = None
+    call_records: CallRecordWriter | None = None
 
 
 class Telephony:
@@ -152,6 +154,8 @@ class Telephony:
         self.calls = parts.calls
         """The call core: every call in progress (the ``LiveCalls`` port too)."""
         self.b2bua = parts.b2bua
+        self.call_records = parts.call_records
+        """Stores the records of finished calls (``CallRecordCreated``); None: not kept."""
         self.office_switch = parts.office_switch
         self._block_listeners: list[Callable[[], None]] = []
         self.authenticator.on_block = lambda _block: self._blocks_changed()
@@ -167,6 +171,8 @@ class Telephony:
         """Load state, follow domain events, open the SIP transports."""
         await self.directory.load()
         self.directory.subscribe(self.events)
+        if self.call_records is not None:
+            self.call_records.start(self.events)
         self._unsubscribe_security = self.events.subscribe(self._security_event)
         await self.registrar.start(self.events)
         await self._open_transports(self.settings.bind, self.settings.port)
@@ -221,6 +227,8 @@ class Telephony:
         self.b2bua.close()
         if self.recorder is not None:
             await self.recorder.close()  # the closed media filed its calls: store them
+        if self.call_records is not None:
+            await self.call_records.stop()  # the ended calls' records are written
         await self.registrar.stop()
         await self.directory.close()
         if self._unsubscribe_security is not None:
