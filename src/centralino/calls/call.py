@@ -50,9 +50,10 @@ from typing import Protocol
 
 from centralino.calls.context import Context
 from centralino.calls.dialer import Dialer
-from centralino.calls.io import ApplicationSpec, Inbound, StartApplication
+from centralino.calls.io import Announce, ApplicationSpec, Inbound, StartApplication
 from centralino.calls.legs import AwaitedAck, CalleeLeg, CallerLeg, Leg, LegState
 from centralino.calls.messages import contact_of, extension_address, our_via, outbound_invite
+from centralino.calls.outside import CallDirection, OutsideRoute
 from centralino.calls.ports import Direction, LocalAnswer, Sdp, SdpRole, Side, body_of
 from centralino.calls.registry import CallRegistry, DialogKey, InviteKey
 from centralino.calls.retransmit import Retransmitter
@@ -64,6 +65,7 @@ from centralino.domain.extension import Extension
 from centralino.domain.location import Binding
 from centralino.sip.address import NameAddress
 from centralino.sip.codes import StatusCode
+from centralino.sip.digest import DigestClient
 from centralino.sip.message import Request, Response
 from centralino.sip.peer import Peer, TransportKind
 from centralino.sip.uri import Uri
@@ -166,6 +168,12 @@ class Call:
         self.dialer: Dialer | None = None
         self.routing: Routing | None = None
         """The walker of this call's plan (None: the PBX answered a dial code)."""
+        self.direction = CallDirection.INTERNAL
+        self.did: str | None = None
+        self.inbound_trunk: str | None = None
+        """The trunk the caller came in on (an inbound call)."""
+        self.refusal: tuple[int, str] | None = None
+        """The final answer that follows a spoken explanation (:meth:`announce`)."""
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -224,29 +232,71 @@ class Call:
 
     def start(self) -> None:
         """Register the call and arm the setup timer."""
+        if self.inbound_trunk is not None:
+            self.context.outside.started(self.inbound_trunk)
         self.registry.add(self, self._invite_key)
         key = DialogKey(self.caller_leg.invite.headers.call_id(), self.caller_leg.tag)
         self.registry.index(self, key, Side.CALLER)
         self._publish()
         self._setup_timer = self.context.after(self.context.settings.ring_timeout, self._expired)
 
-    def ring(self, callee: Extension, bindings: Sequence[Binding], seconds: float | None) -> None:
-        """Start a ring round: fork to ``callee``'s ``bindings`` for ``seconds``."""
+    def ring(
+        self,
+        callee: Extension,
+        bindings: Sequence[Binding],
+        seconds: float | None,
+        outside: Sequence[OutsideRoute] = (),
+    ) -> None:
+        """Start a ring round: fork to ``callee``'s ``bindings`` (and ``outside``) for ``seconds``.
+
+        ``outside`` rings outside numbers in the same round: the mobile of
+        ``ring_mobile``, or the one route of an outside call.
+        """
         if self.phase is not CallPhase.RINGING:
             return
         self.callee = callee
         self.parties = (self.caller.number, callee.number)
         self.round = RingRound(self.context, self)
-        self.round.start(bindings, self._caller_fork, seconds)
+        self.round.start([*bindings, *outside], self._caller_fork, seconds)
 
-    def _caller_fork(self, binding: Binding) -> CalleeLeg:
+    def _caller_fork(self, target: Binding | OutsideRoute) -> CalleeLeg:
         body = b""
+        host = target.peer.host if isinstance(target, OutsideRoute) else target.host
         if self.offer is not None:
-            relayed = self.context.media.relay(
-                self.id, Direction.TO_CALLEE, self.offer, to=binding.host
-            )
+            relayed = self.context.media.relay(self.id, Direction.TO_CALLEE, self.offer, to=host)
             body = relayed.raw
-        return self.fork(self.callee, binding, body)
+        if isinstance(target, OutsideRoute):
+            return self.fork_outside(target, body)
+        return self.fork(self.callee, target, body)
+
+    def fork_outside(self, route: OutsideRoute, body: bytes) -> CalleeLeg:
+        """A new leg of this call to an outside number over ``route``'s trunk."""
+        peer = route.peer
+        addressing = self.context.addressing
+        host = addressing.advertised_host_for(peer.host)
+        domain = route.from_host or peer.host
+        caller = NameAddress(
+            uri=Uri(scheme="sip", user=route.caller_id, host=domain),
+            display_name=route.caller_name or None,
+        )
+        request = outbound_invite(
+            self.caller_leg.invite,
+            target=route.target,
+            via=our_via(host, addressing.local_port(peer.kind), peer.kind),
+            from_address=caller.with_tag(new_tag()),
+            to_address=NameAddress(uri=Uri(scheme="sip", user=route.number, host=domain)),
+            call_id=f"{uuid.uuid4().hex}@{host}",
+            contact=self._contact(peer, route.caller_id),
+            body=body,
+        )
+        leg = CalleeLeg(self.context, invite=request, peer=peer, contact=self._contact(peer, "pbx"))
+        if route.username and route.password:
+            leg.digest = DigestClient(username=route.username, password=route.password)
+        leg.trunk = route.trunk
+        self.context.outside.started(route.trunk)
+        self.forks.append(leg)
+        self.registry.index(self, DialogKey(leg.call_id, leg.tag), Side.CALLEE)
+        return leg
 
     def fork(self, callee: Extension, binding: Binding, body: bytes) -> CalleeLeg:
         """A new leg of this call: ``callee``'s contact ``binding``, INVITEd with ``body``."""
@@ -345,6 +395,33 @@ class Call:
         self.expect_ack(caller, caller.inbound, response, self._local_acked)
         return True
 
+    def announce(self, prompt: str, status: int, reason: str) -> bool:
+        """Explain a refusal: ``prompt`` as early media (183), then ``status`` and ``reason``.
+
+        Returns:
+            False when the PBX cannot play to the caller (no common audio, no
+            media anchoring): the caller is still waiting for an answer.
+        """
+        if self.phase is not CallPhase.RINGING or self.refusal is not None:
+            return False
+        caller = self.caller_leg
+        local = self.context.media.answer_locally(self.id, self.offer, to=caller.peer.host)
+        if local is None:
+            return False
+        self.refusal = (status, reason)
+        self.local = local
+        self.parties = (self.caller.number,)
+        caller.early(local.sdp.raw)
+        self.context.emit(
+            StartApplication(
+                call_id=self.id,
+                application=Announce(prompt=prompt),
+                media=local.media,
+                party=self.caller,
+            )
+        )
+        return True
+
     def _local_acked(self, ack: Request) -> None:
         if self.local is None or self.phase is not CallPhase.ANSWERED:
             return
@@ -386,6 +463,10 @@ class Call:
 
     def application_done(self) -> None:
         """The application returned: the PBX hangs up (unless it bridged the call)."""
+        if self.refusal is not None and self.phase is CallPhase.RINGING:
+            status, reason = self.refusal
+            self.refuse(status, reason, CallEndReason.REJECTED)
+            return
         if self.winner is not None:
             return  # the parties hang up themselves
         if self.phase in (CallPhase.ANSWERED, CallPhase.CONNECTED):
@@ -493,6 +574,10 @@ class Call:
         for leg in (self.caller_leg, *self.forks):
             leg.stop()
             handles += leg.handles
+            if isinstance(leg, CalleeLeg) and leg.trunk is not None:
+                self.context.outside.ended(leg.trunk)
+        if self.inbound_trunk is not None:
+            self.context.outside.ended(self.inbound_trunk)
         self.context.forget_later(handles)
         self.context.media.release(self.id)
         self.registry.remove(self)

@@ -31,6 +31,7 @@ from centralino.calls.io import (
     SendAck,
     SendRequest,
 )
+from centralino.calls.outside import NoOutside, Outside
 from centralino.calls.ports import Addressing, Lookup, MediaPolicy
 from centralino.calls.timers import Timer, Timers
 from centralino.domain.events import CallStateChanged
@@ -69,11 +70,13 @@ class Context:
         lookup: Lookup,
         addressing: Addressing,
         media: MediaPolicy,
+        outside: Outside | None = None,
     ) -> None:
         self.settings = settings
         self.lookup = lookup
         self.addressing = addressing
         self.media = media
+        self.outside: Outside = NoOutside() if outside is None else outside
         self.now = settings.epoch_monotonic
         self.timers = Timers()
         self.commands: deque[Command] = deque()

@@ -40,8 +40,10 @@ from centralino.calls.io import (
     LegFailure,
     LegResponse,
     NewCall,
+    OutsideCall,
     PbxAnswers,
 )
+from centralino.calls.outside import Outside
 from centralino.calls.ports import Addressing, Lookup, MediaPolicy
 from centralino.calls.registry import CallRegistry, InviteKey
 from centralino.calls.walker import Walker
@@ -62,11 +64,15 @@ class CallCore:
         lookup: Lookup,
         addressing: Addressing,
         media: MediaPolicy,
+        outside: Outside | None = None,
     ) -> None:
-        self.context = Context(settings, lookup=lookup, addressing=addressing, media=media)
+        self.context = Context(
+            settings, lookup=lookup, addressing=addressing, media=media, outside=outside
+        )
         self.registry: CallRegistry[Call] = CallRegistry()
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             NewCall: self._new_call,
+            OutsideCall: self._outside_call,
             PbxAnswers: self._pbx_answers,
             InDialog: self._in_dialog,
             Cancel: self._cancel,
@@ -120,8 +126,19 @@ class CallCore:
     # Events -----------------------------------------------------------------------
 
     def _new_call(self, event: NewCall) -> None:
-        walker = Walker(self.context, self.registry, caller=event.caller, inbound=event.inbound)
+        walker = Walker(
+            self.context,
+            self.registry,
+            caller=event.caller,
+            inbound=event.inbound,
+            trunk=event.trunk,
+            did=event.did,
+        )
         walker.run(event.callee)
+
+    def _outside_call(self, event: OutsideCall) -> None:
+        walker = Walker(self.context, self.registry, caller=event.caller, inbound=event.inbound)
+        walker.dial_outside(event.number)
 
     def _pbx_answers(self, event: PbxAnswers) -> None:
         call = Call(

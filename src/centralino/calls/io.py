@@ -32,6 +32,7 @@ from centralino.sip.message import Request, Response
 from centralino.sip.peer import Peer
 
 __all__ = [
+    "Announce",
     "ApplicationDone",
     "ApplicationSpec",
     "CallEvent",
@@ -51,6 +52,7 @@ __all__ = [
     "LegResponse",
     "MailboxLogin",
     "NewCall",
+    "OutsideCall",
     "PbxAnswers",
     "Publish",
     "RecordGreeting",
@@ -59,6 +61,7 @@ __all__ = [
     "SendAck",
     "SendRequest",
     "StartApplication",
+    "UnlockOutbound",
     "VoicemailMenu",
 ]
 
@@ -121,7 +124,29 @@ class ScreenCall:
     callee: Extension
 
 
-ApplicationSpec = LeaveMessage | VoicemailMenu | RecordGreeting | MailboxLogin | ScreenCall
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Announce:
+    """Speak ``prompt`` as early media; the call is then refused (an outbound restriction)."""
+
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnlockOutbound:
+    """``caller`` keys in their voicemail PIN and ``#`` to make outside calls for a while."""
+
+    caller: Extension
+
+
+ApplicationSpec = (
+    LeaveMessage
+    | VoicemailMenu
+    | RecordGreeting
+    | MailboxLogin
+    | ScreenCall
+    | Announce
+    | UnlockOutbound
+)
 
 
 # Events in ----------------------------------------------------------------------
@@ -129,11 +154,26 @@ ApplicationSpec = LeaveMessage | VoicemailMenu | RecordGreeting | MailboxLogin |
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewCall:
-    """An authenticated INVITE from ``caller`` for ``callee``: route it."""
+    """An INVITE from ``caller`` for ``callee``: route it.
+
+    A call from a trunk (``trunk`` set) is external: its caller is an outside
+    party (:func:`~.outside.outside_party`), ``did`` the number it dialled.
+    """
 
     inbound: Inbound
     caller: Extension
     callee: Extension
+    trunk: str | None = None
+    did: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutsideCall:
+    """An authenticated INVITE from ``caller`` for ``number``, no extension: dial out."""
+
+    inbound: Inbound
+    caller: Extension
+    number: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,6 +252,7 @@ class Fallback:
 
 CallEvent = (
     NewCall
+    | OutsideCall
     | PbxAnswers
     | InDialog
     | Cancel

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from centralino.calls.context import Context, OutcomeHandler
 from centralino.calls.io import Inbound
 from centralino.calls.messages import cancel_for, local_answer, our_via, relayed_response
 from centralino.calls.retransmit import Retransmitter
 from centralino.sip.address import NameAddress
-from centralino.sip.codes import Method
+from centralino.sip.codes import Method, StatusCode
 from centralino.sip.dialog import Dialog
+from centralino.sip.digest import DigestClient, choose_challenge
 from centralino.sip.headers import Via
 from centralino.sip.message import Request, Response, make_response
 from centralino.sip.peer import Peer
@@ -190,6 +191,17 @@ class CallerLeg(Leg):
         self._confirmed()
         return response
 
+    def early(self, body: bytes) -> None:
+        """Send 183 Session Progress with our SDP ``body`` (early media, no dialog yet)."""
+        response = local_answer(
+            self.invite,
+            to_tag=self.tag,
+            contact=self.contact,
+            body=body,
+            status=StatusCode.SESSION_PROGRESS,
+        )
+        self.context.respond(self.inbound, response)
+
     def _confirmed(self) -> None:
         self.dialog = Dialog.from_uas(self.invite, self.tag)
         self.answered_invite = True
@@ -213,6 +225,11 @@ class CalleeLeg(Leg):
         super().__init__(context, peer=peer, contact=contact)
         self.invite = invite
         self.cancel_wanted: str | None = None
+        self.digest: DigestClient | None = None
+        """The account answering a provider's challenge (trunk legs only)."""
+        self.trunk: str | None = None
+        """The trunk this leg goes out on (None: a phone of the PBX)."""
+        self._challenged = False
 
     @property
     def call_id(self) -> str:
@@ -242,6 +259,34 @@ class CalleeLeg(Leg):
         self.cancel_wanted = None
         self.move(LegState.TERMINATED)
         self.send(cancel_for(self.invite, reason or None), _ignore)
+
+    def authenticate(self, response: Response) -> Request | None:
+        """Answer a provider's 401/407 once: the INVITE again, with credentials.
+
+        Returns:
+            The new INVITE (sent by the caller of this method), or None when
+            this leg has no account, was already challenged (a second
+            challenge means wrong credentials) or the challenge is unusable.
+        """
+        if self.digest is None or self._challenged or self.state is LegState.TERMINATED:
+            return None
+        proxy = response.status == StatusCode.PROXY_AUTHENTICATION_REQUIRED
+        challenge = choose_challenge(
+            response.headers.get_all("proxy-authenticate" if proxy else "www-authenticate")
+        )
+        if challenge is None:
+            return None
+        self._challenged = True
+        credentials = self.digest.authorize(
+            challenge, method=Method.INVITE, uri=str(self.invite.uri)
+        )
+        headers = self.invite.headers
+        cseq = headers.cseq()
+        headers = headers.with_replaced("CSeq", f"{cseq.number + 1} {cseq.method}")
+        headers = headers.with_top_via(self._via())
+        field = "Proxy-Authorization" if proxy else "Authorization"
+        self.invite = replace(self.invite, headers=headers.with_appended(field, str(credentials)))
+        return self.invite
 
     def answered(self, response: Response) -> None:
         """A 2xx arrived: the dialog is confirmed from our side.

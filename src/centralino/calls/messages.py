@@ -146,9 +146,18 @@ def relayed_response(
     )
 
 
-def local_answer(request: Request, *, to_tag: str, contact: NameAddress, body: bytes) -> Response:
-    """Our own 200 OK to an INVITE the PBX answers (voicemail), with our SDP."""
+def local_answer(
+    request: Request,
+    *,
+    to_tag: str,
+    contact: NameAddress,
+    body: bytes,
+    status: int = StatusCode.OK,
+) -> Response:
+    """Our own answer to an INVITE the PBX answers (voicemail), with our SDP.
+
+    ``status`` 183 (Session Progress) carries early media: a refusal's
+    spoken explanation before its final error.
+    """
     fields = [("Contact", str(contact)), ("Allow", ALLOW), ("Content-Type", "application/sdp")]
-    return make_response(
-        request, StatusCode.OK, "OK", to_tag=to_tag, extra_headers=fields, body=body
-    )
+    return make_response(request, status, None, to_tag=to_tag, extra_headers=fields, body=body)

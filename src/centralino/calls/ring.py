@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from centralino.calls.context import Context, Outcome
 from centralino.calls.forking import (
@@ -36,11 +36,12 @@ from centralino.calls.forking import (
 from centralino.calls.io import LegFailure
 from centralino.calls.legs import CalleeLeg
 from centralino.calls.timers import Timer
-from centralino.domain.location import Binding
 from centralino.sip.codes import StatusCode
 from centralino.sip.message import Response
 
 __all__ = ["LegFactory", "RingEnd", "RingListener", "RingRound"]
+
+_CHALLENGES = (StatusCode.UNAUTHORIZED, StatusCode.PROXY_AUTHENTICATION_REQUIRED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,8 +68,10 @@ class RingListener(Protocol):
         ...
 
 
-LegFactory = Callable[[Binding], CalleeLeg]
-"""Writes the leg (its INVITE) towards one registered contact."""
+LegFactory = Callable[[Any], CalleeLeg]
+"""Writes the leg (its INVITE) towards one target: a registered contact
+(:class:`~centralino.domain.location.Binding`), or an outside number over a
+trunk (:class:`~.outside.OutsideRoute`)."""
 
 
 class RingRound:
@@ -83,14 +86,12 @@ class RingRound:
         self.winner: CalleeLeg | None = None
         self.over = False
 
-    def start(
-        self, bindings: Sequence[Binding], make_leg: LegFactory, seconds: float | None
-    ) -> None:
-        """Fork to ``bindings``; ``seconds``: the no-answer timer (None: none)."""
+    def start(self, targets: Sequence[Any], make_leg: LegFactory, seconds: float | None) -> None:
+        """Fork to ``targets``; ``seconds``: the no-answer timer (None: none)."""
         if seconds is not None:
             self._timer = self._context.after(seconds, self._unanswered)
-        for binding in bindings:
-            leg = make_leg(binding)
+        for target in targets:
+            leg = make_leg(target)
             self.legs.append(leg)
             leg.send(leg.invite, self._outcome_handler(leg))
 
@@ -119,8 +120,20 @@ class RingRound:
                 self._listener.ring_provisional(leg, response)
         elif response.is_success:
             self._success(leg, response)
+        elif response.status in _CHALLENGES and self._authenticated(leg, response):
+            return
         else:
             self._failed(leg, ForkFailure(status=response.status, reason=response.reason))
+
+    def _authenticated(self, leg: CalleeLeg, response: Response) -> bool:
+        """A provider challenged a trunk leg: send its INVITE again with credentials."""
+        if self.over:
+            return False
+        invite = leg.authenticate(response)
+        if invite is None:
+            return False
+        leg.send(invite, self._outcome_handler(leg))
+        return True
 
     def _success(self, leg: CalleeLeg, response: Response) -> None:
         if leg is self.winner:

@@ -41,8 +41,17 @@ from centralino.calls.admission import NOT_ACCEPTABLE, Answer, Refusal, answer_f
 from centralino.calls.call import Call, CallPhase
 from centralino.calls.context import Context
 from centralino.calls.dialer import DialResult
-from centralino.calls.forking import RingOutcome
+from centralino.calls.forking import ForkFailure, RingOutcome
 from centralino.calls.io import ContinueWith, DialDone, Explain, Inbound, LeaveMessage, ScreenCall
+from centralino.calls.outside import (
+    Attempts,
+    CallDirection,
+    OutsidePlan,
+    OutsideRefusal,
+    OutsideRoute,
+    fails_over,
+    outside_party,
+)
 from centralino.calls.registry import CallRegistry
 from centralino.calls.ring import RingEnd
 from centralino.domain.calls import CallEndReason
@@ -51,6 +60,7 @@ from centralino.routing import Call as RoutedCall
 from centralino.routing import (
     Callee,
     CallOrigin,
+    DialExternal,
     Forward,
     LiveState,
     RingExtension,
@@ -62,6 +72,8 @@ from centralino.routing import (
 )
 
 __all__ = ["LiveRouting", "Walker", "after"]
+
+_CHALLENGES = (401, 407)
 
 _MAX_STEPS = 32
 """Steps one call may take (the routing engine's loop rules end chains sooner)."""
@@ -87,17 +99,24 @@ class LiveRouting:
         return Callee(extension=extension, state=state, office_hours=lookup.schedule_for(extension))
 
     def plan(
-        self, caller: Extension, called: str, forwarded_from: tuple[str, ...] = ()
+        self,
+        caller: Extension,
+        called: str,
+        forwarded_from: tuple[str, ...] = (),
+        *,
+        origin: CallOrigin = CallOrigin.INTERNAL,
+        did: str | None = None,
     ) -> RoutingPlan | None:
-        """Plan an internal call from ``caller`` to ``called`` now; None: no such extension."""
+        """Plan a call from ``caller`` to ``called`` now; None: no such extension.
+
+        An external call (``origin``) has an outside caller: its number is
+        the caller ID the external forwarding rules and exceptions match.
+        """
         callee = self.callee(called)
         if callee is None:
             return None
         call = RoutedCall(
-            caller=caller.number,
-            called=called,
-            origin=CallOrigin.INTERNAL,
-            at=self._context.wall(),
+            caller=caller.number, called=called, origin=origin, at=self._context.wall(), did=did
         )
         names = self._context.lookup.status_names()
         return plan_call(
@@ -115,14 +134,21 @@ class Walker:
         *,
         caller: Extension,
         inbound: Inbound,
+        trunk: str | None = None,
+        did: str | None = None,
     ) -> None:
         self._context = context
         self._registry = registry
         self._routing = LiveRouting(context, registry)
         self._caller = caller
         self._inbound = inbound
+        self._trunk = trunk
+        self._did = did
+        self._origin = CallOrigin.EXTERNAL if trunk is not None else CallOrigin.INTERNAL
         self._chain: tuple[str, ...] = ()
         self._step: RingExtension | None = None
+        self._attempts: Attempts | None = None
+        """The outside routes not yet tried (while an outside number rings)."""
         self._steps = 0
         self._outcome = RingOutcome.NO_ANSWER
         self.call: Call | None = None
@@ -132,8 +158,15 @@ class Walker:
         """Plan the call to ``called`` and take its first step."""
         self._plan_and_take(called.number)
 
+    def dial_outside(self, number: str) -> None:
+        """The caller dialled ``number``, no extension: dial out (its restrictions apply)."""
+        self._chain = (number,)
+        self._outside(number, self._caller, direct=True)
+
     def _plan_and_take(self, number: str) -> None:
-        plan = self._routing.plan(self._caller, number, forwarded_from=self._chain)
+        plan = self._routing.plan(
+            self._caller, number, self._chain, origin=self._origin, did=self._did
+        )
         if plan is None:
             self._finish(Refusal.UNKNOWN_NUMBER.value)
             return
@@ -163,6 +196,8 @@ class Walker:
                 self._plan_and_take(step.number)
             case SendToVoicemail() if self._context.settings.applications:
                 self._voicemail(step)
+            case DialExternal() if not self._answered:
+                self._dial_external(step)
             case _:
                 self._finish(answer_for(step))
 
@@ -174,8 +209,6 @@ class Walker:
             self.take(step.on_not_registered)
             return
         self._step = step
-        if step.also_ring_mobile:
-            self.trace.append(f"mobile {step.also_ring_mobile} not rung: no trunk yet")
         if self._answered:
             assert self.call is not None
             self.call.callee = extension
@@ -192,7 +225,84 @@ class Walker:
         if self.call is None:
             self._new_call(extension, on_ring_end=self._ring_ended)
         assert self.call is not None
-        self.call.ring(extension, bindings, step.seconds)
+        self.call.ring(extension, bindings, step.seconds, self._mobile(step, extension))
+
+    def _mobile(self, step: RingExtension, extension: Extension) -> tuple[OutsideRoute, ...]:
+        """The mobile rung with the phones (``ring_mobile``): the first route of its plan."""
+        if not step.also_ring_mobile:
+            return ()
+        plan = self._context.outside.plan(
+            extension, step.also_ring_mobile, presented=self._presented(), direct=False
+        )
+        if isinstance(plan, OutsideRefusal) or not plan.routes:
+            self.trace.append(f"mobile {step.also_ring_mobile} not rung: {_why(plan)}")
+            return ()
+        route = plan.routes[0]
+        self.trace.append(f"mobile {step.also_ring_mobile} rung over trunk {route.trunk}")
+        return (route,)
+
+    def _presented(self) -> str | None:
+        """The caller ID a forwarded call presents: an outside caller's own."""
+        return self._caller.number if self._origin is CallOrigin.EXTERNAL else None
+
+    # Outside numbers -----------------------------------------------------------------
+
+    def _dial_external(self, step: DialExternal) -> None:
+        """A forwarding rule sends the call outside: the forwarding extension's rules apply."""
+        lookup = self._context.lookup
+        owner = (lookup.by_number(self._chain[-1]) if self._chain else None) or self._caller
+        self._outside(step.number, owner, direct=False, presented=self._presented())
+
+    def _outside(
+        self, number: str, owner: Extension, *, direct: bool, presented: str | None = None
+    ) -> None:
+        plan = self._context.outside.plan(owner, number, presented=presented, direct=direct)
+        self.trace += plan.trace
+        if isinstance(plan, OutsideRefusal):
+            self._refuse_outside(number, plan)
+            return
+        self._step = None
+        self._attempts = Attempts(plan)
+        self._next_attempt(number, None)
+
+    def _refuse_outside(self, number: str, refusal: OutsideRefusal) -> None:
+        answer = Answer(status=refusal.status, reason=refusal.reason)
+        if refusal.prompt is None or not self._context.settings.applications:
+            self._finish(answer)
+            return
+        call = self.call or self._new_call(outside_party(number), on_ring_end=None)
+        if call.announce(refusal.prompt, refusal.status, refusal.reason):
+            self._explain(answer)
+        else:
+            self._finish(answer)
+
+    def _next_attempt(self, number: str, failure: ForkFailure | None) -> None:
+        attempts = self._attempts
+        route = attempts.take() if attempts is not None else None
+        if route is None:
+            status = failure.status if failure is not None else 503
+            reason = (failure.reason if failure is not None else None) or "No trunk available"
+            self._finish(Answer(status=status, reason=reason))
+            return
+        self.trace.append(f"trunk {route.trunk}: {route.number} as {route.caller_id}")
+        callee = outside_party(number)
+        call = self.call or self._new_call(callee, on_ring_end=self._ring_ended)
+        if call.direction is CallDirection.INTERNAL:
+            call.direction = CallDirection.OUTBOUND
+        call.on_ring_end = self._ring_ended
+        call.ring(callee, (), None, (route,))
+
+    def _outside_ended(self, end: RingEnd) -> None:
+        failure = end.failure
+        if failure is not None and failure.status in _CHALLENGES:  # our credentials failed
+            failure = ForkFailure(status=503, reason="Trunk authentication failed")
+        if failure is None:  # nobody answered in time: the number, not the trunk
+            self._finish(Answer(status=408, reason="No Answer", why=CallEndReason.NO_ANSWER))
+        elif fails_over(failure.status):
+            self.trace.append(f"trunk failed: {failure.status} {failure.reason or ''}".rstrip())
+            self._next_attempt(self.call.callee.number if self.call else "", failure)
+        else:
+            self._finish(Answer(status=failure.status, reason=failure.reason or ""))
 
     def _new_call(
         self, callee: Extension, *, on_ring_end: Callable[[Call, RingEnd], None] | None
@@ -207,6 +317,10 @@ class Walker:
         )
         self.call = call
         call.routing = self
+        if self._trunk is not None:
+            call.direction = CallDirection.INBOUND
+            call.inbound_trunk = self._trunk
+            call.did = self._did
         call.start()
         return call
 
@@ -230,7 +344,9 @@ class Walker:
 
     def _ring_ended(self, call: Call, end: RingEnd) -> None:
         step = self._step
-        if step is None:  # pragma: no cover - a round always has its step
+        if step is None:
+            if self._attempts is not None:
+                self._outside_ended(end)
             return
         if end.outcome is RingOutcome.REFUSED:
             failure = end.failure
@@ -240,7 +356,7 @@ class Walker:
         else:
             self.take(after(step, end.outcome))
 
-    def _finish(self, answer: Answer) -> None:
+    def _explain(self, answer: Answer) -> None:
         self._context.emit(
             Explain(
                 caller=self._caller.number,
@@ -250,6 +366,9 @@ class Walker:
                 trace=tuple(self.trace),
             )
         )
+
+    def _finish(self, answer: Answer) -> None:
+        self._explain(answer)
         call = self.call
         if call is None:
             self._context.reply(self._inbound, answer.status, answer.reason or None)
@@ -309,3 +428,9 @@ def after(step: RingExtension, outcome: RingOutcome) -> Step:
 def answer_for_loop() -> Answer:
     """Too many steps: a loop the routing engine did not catch."""
     return Answer(status=482, reason="Loop Detected")
+
+
+def _why(plan: OutsidePlan | OutsideRefusal) -> str:
+    if isinstance(plan, OutsideRefusal):
+        return plan.reason
+    return "no trunk available"
