@@ -19,7 +19,6 @@ from centralino.calls.io import (
     NewCall,
     OutsideCall,
     Respond,
-    SendRequest,
     StartApplication,
 )
 from centralino.calls.outside import (
@@ -164,7 +163,8 @@ def test_a_provider_challenge_is_answered_once_with_the_trunk_account() -> None:
     headers = again.request.headers
     assert headers.cseq().number == 2
     credentials = headers.get("proxy-authorization") or ""
-    assert 'username="acct"' in credentials and 'realm="provider"' in credentials
+    assert 'username="acct"' in credentials
+    assert 'realm="provider"' in credentials
     assert headers.top_via().branch != invite.request.headers.top_via().branch
     assert final_to_caller(out) == []
     # A second challenge: the credentials are wrong; the trunk counts as failed.
@@ -245,7 +245,8 @@ def test_ring_mobile_rings_the_mobile_with_the_phones_and_the_first_answer_wins(
     assert [c.peer.host for c in sent(out, "CANCEL")] == ["10.0.0.2"]
     [call] = core.core.calls()
     live = core.core.call(call.id)
-    assert live is not None and live.direction is CallDirection.INBOUND
+    assert live is not None
+    assert live.direction is CallDirection.INBOUND
     assert (live.inbound_trunk, live.did) == ("alpha", "+390212345")
     assert outside.counts == {"alpha": 2}
 
