@@ -48,14 +48,17 @@ from centralino.domain.ports import (
     ExtensionSort,
     GroupRepository,
     OfficeHoursRepository,
+    OutboundRuleRepository,
     Page,
     SettingsRepository,
+    TrunkRepository,
     UnitOfWork,
     UnitOfWorkFactory,
     VoicemailRepository,
 )
 from centralino.domain.recordings import CallRecording
 from centralino.domain.settings import SystemSettings
+from centralino.domain.trunks import OutboundRule, Trunk
 from centralino.domain.voicemail import MailboxCounts, MessageFolder, VoicemailMessage
 from centralino.media.pcm import SAMPLE_RATE
 
@@ -94,6 +97,8 @@ class InMemoryState:
     extensions: dict[str, Extension] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     office_hours: dict[str, OfficeHours] = field(default_factory=dict)
+    trunks: dict[str, Trunk] = field(default_factory=dict)
+    outbound_rules: dict[str, OutboundRule] = field(default_factory=dict)
     settings: SystemSettings = field(default_factory=SystemSettings)
     accounts: dict[str, Account] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
@@ -109,6 +114,8 @@ class InMemoryState:
             extensions=dict(self.extensions),
             groups=dict(self.groups),
             office_hours=dict(self.office_hours),
+            trunks=dict(self.trunks),
+            outbound_rules=dict(self.outbound_rules),
             settings=self.settings,
             accounts=dict(self.accounts),
             audit=list(self.audit),
@@ -222,6 +229,43 @@ class InMemoryOfficeHoursRepository:
 
     async def delete(self, name: str) -> None:
         self._state.office_hours.pop(name, None)
+
+
+class InMemoryTrunkRepository:
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def get(self, name: str) -> Trunk | None:
+        return self._state.trunks.get(name)
+
+    async def all(self) -> Sequence[Trunk]:
+        return sorted(self._state.trunks.values(), key=lambda trunk: trunk.name)
+
+    async def put(self, trunk: Trunk) -> None:
+        self._state.trunks[trunk.name] = trunk
+
+    async def delete(self, name: str) -> None:
+        if self._state.trunks.pop(name, None) is None:
+            raise NotFound("trunk", name)
+
+
+class InMemoryOutboundRuleRepository:
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def get(self, name: str) -> OutboundRule | None:
+        return self._state.outbound_rules.get(name)
+
+    async def all(self) -> Sequence[OutboundRule]:
+        rules = self._state.outbound_rules.values()
+        return sorted(rules, key=lambda rule: (rule.priority, rule.name))
+
+    async def put(self, rule: OutboundRule) -> None:
+        self._state.outbound_rules[rule.name] = rule
+
+    async def delete(self, name: str) -> None:
+        if self._state.outbound_rules.pop(name, None) is None:
+            raise NotFound("outbound rule", name)
 
 
 class InMemorySettingsRepository:
@@ -436,6 +480,8 @@ class InMemoryUnitOfWork:
     extensions: ExtensionRepository
     groups: GroupRepository
     office_hours: OfficeHoursRepository
+    trunks: TrunkRepository
+    outbound_rules: OutboundRuleRepository
     settings: SettingsRepository
     accounts: AccountRepository
     audit: AuditLog
@@ -453,6 +499,8 @@ class InMemoryUnitOfWork:
         self.extensions = InMemoryExtensionRepository(self._working)
         self.groups = InMemoryGroupRepository(self._working)
         self.office_hours = InMemoryOfficeHoursRepository(self._working)
+        self.trunks = InMemoryTrunkRepository(self._working)
+        self.outbound_rules = InMemoryOutboundRuleRepository(self._working)
         self.settings = InMemorySettingsRepository(self._working)
         self.accounts = InMemoryAccountRepository(self._working)
         self.audit = InMemoryAuditLog(self._working)

@@ -31,7 +31,7 @@ async def test_migrate_from_empty_twice_is_idempotent(database_url: str) -> None
         async with database.engine.connect() as connection:
             tables = await connection.run_sync(_tables)
             version = await connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert version.scalars().all() == ["0007"]
+            assert version.scalars().all() == ["0008"]
     finally:
         await database.dispose()
     assert tables == set(metadata.tables) | {"alembic_version"}

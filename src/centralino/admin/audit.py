@@ -15,8 +15,9 @@ _SECRET_PATHS: tuple[tuple[str, ...], ...] = (
     ("voicemail", "pin"),
     ("smtp", "password"),
     ("password_hash",),
+    ("registration", "password"),
 )
-"""Where secrets sit in the JSON form of extensions, settings and accounts."""
+"""Where secrets sit in the JSON form of extensions, settings, accounts and trunks."""
 MASK = "********"
 
 

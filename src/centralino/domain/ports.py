@@ -27,6 +27,7 @@ from centralino.domain.location import LiveView, LocationStore
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.recordings import CallRecording
 from centralino.domain.settings import SystemSettings
+from centralino.domain.trunks import OutboundRule, Trunk
 from centralino.domain.voicemail import Greeting, MailboxCounts, MessageFolder, VoicemailMessage
 
 T = TypeVar("T")
@@ -51,9 +52,11 @@ __all__ = [
     "LocationStore",
     "Mailboxes",
     "OfficeHoursRepository",
+    "OutboundRuleRepository",
     "Page",
     "SettingsRepository",
     "StatusChanger",
+    "TrunkRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "VoicemailRepository",
@@ -127,6 +130,24 @@ class OfficeHoursRepository(Protocol):
     async def get(self, name: str) -> OfficeHours | None: ...
     async def all(self) -> Sequence[OfficeHours]: ...
     async def put(self, schedule: OfficeHours) -> None: ...
+    async def delete(self, name: str) -> None: ...
+
+
+class TrunkRepository(Protocol):
+    """SIP trunks by name; ``get`` and ``all`` give the registration password in clear."""
+
+    async def get(self, name: str) -> Trunk | None: ...
+    async def all(self) -> Sequence[Trunk]: ...
+    async def put(self, trunk: Trunk) -> None: ...
+    async def delete(self, name: str) -> None: ...
+
+
+class OutboundRuleRepository(Protocol):
+    """Outbound rules by name; ``all`` lists them as tried: priority, then name."""
+
+    async def get(self, name: str) -> OutboundRule | None: ...
+    async def all(self) -> Sequence[OutboundRule]: ...
+    async def put(self, rule: OutboundRule) -> None: ...
     async def delete(self, name: str) -> None: ...
 
 
@@ -223,6 +244,8 @@ class UnitOfWork(Protocol):
     extensions: ExtensionRepository
     groups: GroupRepository
     office_hours: OfficeHoursRepository
+    trunks: TrunkRepository
+    outbound_rules: OutboundRuleRepository
     settings: SettingsRepository
     accounts: AccountRepository
     audit: AuditLog

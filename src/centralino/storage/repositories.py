@@ -32,10 +32,11 @@ __all__ = [
     "SqlGroupRepository",
     "SqlOfficeHoursRepository",
     "SqlSettingsRepository",
+    "upsert",
 ]
 
 
-async def _upsert(connection: AsyncConnection, table: Table, row: dict[str, Any]) -> None:
+async def upsert(connection: AsyncConnection, table: Table, row: dict[str, Any]) -> None:
     """Insert ``row``, or overwrite the row with the same primary key."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     keys = [column.name for column in table.primary_key.columns]
@@ -68,7 +69,7 @@ class SqlGroupRepository:
     async def put(self, group: Group) -> None:
         """Create or overwrite a group."""
         row = {"name": group.name, "data": as_document(group)}
-        await _upsert(self._connection, groups, row)
+        await upsert(self._connection, groups, row)
 
     async def delete(self, name: str) -> None:
         """Delete a group.
@@ -106,7 +107,7 @@ class SqlOfficeHoursRepository:
     async def put(self, schedule: OfficeHours) -> None:
         """Create or overwrite a schedule."""
         row = {"name": schedule.name, "data": as_document(schedule)}
-        await _upsert(self._connection, office_hours, row)
+        await upsert(self._connection, office_hours, row)
 
     async def delete(self, name: str) -> None:
         """Delete a schedule.
@@ -143,7 +144,7 @@ class SqlSettingsRepository:
         """Store every section of ``system_settings``."""
         for section in SystemSettings.model_fields:
             data = as_document(getattr(system_settings, section))
-            await _upsert(self._connection, settings, {"section": section, "data": data})
+            await upsert(self._connection, settings, {"section": section, "data": data})
 
 
 class SqlAccountRepository:
@@ -164,7 +165,7 @@ class SqlAccountRepository:
 
     async def put(self, account: Account) -> None:
         """Create or overwrite an account."""
-        await _upsert(self._connection, accounts, account.model_dump(mode="json"))
+        await upsert(self._connection, accounts, account.model_dump(mode="json"))
 
 
 class SqlAuditLog:

@@ -54,9 +54,11 @@ __all__ = [
     "metadata",
     "nodes",
     "office_hours",
+    "outbound_rules",
     "security_blocks",
     "settings",
     "sip_bindings",
+    "trunks",
     "voicemail_messages",
 ]
 
@@ -155,6 +157,24 @@ office_hours = Table(
     Column("name", String(32), primary_key=True),
     Column("data", JsonDocument, nullable=False),
 )
+
+trunks = Table(
+    "trunks",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("data", JsonDocument, nullable=False),
+)
+"""SIP trunks; the registration ``password`` in ``data`` is sealed at rest (secrets.py)."""
+
+outbound_rules = Table(
+    "outbound_rules",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("priority", Integer, nullable=False),
+    Column("data", JsonDocument, nullable=False),
+    Index("ix_outbound_rules_priority_name", "priority", "name"),
+)
+"""Outbound rules; ``priority`` is copied out of ``data`` to list them in the order tried."""
 
 settings = Table(
     "settings",

@@ -29,7 +29,9 @@ from centralino.domain.ports import (
     ExtensionRepository,
     GroupRepository,
     OfficeHoursRepository,
+    OutboundRuleRepository,
     SettingsRepository,
+    TrunkRepository,
     VoicemailRepository,
 )
 from centralino.storage.call_records import SqlCallRecordRepository
@@ -44,6 +46,7 @@ from centralino.storage.repositories import (
     SqlOfficeHoursRepository,
     SqlSettingsRepository,
 )
+from centralino.storage.trunks import SqlOutboundRuleRepository, SqlTrunkRepository
 from centralino.storage.voicemail_repository import (
     SqlCallRecordingRepository,
     SqlVoicemailRepository,
@@ -76,6 +79,8 @@ class SqlUnitOfWork:
         self.extensions: ExtensionRepository = SqlExtensionRepository(self._connection)
         self.groups: GroupRepository = SqlGroupRepository(self._connection)
         self.office_hours: OfficeHoursRepository = SqlOfficeHoursRepository(self._connection)
+        self.trunks: TrunkRepository = SqlTrunkRepository(self._connection)
+        self.outbound_rules: OutboundRuleRepository = SqlOutboundRuleRepository(self._connection)
         self.settings: SettingsRepository = SqlSettingsRepository(self._connection)
         self.accounts: AccountRepository = SqlAccountRepository(self._connection)
         self.audit: AuditLog = SqlAuditLog(self._connection)
