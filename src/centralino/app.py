@@ -38,6 +38,7 @@ from centralino.domain.ports import (
     StatusChanger,
     UnitOfWorkFactory,
 )
+from centralino.domain.trunks import EmptyTrunkStatuses
 from centralino.net.rtp import PortAllocator
 from centralino.net.tcp_limits import TcpLimits
 from centralino.notify import EmailNotifier, SmtpMailer
@@ -545,7 +546,10 @@ async def run_server(config: Config) -> None:
         runtime.events.subscribe(_FreezeAfterBursts())
         try:
             services = runtime.services.with_engine(
-                telephony.live_view(), telephony.live_calls(), node=config.node_name
+                telephony.live_view(),
+                telephony.live_calls(),
+                node=config.node_name,
+                trunks=EmptyTrunkStatuses(),  # the engine's TrunkStatuses, once it has trunks
             )
             api = create_api(services)
             api.state.sip_counters = telephony.sip.stats  # GET /api/v1/health shows them
