@@ -88,8 +88,11 @@ def route_did(did: str, owners: Mapping[str, str], trunk: Trunk) -> DidRoute:
             text=f"DID {did} belongs to extension {owner}",
         )
     default = trunk.default_destination
-    said = f"goes to the default destination of trunk {trunk.name} ({default.type})"
-    text = f"DID {did} belongs to no extension: " + (
-        said if default is not None else f"trunk {trunk.name} has no default destination"
-    )
+    if default is None:
+        text = f"DID {did} belongs to no extension; trunk {trunk.name} has no default destination"
+    else:
+        text = (
+            f"DID {did} belongs to no extension: it goes to the default destination"
+            f" of trunk {trunk.name} ({default.type})"
+        )
     return DidRoute(did=did, destination=default, owner=None, text=text)
