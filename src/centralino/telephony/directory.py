@@ -66,6 +66,7 @@ class Directory:
         self._units = units
         self._by_number: dict[str, Extension] = {}
         self._by_user: dict[str, Extension] = {}
+        self._by_did: dict[str, Extension] = {}
         self._settings = SystemSettings()
         self._schedules: dict[str, OfficeHours] = {}
         self._networks: tuple[Network, ...] = ()
@@ -88,6 +89,7 @@ class Directory:
         self._schedules = {schedule.name: schedule for schedule in schedules}
         self._by_number.clear()
         self._by_user.clear()
+        self._by_did.clear()
         for extension in extensions:
             self._put(extension)
         self._apply_settings(settings)
@@ -121,6 +123,10 @@ class Directory:
     def by_sip_user(self, user: str) -> Extension | None:
         """The extension whose auth ID or SIP ID is ``user`` (any case)."""
         return self._by_user.get(user.lower())
+
+    def by_did(self, did: str) -> Extension | None:
+        """The extension whose ``dids`` hold ``did`` (as stored: E.164), if any."""
+        return self._by_did.get(did)
 
     def extensions(self) -> Iterable[Extension]:
         """Every cached extension."""
@@ -227,11 +233,16 @@ class Directory:
         self._by_number[extension.number] = extension
         for name in extension.sip_user_names:
             self._by_user[name.lower()] = extension
+        for did in extension.dids:
+            self._by_did[did] = extension
 
     def _invalidate(self, number: str) -> None:
         # Keep the number entry (so ``before`` is known) but drop every user
         # name pointing at it: no authentication with stale credentials.
         held = self._by_number.get(number)
+        for did in held.dids if held is not None else ():
+            if (owner := self._by_did.get(did)) is not None and owner.number == number:
+                del self._by_did[did]
         for name in held.sip_user_names if held is not None else ():
             if (
                 current := self._by_user.get(name.lower())

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from centralino.domain.extension import Extension
 from centralino.domain.ports import Mailboxes
 from centralino.telephony.apps.channel import Channel
+from centralino.telephony.apps.outbound import announce, unlock_outbound
 from centralino.telephony.apps.prompts import Prompts
 from centralino.telephony.apps.screening import ScreeningControl, screen_call
 from centralino.telephony.apps.voicemail import (
@@ -113,5 +114,23 @@ class VoicemailApplications:
 
         async def run(channel: Channel) -> None:
             await screen_call(channel, control, self.prompts)
+
+        return run
+
+    def announce(self, prompt: str) -> Application:
+        """Explain a refused outside call (its prompt), before the 403."""
+
+        async def run(channel: Channel) -> None:
+            await announce(channel, self.prompts, prompt)
+
+        return run
+
+    def unlock_outbound(self, caller: Extension, unlock: Callable[[str], int]) -> Application:
+        """The unlock code: ``caller``'s voicemail PIN allows outside calls for a while."""
+
+        async def run(channel: Channel) -> None:
+            await unlock_outbound(
+                channel, caller, self.prompts, unlock, limits=self.limits, guard=self.pins
+            )
 
         return run

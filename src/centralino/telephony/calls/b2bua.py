@@ -29,6 +29,7 @@ and the core's answers (:class:`~centralino.calls.io.DialDone`,
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +40,7 @@ import structlog
 from centralino.calls import CallCore
 from centralino.calls.admission import VOICEMAIL_NOT_AVAILABLE, Refusal
 from centralino.calls.io import (
+    Announce,
     ApplicationDone,
     ApplicationSpec,
     CallEvent,
@@ -57,6 +59,7 @@ from centralino.calls.io import (
     LegResponse,
     MailboxLogin,
     NewCall,
+    OutsideCall,
     PbxAnswers,
     Publish,
     RecordGreeting,
@@ -65,9 +68,16 @@ from centralino.calls.io import (
     SendAck,
     SendRequest,
     StartApplication,
+    UnlockOutbound,
     VoicemailMenu,
 )
 from centralino.domain.calls import CallState
+from centralino.domain.destination import (
+    EndCall,
+    ExtensionDestination,
+    ExtensionVoicemail,
+    ExternalNumber,
+)
 from centralino.domain.extension import Extension
 from centralino.domain.forwarding import Status
 from centralino.domain.location import Binding
@@ -79,6 +89,7 @@ from centralino.telephony.apps.channel import Channel, HungUp
 from centralino.telephony.calls.channel import CallChannel
 from centralino.telephony.calls.dial_codes import StatusCodes
 from centralino.telephony.calls.media import PbxMedia
+from centralino.telephony.calls.outside import EngineOutside, InboundCall
 from centralino.telephony.calls.ports import (
     Application,
     Applications,
@@ -98,6 +109,9 @@ __all__ = ["RELAYED_METHODS", "B2bua", "EngineLookup"]
 log = structlog.get_logger("centralino.calls")
 
 T = TypeVar("T")
+
+_DIALLED = re.compile(r"\+?[0-9]{2,32}")
+"""A number an extension may dial out (anything else unknown is 404)."""
 
 RELAYED_METHODS = (Method.INFO, Method.UPDATE)
 """In-dialog methods relayed as they are, besides re-INVITE."""
@@ -141,8 +155,10 @@ class B2bua:
         applications: Applications | None = None,
         status_changer: StatusChanger | None = None,
         clock: Callable[[], float] = time.monotonic,
+        outside: EngineOutside | None = None,
     ) -> None:
         self.core = core
+        self._outside = outside
         self._sip = sip
         self._authenticator = authenticator
         self._directory = directory
@@ -184,6 +200,11 @@ class B2bua:
         if hops is not None and hops <= 0:
             incoming.respond(StatusCode.TOO_MANY_HOPS)
             return
+        if self._outside is not None:
+            call = self._outside.inbound(request, incoming.peer.host)
+            if call is not None:
+                self._from_trunk(incoming, call)
+                return
         caller = self._authenticator.challenge_or_identify(incoming, proxy=True)
         if caller is not None:
             self._place(incoming, caller)
@@ -212,11 +233,62 @@ class B2bua:
                 application = MailboxLogin(caller=caller)
             self.feed(PbxAnswers(inbound=incoming, caller=caller, application=application))
             return
+        if user == self._directory.settings.numbering.outbound_unlock_code and (
+            self._applications is not None and self._outside is not None
+        ):
+            unlock = UnlockOutbound(caller=caller)
+            self.feed(PbxAnswers(inbound=incoming, caller=caller, application=unlock))
+            return
         callee = self._callee(incoming.request)
+        if callee is None and self._outside is not None and _DIALLED.fullmatch(user):
+            self.feed(OutsideCall(inbound=incoming, caller=caller, number=user))
+            return
         if callee is None:
             self._refuse(incoming, caller, Refusal.UNKNOWN_NUMBER)
             return
         self.feed(NewCall(inbound=incoming, caller=caller, callee=callee))
+
+    def _from_trunk(self, incoming: IncomingRequest, call: InboundCall) -> None:
+        """A call from a provider: to the extension owning its DID, else the trunk's default."""
+        trunk, destination = call.trunk, call.route.destination
+        log.info("inbound call", trunk=trunk.name, did=call.did, caller=call.caller.number)
+        assert self._outside is not None
+        if not self._outside.has_capacity(trunk):
+            incoming.respond(StatusCode.SERVICE_UNAVAILABLE, "Trunk at its call limit")
+            return
+        callee: Extension | None = None
+        match destination:
+            case ExtensionDestination():
+                callee = self._directory.by_number(destination.number)
+            case ExtensionVoicemail() if self._applications is not None:
+                box = self._directory.by_number(destination.number)
+                if box is not None:
+                    leave = LeaveMessage(box=box, caller=call.caller)
+                    self.feed(PbxAnswers(inbound=incoming, caller=call.caller, application=leave))
+                    return
+            case ExternalNumber():
+                self.feed(
+                    OutsideCall(inbound=incoming, caller=call.caller, number=destination.number)
+                )
+                return
+            case EndCall():
+                incoming.respond(StatusCode.DECLINE, "Declined")
+                return
+            case _:
+                pass
+        if callee is None:
+            log.info("inbound call refused", trunk=trunk.name, did=call.did, why=call.route.text)
+            incoming.respond(StatusCode.NOT_FOUND, "Unknown number")
+            return
+        self.feed(
+            NewCall(
+                inbound=incoming,
+                caller=call.caller,
+                callee=callee,
+                trunk=trunk.name,
+                did=call.did,
+            )
+        )
 
     def _refuse(self, incoming: IncomingRequest, caller: Extension, refusal: Refusal) -> None:
         log.info("call refused", caller=caller.number, status=refusal.status)
@@ -226,7 +298,8 @@ class B2bua:
         user = request.uri.user
         if not user:
             return None
-        return self._directory.by_number(user) or self._directory.by_sip_user(user)
+        directory = self._directory
+        return directory.by_number(user) or directory.by_sip_user(user) or directory.by_did(user)
 
     def on_in_dialog(self, incoming: IncomingRequest) -> None:
         """ACK, BYE, INFO, UPDATE: the core finds their call."""
@@ -377,6 +450,12 @@ class B2bua:
                 return applications.mailbox_login(spec.caller)
             case ScreenCall():
                 return applications.screen_call(_Screening(self, call_id))
+            case Announce():
+                return applications.announce(spec.prompt)
+            case UnlockOutbound() if self._outside is not None:
+                return applications.unlock_outbound(spec.caller, self._outside.unlock)
+            case _:
+                return None
 
     def _run(self, application: Application, channel: Channel, call_id: str) -> None:
         async def run() -> None:

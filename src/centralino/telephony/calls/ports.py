@@ -53,6 +53,10 @@ class ExtensionDirectory(Protocol):
         """The extension whose auth ID or SIP ID is ``user``."""
         ...
 
+    def by_did(self, did: str) -> Extension | None:
+        """The extension whose ``dids`` hold ``did``."""
+        ...
+
     def schedule_for(self, extension: Extension) -> OfficeHours:
         """The office hours that apply to ``extension`` (its own, else the global)."""
         ...
@@ -120,4 +124,12 @@ class Applications(Protocol):
 
     def screen_call(self, control: ScreeningControl) -> Application:
         """Ask the caller's name, then let the screened extension accept or refuse."""
+        ...
+
+    def announce(self, prompt: str) -> Application:
+        """Say why an outside call is refused (before its 403)."""
+        ...
+
+    def unlock_outbound(self, caller: Extension, unlock: Callable[[str], int]) -> Application:
+        """Ask ``caller``'s voicemail PIN; if right, ``unlock(number)`` outside calls."""
         ...
