@@ -197,6 +197,8 @@ async def run(args: argparse.Namespace) -> None:
         f"  wall {wall:.1f}s"
     )
     if profiler:
+        if args.profile_out:
+            profiler.dump_stats(args.profile_out)
         for order in ("tottime", "cumulative"):
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.profile)
@@ -258,6 +260,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10, help="calls between loop turns")
     parser.add_argument("--no-anchoring", action="store_true", help="SDP passed through")
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
+    parser.add_argument("--profile-out", default="", help="also write the profile to this file")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -186,6 +186,8 @@ async def run(args: argparse.Namespace) -> None:
         f"  (longest pass per generation: {', '.join(f'{1e3 * t:.0f}' for t in gc_longest)} ms)"
     )
     if profiler:
+        if args.profile_out:
+            profiler.dump_stats(args.profile_out)
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.profile)
         print(out.getvalue())
@@ -204,6 +206,7 @@ def main() -> None:
         "--full-path", action="store_true", help="no stateless 401s (every request parsed)"
     )
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
+    parser.add_argument("--profile-out", default="", help="also write the profile to this file")
     parser.add_argument(
         "--gc-threshold", type=int, nargs=3, default=[20_000, 5, 100], help="as in serve"
     )
