@@ -22,9 +22,11 @@ from centralino.api.routes import (
     groups,
     nodes,
     office_hours,
+    outbound_rules,
     recordings,
     routing,
     settings,
+    trunks,
     voicemail,
 )
 from centralino.api.routes_calls import router as calls_router
@@ -46,6 +48,8 @@ _PROTECTED = (
     routing.router,
     groups.router,
     office_hours.router,
+    trunks.router,
+    outbound_rules.router,
     settings.router,
     audit.router,
     recordings.router,

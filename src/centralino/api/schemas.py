@@ -20,6 +20,7 @@ from centralino.domain.extension import Extension, ExtensionSpec
 from centralino.domain.group import Group
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.settings import SystemSettings
+from centralino.domain.trunks import OutboundRule, Trunk
 
 __all__ = [
     "AuditPage",
@@ -36,11 +37,20 @@ __all__ = [
 ]
 
 _REF = "#/components/schemas/{model}"
-_REQUEST_MODELS: tuple[type[BaseModel], ...] = (ExtensionSpec, Group, OfficeHours, SystemSettings)
+_REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    ExtensionSpec,
+    Group,
+    OfficeHours,
+    SystemSettings,
+    Trunk,
+    OutboundRule,
+)
 _PARTIALS = {
     "ExtensionPatch": ExtensionSpec,
     "GroupPatch": Group,
     "SystemSettingsPatch": SystemSettings,
+    "TrunkPatch": Trunk,
+    "OutboundRulePatch": OutboundRule,
 }
 MERGE_PATCH = "application/merge-patch+json"
 
