@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import doctest
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from centralino.domain import numbers
 from centralino.domain.numbers import (
     SHORT_NUMBER_MAX_DIGITS,
     for_trunk,
@@ -15,6 +18,7 @@ from centralino.domain.numbers import (
     to_e164,
 )
 from centralino.domain.trunks import Trunk
+from centralino.routing import outbound
 
 fast = settings(max_examples=200, deadline=None)
 
@@ -159,3 +163,10 @@ def test_e164_numbers_round_trip_through_every_trunk(
     sent = for_trunk(e164, trunk_)
     assert to_e164(sent, trunk_) == e164
     assert sent.startswith("+") == (trunk_.number_format == "e164")
+
+
+def test_the_docstring_examples_hold() -> None:
+    for module in (numbers, outbound):
+        result = doctest.testmod(module)
+        assert result.attempted > 0
+        assert result.failed == 0
