@@ -26,7 +26,9 @@ from centralino.calls.io import (
     SendRequest,
 )
 from centralino.calls.ports import Direction
+from centralino.domain.call_records import CallRecord
 from centralino.domain.calls import CallState
+from centralino.domain.events import CallRecordCreated, CallStateChanged
 from centralino.domain.extension import Extension
 from centralino.domain.forwarding import Status
 from centralino.domain.location import Binding
@@ -286,7 +288,29 @@ def statuses(commands: Sequence[Command]) -> list[int]:
 
 
 def states(commands: Sequence[Command]) -> list[CallState]:
-    return [command.event.state for command in of(commands, Publish)]
+    return [
+        command.event.state
+        for command in of(commands, Publish)
+        if isinstance(command.event, CallStateChanged)
+    ]
+
+
+def changes(commands: Sequence[Command]) -> list[CallStateChanged]:
+    """The call state changes among ``commands``."""
+    return [
+        command.event
+        for command in of(commands, Publish)
+        if isinstance(command.event, CallStateChanged)
+    ]
+
+
+def records(commands: Sequence[Command]) -> list[CallRecord]:
+    """The call records among ``commands``."""
+    return [
+        command.event.record
+        for command in of(commands, Publish)
+        if isinstance(command.event, CallRecordCreated)
+    ]
 
 
 def acks(commands: Sequence[Command]) -> list[SendAck]:

@@ -18,13 +18,13 @@ from centralino.calls.io import (
     Fallback,
     LeaveMessage,
     PbxAnswers,
-    Publish,
     Respond,
     ScreenCall,
     SendRequest,
     StartApplication,
     VoicemailMenu,
 )
+from centralino.domain.call_records import CallDirection, CallResult
 from centralino.domain.calls import CallEndReason, CallState
 from centralino.sip.headers import Via
 from centralino.sip.message import Request, make_request
@@ -33,9 +33,11 @@ from tests.calls.harness import (
     Core,
     Inbound,
     acks,
+    changes,
     extension,
     of,
     offer,
+    records,
     states,
     statuses,
 )
@@ -230,9 +232,14 @@ def test_bye_from_the_caller_hangs_up_the_callee_and_ends_the_call() -> None:
     out = core.in_dialog(in_dialog_request("BYE", inbound, ok, 2), CALLER_PEER)
     assert statuses(out) == [200]
     assert [b.peer.host for b in sent(out, "BYE")] == ["10.0.0.3"]
-    [ended] = [c.event for c in of(out, Publish)]
+    [ended] = changes(out)
     assert ended.state is CallState.ENDED
     assert ended.reason is CallEndReason.CALLER_HUNG_UP
+    [record] = records(out)
+    assert (record.direction, record.result) == (CallDirection.INTERNAL, CallResult.ANSWERED)
+    assert (record.caller, record.callee, record.answered_by) == ("101", "102", "102")
+    assert record.trunk is None
+    assert record.answered_at is not None
     assert len(core.core.registry) == 0
     assert core.media.released
     assert core.core.calls_in_progress("102") == 0
@@ -271,7 +278,7 @@ def test_no_ack_for_our_2xx_resends_it_then_hangs_up() -> None:
     assert sent(out, "BYE")
     assert states(out)[-1] is CallState.ENDED
     assert out
-    assert [c.event for c in of(out, Publish)][-1].reason is CallEndReason.FAILED
+    assert changes(out)[-1].reason is CallEndReason.FAILED
 
 
 # Routing continuations ------------------------------------------------------------------
@@ -353,8 +360,11 @@ def test_no_answer_hands_the_caller_to_voicemail() -> None:
     assert start.application.box.number == "102"
     out = core.feed(ApplicationDone(call_id=start.call_id))
     assert sent(out, "BYE")
-    [ended] = [c.event for c in of(out, Publish)]
+    [ended] = changes(out)
     assert ended.reason is CallEndReason.VOICEMAIL
+    [record] = records(out)
+    assert (record.result, record.answered_by) == (CallResult.VOICEMAIL, None)
+    assert "voicemail" in record.routing_summary.lower()
 
 
 def test_the_voicemail_code_is_answered_and_in_dialog_keys_reach_the_application() -> None:
@@ -433,7 +443,7 @@ def test_screening_refused_falls_back_to_voicemail_on_the_answered_call() -> Non
     [continuation] = of(out, ContinueWith)
     assert isinstance(continuation.application, LeaveMessage)
     out = core.feed(ApplicationDone(call_id=call_id))
-    [ended] = [c.event for c in of(out, Publish)]
+    [ended] = changes(out)
     assert ended.reason is CallEndReason.VOICEMAIL
 
 

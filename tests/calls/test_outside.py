@@ -22,17 +22,18 @@ from centralino.calls.io import (
     StartApplication,
 )
 from centralino.calls.outside import (
-    CallDirection,
     OutsidePlan,
     OutsideRefusal,
     OutsideRoute,
     outside_party,
 )
+from centralino.calls.ports import Side
+from centralino.domain.call_records import CallDirection, CallResult
 from centralino.domain.extension import Extension
 from centralino.sip.message import make_response
 from centralino.sip.peer import Peer, TransportKind
 from centralino.sip.uri import Uri
-from tests.calls.harness import Core, extension, of, offer, statuses
+from tests.calls.harness import Core, extension, of, offer, records, statuses
 from tests.calls.test_core import invites, sent
 
 
@@ -124,6 +125,13 @@ def test_a_trunk_answering_503_fails_over_to_the_next_and_404_does_not() -> None
     out = core.answer(second, 404)
     assert final_to_caller(out) == [404]
     assert outside.counts == {"alpha": 0, "beta": 0}
+    [record] = records(out)
+    assert (record.direction, record.result, record.trunk) == (
+        CallDirection.OUTBOUND,
+        CallResult.REJECTED,
+        "beta",
+    )
+    assert (record.callee, record.reason) == ("0612345678", "404 Not Found")
 
 
 def test_a_4xx_from_the_first_trunk_is_the_callers_answer() -> None:
@@ -135,6 +143,8 @@ def test_a_4xx_from_the_first_trunk_is_the_callers_answer() -> None:
     out = core.answer(first, 486)
     assert invites(out) == []
     assert final_to_caller(out) == [486]
+    [record] = records(out)
+    assert record.result is CallResult.BUSY
 
 
 def test_a_timeout_fails_over_and_every_trunk_failing_ends_with_the_last_failure() -> None:
@@ -193,6 +203,8 @@ def test_a_refusal_with_a_prompt_is_spoken_as_early_media_then_403() -> None:
     [refusal] = [r.response for r in of(out, Respond)]
     assert (refusal.status, refusal.reason) == (403, "External calls disabled")
     assert core.core.calls() == []
+    [record] = records(out)
+    assert (record.result, record.reason) == (CallResult.REJECTED, "403 External calls disabled")
 
 
 def test_a_refusal_without_applications_is_a_plain_final_answer() -> None:
@@ -249,6 +261,16 @@ def test_ring_mobile_rings_the_mobile_with_the_phones_and_the_first_answer_wins(
     assert live.direction is CallDirection.INBOUND
     assert (live.inbound_trunk, live.did) == ("alpha", "+390212345")
     assert outside.counts == {"alpha": 2}
+    live.hang_up(Side.CALLER)
+    [record] = records(core.drain())
+    assert (record.direction, record.result, record.trunk, record.did) == (
+        CallDirection.INBOUND,
+        CallResult.ANSWERED,
+        "alpha",
+        "+390212345",
+    )
+    assert (record.caller, record.answered_by) == ("+393351111111", "+393359999999")
+    assert outside.counts == {"alpha": 0}
 
 
 def test_an_inbound_call_follows_the_external_rules_to_an_outside_number() -> None:

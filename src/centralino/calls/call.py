@@ -55,12 +55,13 @@ from centralino.calls.legs import AwaitedAck, CalleeLeg, CallerLeg, Leg, LegStat
 from centralino.calls.messages import contact_of, extension_address, our_via, outbound_invite
 from centralino.calls.outside import CallDirection, OutsideRoute
 from centralino.calls.ports import Direction, LocalAnswer, Sdp, SdpRole, Side, body_of
+from centralino.calls.records import record_of
 from centralino.calls.registry import CallRegistry, DialogKey, InviteKey
 from centralino.calls.retransmit import Retransmitter
 from centralino.calls.ring import RingEnd, RingRound
 from centralino.calls.timers import Timer
 from centralino.domain.calls import CallEndReason, CallState, LiveCall
-from centralino.domain.events import CallStateChanged
+from centralino.domain.events import CallRecordCreated, CallStateChanged
 from centralino.domain.extension import Extension
 from centralino.domain.location import Binding
 from centralino.sip.address import NameAddress
@@ -111,6 +112,10 @@ RingEndHandler = Callable[["Call", RingEnd], None]
 
 class Routing(Protocol):
     """What walks a call's routing plan, as the PBX's applications reach it."""
+
+    def summary(self) -> str:
+        """How the call was routed, short (for its record)."""
+        ...
 
     def screening_dial(self) -> None:
         """Ring the screened extension (its outcome: a DialDone command)."""
@@ -172,6 +177,10 @@ class Call:
         self.did: str | None = None
         self.inbound_trunk: str | None = None
         """The trunk the caller came in on (an inbound call)."""
+        self.dialled = callee.number
+        """The number the caller dialled (or the DID it reached), for the record."""
+        self.end_phrase = ""
+        """The reason phrase of the final error the caller got."""
         self.refusal: tuple[int, str] | None = None
         """The final answer that follows a spoken explanation (:meth:`announce`)."""
 
@@ -491,6 +500,7 @@ class Call:
         """Answer the caller with a final error and end the call."""
         self.stop_ringing()
         self.caller_leg.reject(status, reason)
+        self.end_phrase = reason or ""
         self.end(why, status)
 
     def stop_ringing(self, reason: str | None = None) -> None:
@@ -582,6 +592,7 @@ class Call:
         self.context.media.release(self.id)
         self.registry.remove(self)
         self._publish(reason, status)
+        self.context.publish(CallRecordCreated(record=record_of(self, reason, status)))
 
     def _publish(self, reason: CallEndReason | None = None, status: int | None = None) -> None:
         self.context.publish(

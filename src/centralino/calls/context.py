@@ -34,7 +34,7 @@ from centralino.calls.io import (
 from centralino.calls.outside import NoOutside, Outside
 from centralino.calls.ports import Addressing, Lookup, MediaPolicy
 from centralino.calls.timers import Timer, Timers
-from centralino.domain.events import CallStateChanged
+from centralino.domain.events import CallRecordCreated, CallStateChanged
 from centralino.sip.message import Request, Response, make_response
 from centralino.sip.peer import Peer
 
@@ -121,7 +121,7 @@ class Context:
         """Send an ACK of a 2xx."""
         self.commands.append(SendAck(request=request, peer=peer))
 
-    def publish(self, event: CallStateChanged) -> None:
+    def publish(self, event: CallStateChanged | CallRecordCreated) -> None:
         """Publish a domain event."""
         self.commands.append(Publish(event=event))
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from centralino.calls.forking import RingOutcome
-from centralino.domain.events import CallStateChanged
+from centralino.domain.events import CallRecordCreated, CallStateChanged
 from centralino.domain.extension import Extension
 from centralino.sip.events import TransactionKey
 from centralino.sip.message import Request, Response
@@ -296,9 +296,9 @@ class SendAck:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Publish:
-    """Publish a domain event."""
+    """Publish a domain event (on this node's bus only)."""
 
-    event: CallStateChanged
+    event: CallStateChanged | CallRecordCreated
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

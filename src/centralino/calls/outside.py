@@ -19,10 +19,10 @@ ever stored.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Protocol
 
+from centralino.domain.call_records import CallDirection
 from centralino.domain.extension import Extension
 from centralino.sip.peer import Peer
 from centralino.sip.uri import Uri
@@ -38,14 +38,6 @@ __all__ = [
     "fails_over",
     "outside_party",
 ]
-
-
-class CallDirection(enum.StrEnum):
-    """Which way a call crosses the PBX's edge."""
-
-    INTERNAL = "internal"
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

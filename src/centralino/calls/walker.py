@@ -154,6 +154,13 @@ class Walker:
         self.call: Call | None = None
         self.trace: list[str] = []
 
+    def summary(self) -> str:
+        """The routing trace, one line (the start and the end of it when long)."""
+        lines = [line.strip() for line in self.trace if line.strip()]
+        if len(lines) > 8:
+            lines = [*lines[:3], "...", *lines[-4:]]
+        return "; ".join(lines)
+
     def run(self, called: Extension) -> None:
         """Plan the call to ``called`` and take its first step."""
         self._plan_and_take(called.number)
@@ -287,6 +294,8 @@ class Walker:
         self.trace.append(f"trunk {route.trunk}: {route.number} as {route.caller_id}")
         callee = outside_party(number)
         call = self.call or self._new_call(callee, on_ring_end=self._ring_ended)
+        if self._chain == (number,):
+            call.dialled = number
         if call.direction is CallDirection.INTERNAL:
             call.direction = CallDirection.OUTBOUND
         call.on_ring_end = self._ring_ended

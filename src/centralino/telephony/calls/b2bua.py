@@ -78,6 +78,7 @@ from centralino.domain.destination import (
     ExtensionVoicemail,
     ExternalNumber,
 )
+from centralino.domain.events import CallRecordCreated
 from centralino.domain.extension import Extension
 from centralino.domain.forwarding import Status
 from centralino.domain.location import Binding
@@ -407,15 +408,19 @@ class B2bua:
 
     def _published(self, command: Publish) -> None:
         event = command.event
-        if event.state is CallState.ENDED:
+        if isinstance(event, CallRecordCreated):
+            record = event.record
             log.info(
                 "call ended",
-                call=event.call_id,
-                caller=event.caller,
-                callee=event.callee,
-                reason=event.reason,
-                status=event.status,
+                call=record.id,
+                direction=record.direction.value,
+                caller=record.caller,
+                callee=record.callee,
+                trunk=record.trunk,
+                result=record.result.value,
+                reason=record.reason,
             )
+        elif event.state is CallState.ENDED:
             _settle(self._dials, event.call_id, None)
             _settle(self._continuations, event.call_id, None)
         self._events.publish(event)
