@@ -7,8 +7,9 @@ address, the Request-URI and number in the trunk's format, the caller ID to
 present and the account that answers the provider's digest challenges. The
 glue decides the routes (outbound rules, trunks up or down, restrictions,
 emergency numbers) behind the :class:`Outside` port; the core tries them in
-turn (:class:`Attempts`: the next trunk after a 408, a 5xx or a timeout,
-never after a 4xx or 6xx, which speak for the number, not the trunk).
+turn (:class:`Attempts`; :func:`centralino.routing.outbound.failover`: the
+next trunk after a 408, a 5xx, a failed challenge or a timeout, never after
+another 4xx or a 6xx, which speak for the number, not the trunk).
 
 A party outside the PBX (an inbound caller, an outbound callee) is seen by
 the core and the PBX's applications through the same shape as an extension
@@ -35,7 +36,6 @@ __all__ = [
     "OutsidePlan",
     "OutsideRefusal",
     "OutsideRoute",
-    "fails_over",
     "outside_party",
 ]
 
@@ -120,11 +120,6 @@ class NoOutside:
 
     def ended(self, trunk: str) -> None:
         """Nothing to count."""
-
-
-def fails_over(status: int | None) -> bool:
-    """Whether the next trunk is tried after ``status`` (None: no answer at all)."""
-    return status is None or status == 408 or 500 <= status < 600
 
 
 class Attempts:

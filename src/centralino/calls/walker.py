@@ -49,7 +49,6 @@ from centralino.calls.outside import (
     OutsidePlan,
     OutsideRefusal,
     OutsideRoute,
-    fails_over,
     outside_party,
 )
 from centralino.calls.registry import CallRegistry
@@ -70,6 +69,7 @@ from centralino.routing import (
     describe_step,
     plan_call,
 )
+from centralino.routing.outbound import failover
 
 __all__ = ["LiveRouting", "Walker", "after"]
 
@@ -307,7 +307,7 @@ class Walker:
             failure = ForkFailure(status=503, reason="Trunk authentication failed")
         if failure is None:  # nobody answered in time: the number, not the trunk
             self._finish(Answer(status=408, reason="No Answer", why=CallEndReason.NO_ANSWER))
-        elif fails_over(failure.status):
+        elif failover(failure.status):
             self.trace.append(f"trunk failed: {failure.status} {failure.reason or ''}".rstrip())
             self._next_attempt(self.call.callee.number if self.call else "", failure)
         else:
