@@ -26,8 +26,10 @@ from rich.table import Table
 from centralino.admin.services import ManagementServices
 from centralino.cli.common import DataDir, actor, err, exit_codes, fail, out, print_json, run
 from centralino.cli.nodes import list_nodes
+from centralino.cli.outbound_rules import outbound_rules_app
 from centralino.cli.secrets import secrets_app
 from centralino.cli.security import security_app
+from centralino.cli.trunks import trunks_app
 from centralino.cli.voicemail import recordings_app, voicemail_app
 from centralino.config import Config
 from centralino.domain.account import OWNER_USERNAME
@@ -49,6 +51,8 @@ app.add_typer(voicemail_app, name="voicemail")
 app.add_typer(recordings_app, name="recordings")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(security_app, name="security")
+app.add_typer(trunks_app, name="trunks")
+app.add_typer(outbound_rules_app, name="outbound-rules")
 app.command("nodes")(list_nodes)
 
 
