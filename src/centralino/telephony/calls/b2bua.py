@@ -202,7 +202,7 @@ class B2bua:
             incoming.respond(StatusCode.TOO_MANY_HOPS)
             return
         if self._outside is not None:
-            call = self._outside.inbound(request, incoming.peer.host)
+            call = self._outside.inbound(request, incoming.peer.host, incoming.peer.port)
             if call is not None:
                 self._from_trunk(incoming, call)
                 return

@@ -23,6 +23,7 @@ which are full):
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -55,16 +56,22 @@ log = structlog.get_logger(__name__)
 class TrunkState(Protocol):
     """The engine's trunks now (kept current from the change feed)."""
 
+    @property
+    def trunks(self) -> Sequence[Trunk]:
+        """Every trunk."""
+        ...
+
+    @property
+    def rules(self) -> Sequence[OutboundRule]:
+        """Every outbound rule, in the order they are tried."""
+        ...
+
     def trunk(self, name: str) -> Trunk | None:
         """A trunk by name."""
         ...
 
-    def all_trunks(self) -> Sequence[Trunk]:
-        """Every trunk."""
-        ...
-
-    def all_rules(self) -> Sequence[OutboundRule]:
-        """Every outbound rule."""
+    def address(self, name: str) -> str | None:
+        """The trunk's host as an IP address (resolved at load), if known."""
         ...
 
     def is_up(self, name: str) -> bool:
@@ -83,12 +90,8 @@ class TrunkState(Protocol):
         """A call on the trunk ended."""
         ...
 
-    def trunk_for_source(self, address: str) -> Trunk | None:
-        """The enabled trunk whose calls come from ``address``."""
-        ...
-
-    def address_of(self, trunk: Trunk) -> str:
-        """The trunk's host as an IP address (resolved once)."""
+    def trunk_for_source(self, ip: str, port: int | None = None) -> Trunk | None:
+        """The enabled trunk whose calls come from ``ip`` (and ``port``)."""
         ...
 
 
@@ -150,8 +153,8 @@ class EngineOutside:
             number,
             caller,
             groups_of(caller),
-            state.all_rules(),
-            state.all_trunks(),
+            state.rules,
+            state.trunks,
             settings=numbering,
             is_up=state.is_up,
             has_capacity=state.has_capacity,
@@ -169,7 +172,7 @@ class EngineOutside:
         trunk = self._trunks.trunk(attempt.trunk)
         if trunk is None:
             return None
-        host = self._trunks.address_of(trunk)
+        host = self._trunks.address(trunk.name) or trunk.host
         peer = Peer(TransportKind(trunk.transport.value), host, trunk.port)
         registration = trunk.registration
         account = registration.digest_user or None
@@ -198,9 +201,9 @@ class EngineOutside:
 
     # Inbound -----------------------------------------------------------------------
 
-    def inbound(self, request: Request, source: str) -> InboundCall | None:
-        """The trunk call ``request`` from ``source`` is (None: not from a trunk)."""
-        trunk = self._trunks.trunk_for_source(source)
+    def inbound(self, request: Request, source: str, port: int) -> InboundCall | None:
+        """The trunk call ``request`` from ``source``:``port`` is (None: not from a trunk)."""
+        trunk = self._from_trunk(source, port)
         if trunk is None:
             return None
         headers = request.headers
@@ -214,6 +217,25 @@ class EngineOutside:
             number = to_e164(number, trunk)
         caller = outside_party(number, calling.display_name or "")
         return InboundCall(trunk=trunk, did=did, route=route, caller=caller)
+
+    def _from_trunk(self, source: str, port: int) -> Trunk | None:
+        """The trunk a request comes from: its address *and* port, or its allowed networks.
+
+        The port counts: phones and a provider may share an address (behind
+        one NAT, or all on the loopback in tests), and a phone must never
+        pass for a provider that is not challenged.
+        """
+        trunk = self._trunks.trunk_for_source(source, port)
+        if trunk is None:
+            return None
+        if port == trunk.port and self._trunks.address(trunk.name) == source:
+            return trunk
+        try:
+            address = ipaddress.ip_address(source)
+        except ValueError:
+            return None
+        networks = (ipaddress.ip_network(cidr) for cidr in trunk.allowed_addresses)
+        return trunk if any(address in network for network in networks) else None
 
     def has_capacity(self, trunk: Trunk) -> bool:
         """Whether ``trunk`` takes one more call."""
