@@ -17,6 +17,7 @@ from centralino.api.errors import ERROR_RESPONSES, install_error_handlers
 from centralino.api.routes import (
     audit,
     auth,
+    call_records,
     extension_files,
     extensions,
     groups,
@@ -53,6 +54,7 @@ _PROTECTED = (
     settings.router,
     audit.router,
     recordings.router,
+    call_records.router,
     live_router,
     calls_router,
     nodes.router,
