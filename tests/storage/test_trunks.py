@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import JSON, String, cast, select
 
@@ -49,12 +50,9 @@ async def test_trunks_round_trip_listed_by_name_and_deleted(
         await uow.commit()
     async with unit_of_work() as uow:
         assert await uow.trunks.all() == [changed]
-        try:
+        with pytest.raises(NotFound) as caught:
             await uow.trunks.delete("backup")
-        except NotFound as exc:
-            assert exc.key == "backup"
-        else:
-            raise AssertionError("deleting a missing trunk must raise NotFound")
+        assert caught.value.key == "backup"
 
 
 async def test_outbound_rules_come_out_by_priority_then_name(
