@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from centralino.admin.services import ManagementServices
+from centralino.cli.call_records import calls_app
 from centralino.cli.common import DataDir, actor, err, exit_codes, fail, out, print_json, run
 from centralino.cli.nodes import list_nodes
 from centralino.cli.outbound_rules import outbound_rules_app
@@ -53,6 +54,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(security_app, name="security")
 app.add_typer(trunks_app, name="trunks")
 app.add_typer(outbound_rules_app, name="outbound-rules")
+app.add_typer(calls_app, name="calls")
 app.command("nodes")(list_nodes)
 
 
