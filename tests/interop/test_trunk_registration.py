@@ -246,3 +246,31 @@ async def test_keep_alive_marks_an_unregistered_trunk_down_when_the_provider_sto
             status = manager.status("provider")
             assert status is not None
             assert status.options_ok is False
+
+
+async def test_interval_too_brief_takes_the_providers_minimum(tmp_path: Path) -> None:
+    options = ProviderOptions(min_expires=300, interval_too_brief=True)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with engine([trunk_for(rig)]) as running:
+            binding = await rig.wait_registered()
+            assert 290 < binding.expires <= 300
+            # asked again with the Min-Expires of the 423 (not raised silently)
+            assert rig.log_lines("REGISTERED")[-1].endswith("expires=300")
+            status = running.manager.status("provider")
+            assert status is not None
+            assert status.registration is RegistrationState.REGISTERED
+
+
+async def test_a_trunk_moved_to_another_provider_leaves_the_first(tmp_path: Path) -> None:
+    with (
+        provider_rig(tmp_path / "first", ACCOUNT) as first,
+        provider_rig(tmp_path / "second", ACCOUNT) as second,
+    ):
+        async with engine([trunk_for(first)]) as running:
+            await first.wait_registered()
+            await running.change("provider", trunk_for(second))
+            await second.wait_registered()
+            await first.wait_unregistered()
+            status = running.manager.status("provider")
+            assert status is not None
+            assert status.registration is RegistrationState.REGISTERED
