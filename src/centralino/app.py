@@ -15,7 +15,7 @@ import secrets
 import stat
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +38,7 @@ from centralino.domain.ports import (
     StatusChanger,
     UnitOfWorkFactory,
 )
-from centralino.domain.trunks import EmptyTrunkStatuses
+from centralino.domain.trunks import OutboundRule, Trunk
 from centralino.net.rtp import PortAllocator
 from centralino.net.tcp_limits import TcpLimits
 from centralino.notify import EmailNotifier, SmtpMailer
@@ -59,6 +59,7 @@ from centralino.telephony.auth import Authenticator
 from centralino.telephony.block_publisher import BlockPublisher
 from centralino.telephony.call_records import CallRecordWriter
 from centralino.telephony.calls import B2bua, EngineLookup
+from centralino.telephony.calls.outside import EngineOutside
 from centralino.telephony.calls.ports import Applications
 from centralino.telephony.directory import Directory
 from centralino.telephony.engine import EngineParts, Telephony, TelephonySettings
@@ -72,6 +73,7 @@ from centralino.telephony.registrar import Registrar
 from centralino.telephony.sip_server import SipServer
 from centralino.telephony.subscriptions import Subscriptions
 from centralino.telephony.throttle import Throttle
+from centralino.telephony.trunks import TrunkManager
 
 __all__ = [
     "Runtime",
@@ -288,6 +290,14 @@ def build_engine(
         recorder = CallRecorder(anchor, directory, recordings, clock)
     engine_applications = _applications(applications, mailboxes, directory, anchor)
     media: MediaPolicy = anchor if anchor is not None else RelayMedia()
+    trunks = TrunkManager(
+        sip=sip,
+        load_trunks=_trunk_loader(units),
+        load_rules=_rule_loader(units),
+        clock=monotonic,
+        wall_clock=wall_clock,
+    )
+    outside = EngineOutside(trunks, directory, clock.now)
     calls = CallCore(
         CoreSettings(
             ring_timeout=settings.ring_timeout,
@@ -298,6 +308,7 @@ def build_engine(
         lookup=EngineLookup(directory, registrar),
         addressing=sip,
         media=media,
+        outside=outside,
     )
     b2bua = B2bua(
         calls,
@@ -308,6 +319,7 @@ def build_engine(
         applications=engine_applications,
         status_changer=status_changer,
         clock=monotonic,
+        outside=outside,
     )
     office_switch = None
     if status_changer is not None and settings.office_switch:
@@ -327,8 +339,25 @@ def build_engine(
         mailboxes=mailboxes,
         recordings=recordings,
         call_records=CallRecordWriter(units),
+        trunks=trunks,
     )
     return Telephony(settings, parts=parts, events=events, clock=clock, wall_clock=wall_clock)
+
+
+def _trunk_loader(units: UnitOfWorkFactory) -> Callable[[], Awaitable[Sequence[Trunk]]]:
+    async def load() -> Sequence[Trunk]:
+        async with units() as uow:
+            return list(await uow.trunks.all())
+
+    return load
+
+
+def _rule_loader(units: UnitOfWorkFactory) -> Callable[[], Awaitable[Sequence[OutboundRule]]]:
+    async def load() -> Sequence[OutboundRule]:
+        async with units() as uow:
+            return list(await uow.outbound_rules.all())
+
+    return load
 
 
 def _public_host(directory: Directory) -> Callable[[str], str | None]:
@@ -549,7 +578,7 @@ async def run_server(config: Config) -> None:
                 telephony.live_view(),
                 telephony.live_calls(),
                 node=config.node_name,
-                trunks=EmptyTrunkStatuses(),  # the engine's TrunkStatuses, once it has trunks
+                trunks=telephony.trunks,
             )
             api = create_api(services)
             api.state.sip_counters = telephony.sip.stats  # GET /api/v1/health shows them

@@ -64,6 +64,7 @@ from centralino.telephony.registrar import Registrar
 from centralino.telephony.sip_server import SipServer
 from centralino.telephony.subscriptions import Subscriptions
 from centralino.telephony.throttle import ThrottlePolicy
+from centralino.telephony.trunks import TrunkManager
 
 __all__ = ["EngineParts", "Telephony", "TelephonySettings"]
 
@@ -120,6 +121,7 @@ class EngineParts:
     mailboxes: Mailboxes | None = None
     recordings: CallRecordings | None = None
     call_records: CallRecordWriter | None = None
+    trunks: TrunkManager | None = None
 
 
 class Telephony:
@@ -154,6 +156,8 @@ class Telephony:
         self.calls = parts.calls
         """The call core: every call in progress (the ``LiveCalls`` port too)."""
         self.b2bua = parts.b2bua
+        self.trunks = parts.trunks
+        """The SIP trunks: registrations, keep-alives, health (the ``TrunkStatuses`` port)."""
         self.call_records = parts.call_records
         """Stores the records of finished calls (``CallRecordCreated``); None: not kept."""
         self.office_switch = parts.office_switch
@@ -189,6 +193,8 @@ class Telephony:
             self.recorder.subscribe(self.events)
         if self.office_switch is not None:
             self.office_switch.start()
+        if self.trunks is not None:
+            await self.trunks.start(self.events)  # its REGISTERs name the open port
         self._started = True
 
     async def _open_transports(self, host: str, port: int) -> None:
@@ -219,6 +225,8 @@ class Telephony:
         if self.mwi is not None:
             self.mwi.stop()
         await self.subscriptions.close()
+        if self.trunks is not None and self._started:
+            await self.trunks.stop()  # un-REGISTER while the transports are open
         if self._started:
             self.sip.close()
         if self.media is not None:

@@ -489,6 +489,11 @@ class TrunkManager:
                 return live.trunk
         return candidates[0].trunk if candidates else None
 
+    def address(self, name: str) -> str | None:
+        """The IP address the trunk's host resolved to (None: unknown or unresolved)."""
+        live = self._live.get(name)
+        return live.address if live is not None else None
+
     def is_up(self, name: str) -> bool:
         """Whether outbound calls may use the trunk now."""
         live = self._live.get(name)
