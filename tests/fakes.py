@@ -22,10 +22,18 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from centralino.domain.account import Account
 from centralino.domain.audit import AuditAction, AuditEntry
+from centralino.domain.call_records import (
+    CallRecord,
+    CallRecordPage,
+    CallRecordQuery,
+    CallRecordRepository,
+    CallRecordSort,
+    PageKey,
+)
 from centralino.domain.changes import Change, ChangeBatch, decode_event, encode_event
 from centralino.domain.errors import NotFound
 from centralino.domain.events import DomainEvent
@@ -104,6 +112,7 @@ class InMemoryState:
     audit: list[AuditEntry] = field(default_factory=list)
     messages: dict[str, VoicemailMessage] = field(default_factory=dict)
     recordings: dict[str, CallRecording] = field(default_factory=dict)
+    call_records: dict[str, CallRecord] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     horizon: int = 0
     cursors: dict[str, int] = field(default_factory=dict)
@@ -121,6 +130,7 @@ class InMemoryState:
             audit=list(self.audit),
             messages=dict(self.messages),
             recordings=dict(self.recordings),
+            call_records=dict(self.call_records),
             changes=list(self.changes),
             horizon=self.horizon,
             cursors=dict(self.cursors),
@@ -382,6 +392,50 @@ class InMemoryCallRecordingRepository:
             raise NotFound("recording", recording_id)
 
 
+class InMemoryCallRecordRepository:
+    """``CallRecordRepository``: filters, sorts and keyset pages in Python."""
+
+    def __init__(self, state: InMemoryState) -> None:
+        self._state = state
+
+    async def add_many(self, records: Sequence[CallRecord]) -> None:
+        for record in records:
+            if record.id in self._state.call_records:
+                raise ValueError(f"call record {record.id} exists")
+        self._state.call_records.update((record.id, record) for record in records)
+
+    async def get(self, record_id: str) -> CallRecord | None:
+        return self._state.call_records.get(record_id)
+
+    async def search(self, query: CallRecordQuery) -> CallRecordPage:
+        def key(record: CallRecord) -> tuple[Any, str]:
+            by_duration = query.sort is CallRecordSort.DURATION
+            return (record.duration if by_duration else record.started_at, record.id)
+
+        def matches(r: CallRecord) -> bool:
+            return (
+                (query.started_from is None or r.started_at >= query.started_from)
+                and (query.started_before is None or r.started_at < query.started_before)
+                and (query.extension in (None, r.caller, r.callee, r.answered_by))
+                and (query.direction in (None, r.direction))
+                and (query.result in (None, r.result))
+                and (query.trunk in (None, r.trunk))
+            )
+
+        found = sorted(filter(matches, self._state.call_records.values()), key=key)
+        if query.descending:
+            found.reverse()
+        if query.after is not None:
+            after = (query.after.value, query.after.id)
+            found = [r for r in found if (key(r) < after if query.descending else key(r) > after)]
+        items = found[: query.limit]
+        more = len(found) > query.limit
+        last = key(items[-1]) if more else None
+        return CallRecordPage(
+            items=items, next=None if last is None else PageKey(value=last[0], id=last[1])
+        )
+
+
 class InMemoryAudioArchive:
     """WAV files in a dict keyed by (kind, owner, item); not transactional, like files."""
 
@@ -487,6 +541,7 @@ class InMemoryUnitOfWork:
     audit: AuditLog
     voicemail: VoicemailRepository
     recordings: CallRecordingRepository
+    call_records: CallRecordRepository
     changes: ChangeLog
     imports: ExtensionImport
 
@@ -506,6 +561,7 @@ class InMemoryUnitOfWork:
         self.audit = InMemoryAuditLog(self._working)
         self.voicemail = InMemoryVoicemailRepository(self._working)
         self.recordings = InMemoryCallRecordingRepository(self._working)
+        self.call_records = InMemoryCallRecordRepository(self._working)
         changes = InMemoryChangeLog(self._working, self._store.clock)
         self.changes = changes
         self.imports = InMemoryExtensionImport(

@@ -20,6 +20,7 @@ from centralino.domain.call_records import (
 from centralino.storage import Database, SqlUnitOfWorkFactory
 from centralino.storage.database import alembic_config
 from tests.call_record_builders import T0, call_record
+from tests.fakes import InMemoryStore
 
 EXTENSIONS = ("101", "102", "103", "104")
 TRUNKS = ("alpha", "beta")
@@ -166,6 +167,18 @@ async def test_filters_sorts_and_pages_walk_every_match_once(
     assert all(len(page) == 7 for page in pages[:-1])
     assert len(pages[-1]) <= 7
     assert want  # every filter of the table matches something
+
+
+@pytest.mark.parametrize(("name", "filters", "matches"), FILTERS, ids=[f[0] for f in FILTERS])
+async def test_the_in_memory_fake_pages_like_the_database(
+    name: str, filters: dict[str, object], matches: Callable[[CallRecord], bool]
+) -> None:
+    units = InMemoryStore()
+    await fill(units)  # type: ignore[arg-type]
+    for sort in CallRecordSort:
+        query = CallRecordQuery(sort=sort, limit=7, **filters)  # type: ignore[arg-type]
+        pages = await every_page(units, query)  # type: ignore[arg-type]
+        assert [record for page in pages for record in page] == expected(matches, sort, True)
 
 
 async def test_a_page_exactly_full_says_whether_more_follow(
