@@ -43,8 +43,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import shutil
 import socket
+import struct
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +55,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tests.interop.calls_support import SCENARIOS, free_port
+from tests.interop.pcap_support import RtpStream
 
 __all__ = [
     "KAMAILIO_MODULES",
@@ -65,6 +68,7 @@ __all__ = [
     "outside_uac_command",
     "outside_uas_command",
     "provider_rig",
+    "write_outside_audio",
 ]
 
 _T = TypeVar("_T")
@@ -565,6 +569,21 @@ def outside_uac_command(
         "-set", "caller", caller, "-set", "hold", str(hold_ms),
         *_sipp_common(directory, "outside_uac", timeout, echo),
     ]  # fmt: skip
+
+
+def write_outside_audio(directory: Path, frequency: float = 1000.0, seconds: float = 8.0) -> Path:
+    """Write ``directory/rtp.pcap``: PCMU of one sine tone, what the outside world says.
+
+    A phone's received WAV then shows ``frequency`` (Goertzel, as in
+    ``tests.interop.baresip_support``) when audio reached it through the trunk.
+    """
+    samples = (
+        int(12000 * math.sin(2 * math.pi * frequency * n / 8000))
+        for n in range(int(8000 * seconds))
+    )
+    stream = RtpStream()
+    stream.audio(b"".join(struct.pack("<h", sample) for sample in samples))
+    return stream.write(directory / "rtp.pcap")
 
 
 def called_lines(directory: Path) -> list[str]:
