@@ -11,7 +11,7 @@ T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def call_record(number: int, **changes: Any) -> CallRecord:
-    """Record ``number``: an answered internal call 101 -> 102 starting ``number`` minutes after T0."""
+    """Record ``number``: an answered internal call 101 -> 102, ``number`` minutes after T0."""
     started = changes.pop("started_at", T0 + dt.timedelta(minutes=number))
     answered = changes.pop("answered_at", started + dt.timedelta(seconds=5))
     ended = changes.pop("ended_at", started + dt.timedelta(seconds=65 + number))
