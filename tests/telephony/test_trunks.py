@@ -226,3 +226,13 @@ async def test_keep_alive_up_then_down_after_three_misses_then_up_again() -> Non
         assert len(misses) >= 3  # not down before three unanswered probes
         provider.answering = True
         await wait_until(lambda: manager.is_up("a"))
+
+
+async def test_a_tcp_trunk_without_a_tcp_transport_says_so() -> None:
+    registration = TrunkRegistration(enabled=True, username="u", password="p")
+    async with manager_with([trunk("t", transport="tcp", registration=registration)]) as setup:
+        status = setup.manager.status("t")
+        assert status is not None
+        assert status.registration is RegistrationState.FAILED
+        assert status.last_error == "the PBX has no TCP transport"
+        assert not status.up

@@ -265,7 +265,7 @@ class TrunkManager:
                 self._retire(self._live.pop(name))
             self._service()
             return
-        if before is not None and before.trunk == trunk:
+        if before is not None and before.trunk == trunk and before.address is not None:
             return
         address = await self._resolve(trunk.host)
         live = _Live(trunk=trunk, address=address, networks=_networks(trunk))
@@ -309,6 +309,11 @@ class TrunkManager:
         if not (trunk.enabled and registration.enabled) or live.address is None:
             return None
         kind = TransportKind(trunk.transport.value)
+        try:
+            contact_port = self._sip.local_port(kind)
+        except KeyError:
+            live.error = f"the PBX has no {kind.value.upper()} transport"
+            return None
         return RegistrationAccount(
             registrar_host=trunk.host,
             registrar_port=trunk.port,
@@ -319,7 +324,7 @@ class TrunkManager:
             password=registration.password or "",
             expires=registration.expires,
             contact_host=self._sip.advertised_host_for(live.address),
-            contact_port=self._sip.local_port(kind),
+            contact_port=contact_port,
         )
 
     def _retire(self, live: _Live) -> None:
