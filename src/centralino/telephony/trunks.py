@@ -366,6 +366,11 @@ class TrunkManager:
         peer = live.peer
         if peer is None or live.options_in_flight is not None:
             return
+        try:
+            via = Via.parse(self._sip.via(peer.kind, to=peer.host))
+        except KeyError:  # no transport of the trunk's kind: it cannot be reached
+            live.options_ok, live.options_down = False, True
+            return
         host = self._sip.advertised_host_for(peer.host)
         target = Uri(host=live.trunk.host, port=live.trunk.port)
         if peer.kind is TransportKind.TCP:
@@ -373,7 +378,7 @@ class TrunkManager:
         request = make_request(
             "OPTIONS",
             target,
-            via=Via.parse(self._sip.via(peer.kind, to=peer.host)),
+            via=via,
             from_address=NameAddress(uri=Uri(user="centralino", host=host)).with_tag(new_tag()),
             to_address=NameAddress(uri=Uri(host=live.trunk.host)),
             call_id=f"{secrets.token_hex(10)}@centralino",
