@@ -10,8 +10,9 @@ from email.message import EmailMessage
 import pytest
 
 from centralino.domain.bus import LocalEventBus
-from centralino.domain.calls import CallEndReason, CallState
-from centralino.domain.events import CallStateChanged, VoicemailLeft
+from centralino.domain.call_records import CallDirection, CallRecord, CallResult
+from centralino.domain.calls import CallState
+from centralino.domain.events import CallRecordCreated, CallStateChanged, VoicemailLeft
 from centralino.domain.settings import SmtpSettings, SystemSettings
 from centralino.domain.voicemail import EmailMode
 from centralino.media.wav import read_wav
@@ -27,6 +28,31 @@ from tests.notify.smtp_support import (
 )
 
 RECEIVED = dt.datetime(2024, 3, 4, 9, 15, 30, tzinfo=dt.UTC)
+
+
+def ended_call(
+    result: CallResult,
+    caller: str = "102",
+    callee: str = "101",
+    *,
+    caller_name: str | None = None,
+    did: str | None = None,
+) -> CallRecordCreated:
+    """The record of a call that came at EPOCH and ended a minute later, as ``result``."""
+    answered = EPOCH + dt.timedelta(seconds=10) if result is CallResult.ANSWERED else None
+    record = CallRecord.build(
+        id="c1",
+        started_at=EPOCH,
+        answered_at=answered,
+        ended_at=EPOCH + dt.timedelta(minutes=1),
+        direction=CallDirection.INBOUND if did else CallDirection.INTERNAL,
+        caller=caller,
+        caller_name=caller_name,
+        callee=callee,
+        did=did,
+        result=result,
+    )
+    return CallRecordCreated(record=record)
 
 
 @dataclass
@@ -57,12 +83,8 @@ class Pbx:
         await self.notifier.drain()
         return pcm
 
-    async def miss(self, reason: CallEndReason, caller: str = "102", callee: str = "101") -> None:
-        self.bus.publish(
-            CallStateChanged(
-                call_id="c1", caller=caller, callee=callee, state=CallState.ENDED, reason=reason
-            )
-        )
+    async def miss(self, result: CallResult, caller: str = "102", callee: str = "101") -> None:
+        self.bus.publish(ended_call(result, caller, callee))
         await self.notifier.drain()
 
 
@@ -225,60 +247,69 @@ async def test_default_sender_when_none_is_set(pbx: Pbx) -> None:
 
 
 @pytest.mark.parametrize(
-    "reason",
-    [
-        CallEndReason.NO_ANSWER,
-        CallEndReason.CANCELLED,
-        CallEndReason.REJECTED,
-        CallEndReason.VOICEMAIL,
-    ],
+    "result", [CallResult.NO_ANSWER, CallResult.BUSY, CallResult.REJECTED, CallResult.VOICEMAIL]
 )
-async def test_missed_call_email_when_the_option_is_on(pbx: Pbx, reason: CallEndReason) -> None:
+async def test_missed_call_email_when_the_option_is_on(pbx: Pbx, result: CallResult) -> None:
     pbx.owner(options={"missed_call_email": True})
-    await pbx.miss(reason)
+    await pbx.miss(result)
     delivery = pbx.smtp.deliveries[0]
     assert delivery.recipients == ["anna@example.com"]
     message = only_email(pbx)
     assert message["Subject"] == "Missed call from 102 Mario Rossi"
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
-    assert "2024-03-04 10:00:00" in body.get_content()
+    assert "2024-03-04 10:00:00" in body.get_content()  # when the call came (the record's)
 
 
 async def test_no_missed_call_email_when_the_option_is_off(pbx: Pbx) -> None:
     pbx.owner(options={"missed_call_email": False})
-    await pbx.miss(CallEndReason.NO_ANSWER)
+    await pbx.miss(CallResult.NO_ANSWER)
     assert pbx.smtp.deliveries == []
 
 
-@pytest.mark.parametrize(
-    "reason", [CallEndReason.CALLER_HUNG_UP, CallEndReason.CALLEE_HUNG_UP, CallEndReason.FAILED]
-)
-async def test_answered_or_failed_calls_are_not_missed(pbx: Pbx, reason: CallEndReason) -> None:
+@pytest.mark.parametrize("result", [CallResult.ANSWERED, CallResult.FAILED])
+async def test_answered_or_failed_calls_are_not_missed(pbx: Pbx, result: CallResult) -> None:
     pbx.owner(options={"missed_call_email": True})
-    await pbx.miss(reason)
+    await pbx.miss(result)
     assert pbx.smtp.deliveries == []
 
 
-async def test_ringing_is_not_a_missed_call(pbx: Pbx) -> None:
+async def test_call_states_send_no_email(pbx: Pbx) -> None:
     pbx.owner(options={"missed_call_email": True})
-    pbx.bus.publish(
-        CallStateChanged(call_id="c1", caller="102", callee="101", state=CallState.RINGING)
-    )
+    for state in CallState:
+        pbx.bus.publish(CallStateChanged(call_id="c1", caller="102", callee="101", state=state))
     await pbx.notifier.drain()
     assert pbx.smtp.deliveries == []
 
 
 async def test_missed_call_from_outside_shows_the_number(pbx: Pbx) -> None:
     pbx.owner(options={"missed_call_email": True})
-    await pbx.miss(CallEndReason.NO_ANSWER, caller="+390612345678")
+    await pbx.miss(CallResult.NO_ANSWER, caller="+390612345678")
     assert only_email(pbx)["Subject"] == "Missed call from +390612345678"
+
+
+async def test_missed_call_through_a_did_reaches_its_owner_with_the_presented_name(
+    pbx: Pbx,
+) -> None:
+    pbx.owner(options={"missed_call_email": True}, dids=["+390611111111"])
+    pbx.bus.publish(
+        ended_call(
+            CallResult.NO_ANSWER,
+            caller="+390612345678",
+            callee="+390611111111",
+            caller_name="Studio Verdi",
+            did="+390611111111",
+        )
+    )
+    await pbx.notifier.drain()
+    assert pbx.smtp.deliveries[0].recipients == ["anna@example.com"]
+    assert only_email(pbx)["Subject"] == "Missed call from +390612345678 Studio Verdi"
 
 
 async def test_missed_call_without_smtp_host_sends_nothing(pbx: Pbx) -> None:
     pbx.owner(options={"missed_call_email": True})
     pbx.use_smtp(SmtpSettings())
-    await pbx.miss(CallEndReason.NO_ANSWER)
+    await pbx.miss(CallResult.NO_ANSWER)
     assert pbx.smtp.deliveries == []
 
 
@@ -287,18 +318,10 @@ async def test_missed_call_without_smtp_host_sends_nothing(pbx: Pbx) -> None:
 
 async def test_close_waits_for_emails_under_way_and_stops_listening(pbx: Pbx) -> None:
     pbx.owner(options={"missed_call_email": True})
-    pbx.bus.publish(
-        CallStateChanged(
-            call_id="c1",
-            caller="102",
-            callee="101",
-            state=CallState.ENDED,
-            reason=CallEndReason.NO_ANSWER,
-        )
-    )
+    pbx.bus.publish(ended_call(CallResult.NO_ANSWER))
     await pbx.notifier.close()
     assert len(pbx.smtp.deliveries) == 1
-    await pbx.miss(CallEndReason.NO_ANSWER)
+    await pbx.miss(CallResult.NO_ANSWER)
     assert len(pbx.smtp.deliveries) == 1
 
 
@@ -326,14 +349,6 @@ async def test_authenticated_sending() -> None:
         notifier = EmailNotifier(store, FakeMailboxes(), SmtpMailer(store, timeout=5), FakeClock())
         bus = LocalEventBus()
         notifier.subscribe(bus)
-        bus.publish(
-            CallStateChanged(
-                call_id="c1",
-                caller="102",
-                callee="101",
-                state=CallState.ENDED,
-                reason=CallEndReason.CANCELLED,
-            )
-        )
+        bus.publish(ended_call(CallResult.NO_ANSWER))
         await notifier.close()
     assert [delivery.login for delivery in server.deliveries] == ["pbx"]

@@ -12,9 +12,12 @@ calls must not spend) and hands it to the :class:`Mailer`.
   sends nothing, ``notify`` a notice, ``attach`` the notice with the WAV,
   ``attach_and_delete`` the same and, only once the SMTP server accepted
   it, deletes the message from the mailbox (a lost email keeps it).
-* ``CallStateChanged`` ending unanswered (no answer, cancelled, rejected,
-  sent to voicemail): a missed-call email when the callee has
-  ``options.missed_call_email`` on.
+* ``CallRecordCreated`` of a call the callee missed (no answer, the caller
+  gave up, busy or declined, sent to voicemail): a missed-call email when
+  the callee has ``options.missed_call_email`` on. The record gives the
+  caller's number and the name the call presented (else the directory's)
+  and the time the call came; the callee is the extension dialled, or the
+  one whose DIDs hold the number an outside caller reached.
 
 Nothing is sent to an extension without an email address, nor when no SMTP
 server is configured; both are logged. A failure is logged, never raised
@@ -33,9 +36,9 @@ from typing import Any
 import structlog
 
 from centralino.domain.bus import LocalEventBus
-from centralino.domain.calls import CallEndReason, CallState
-from centralino.domain.events import CallStateChanged, DomainEvent, VoicemailLeft
-from centralino.domain.extension import Extension
+from centralino.domain.call_records import CallRecord, CallResult
+from centralino.domain.events import CallRecordCreated, DomainEvent, VoicemailLeft
+from centralino.domain.extension import Extension, UniqueKind
 from centralino.domain.ports import Clock, Mailboxes, UnitOfWorkFactory
 from centralino.domain.settings import SystemSettings
 from centralino.domain.voicemail import EmailMode, VoicemailMessage
@@ -43,26 +46,21 @@ from centralino.media.wav import encode_wav
 from centralino.notify.mailer import Mailer, MailError
 from centralino.notify.templates import Caller, missed_call_email, sender_address, voicemail_email
 
-__all__ = ["MISSED_CALL_REASONS", "EmailNotifier", "is_missed_call"]
+__all__ = ["MISSED_CALL_RESULTS", "EmailNotifier", "is_missed_call"]
 
 log = structlog.get_logger("centralino.notify")
 
-MISSED_CALL_REASONS = frozenset(
-    {
-        CallEndReason.NO_ANSWER,
-        CallEndReason.CANCELLED,
-        CallEndReason.REJECTED,
-        CallEndReason.VOICEMAIL,
-    }
+MISSED_CALL_RESULTS = frozenset(
+    {CallResult.NO_ANSWER, CallResult.BUSY, CallResult.REJECTED, CallResult.VOICEMAIL}
 )
-"""How a call ends when its callee missed it."""
+"""How a call ends when its callee missed it (a caller giving up is no answer)."""
 
 DEFAULT_CONCURRENT_EMAILS = 4
 
 
-def is_missed_call(event: CallStateChanged) -> bool:
-    """Tell whether ``event`` is a call that ended without the callee answering."""
-    return event.state is CallState.ENDED and event.reason in MISSED_CALL_REASONS
+def is_missed_call(record: CallRecord) -> bool:
+    """Tell whether ``record`` is a call that ended without the callee answering."""
+    return record.result in MISSED_CALL_RESULTS
 
 
 def _named(extension: Extension) -> str:
@@ -90,7 +88,7 @@ class EmailNotifier:
             units: where extensions and system settings are read.
             mailboxes: the voicemail boxes (messages, their audio, deletion).
             mailer: sends the emails (:class:`~centralino.notify.mailer.SmtpMailer`).
-            clock: the time of a missed call.
+            clock: the current time (a missed call is dated by its record).
             time_zone: the zone of the times written in emails (default:
                 the server's local zone).
             concurrent_emails: how many emails may be sent at once.
@@ -130,8 +128,9 @@ class EmailNotifier:
         match event:
             case VoicemailLeft() if event.node == self._node:
                 self._start(self.send_voicemail(event), "voicemail", mailbox=event.mailbox)
-            case CallStateChanged() if is_missed_call(event):
-                self._start(self.send_missed_call(event), "missed-call", callee=event.callee)
+            case CallRecordCreated() if is_missed_call(event.record):
+                record = event.record
+                self._start(self.send_missed_call(record), "missed-call", callee=record.callee)
             case _:
                 pass
 
@@ -197,14 +196,17 @@ class EmailNotifier:
             await self._mailboxes.delete_message(event.mailbox, event.message_id)
             log.info("voicemail emailed and deleted", mailbox=event.mailbox, id=event.message_id)
 
-    async def send_missed_call(self, event: CallStateChanged) -> None:
+    async def send_missed_call(self, record: CallRecord) -> None:
         """Email the callee about a call they missed, when they asked for it.
 
         Raises:
             MailError: the SMTP server did not accept the email.
         """
         async with self._units() as uow:
-            callee = await uow.extensions.get(event.callee)
+            callee = await uow.extensions.get(record.callee)
+            if callee is None and record.did is not None:
+                owner = (await uow.extensions.owners(UniqueKind.DID, [record.did])).get(record.did)
+                callee = None if owner is None else await uow.extensions.get(owner)
             settings = await uow.settings.get()
         if callee is None or not callee.options.missed_call_email:
             return
@@ -212,9 +214,9 @@ class EmailNotifier:
         if recipient is None:
             return
         email = missed_call_email(
-            caller=await self._caller(event.caller, None),
+            caller=await self._caller(record.caller, record.caller_name),
             callee_name=_named(callee),
-            at=self._clock.now().astimezone(self._time_zone),
+            at=record.started_at.astimezone(self._time_zone),
             sender=sender_address(settings),
             recipient=recipient,
         )
