@@ -24,7 +24,11 @@ then a throw-away PostgreSQL 15 cluster, as /work/shared/PEERS.md says):
    rows sorted and filtered as asked.
 
     .venv/bin/python bench/call_records.py [--records 1000000] [--searches 200]
-        [--backend sqlite|postgresql|both]
+        [--backend sqlite|postgresql|both] [--without INDEX ...]
+
+``--without`` leaves an index out (``result``, ``trunk``, ``duration``...: the
+name after ``ix_call_records_``, up to its first column), to measure what
+each one buys.
 """
 
 from __future__ import annotations
@@ -154,6 +158,14 @@ def _chunks(count: int) -> Iterator[list[tuple[Any, ...]]]:
         yield rows
 
 
+WITHOUT: set[str] = set()
+"""Indexes left out (``--without``), by their first column."""
+
+
+def _kept() -> list[Any]:
+    return [i for i in call_records.indexes if next(iter(i.columns)).name not in WITHOUT]
+
+
 def fill_sqlite(path: Path, count: int) -> None:
     """Bulk-load ``count`` records into the migrated SQLite file, indexes rebuilt after."""
     connection = sqlite3.connect(path)
@@ -167,7 +179,7 @@ def fill_sqlite(path: Path, count: int) -> None:
         for rows in _chunks(count):
             connection.executemany(insert, [tuple(map(_sqlite_text, row)) for row in rows])
         connection.commit()
-        for index in call_records.indexes:
+        for index in _kept():
             connection.execute(str(CreateIndex(index).compile(dialect=_sqlite_dialect())))
         connection.execute("ANALYZE")
         connection.commit()
@@ -190,7 +202,7 @@ async def fill_postgresql(database: Database, count: int) -> None:
         driver: Any = raw.driver_connection
         for rows in _chunks(count):
             await driver.copy_records_to_table("call_records", records=rows, columns=COLUMNS)
-        for index in call_records.indexes:
+        for index in _kept():
             await connection.execute(CreateIndex(index))
         await connection.commit()
     async with database.engine.connect() as connection:
@@ -361,8 +373,12 @@ async def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--searches", type=int, default=200)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--without", action="append", default=[], help="an index to leave out")
     arguments = parser.parse_args()
+    WITHOUT.update(arguments.without)
     print(f"{arguments.records} records, {arguments.searches} searches a backend")
+    if WITHOUT:
+        print(f"without the indexes on: {', '.join(sorted(WITHOUT))}")
     if arguments.backend in ("sqlite", "both"):
         await asyncio.wait_for(run_sqlite(arguments.records, arguments.searches), TIME_LIMIT)
     if arguments.backend in ("postgresql", "both"):
