@@ -55,7 +55,7 @@ from centralino.calls.legs import AwaitedAck, CalleeLeg, CallerLeg, Leg, LegStat
 from centralino.calls.messages import contact_of, extension_address, our_via, outbound_invite
 from centralino.calls.outside import CallDirection, OutsideRoute
 from centralino.calls.ports import Direction, LocalAnswer, Sdp, SdpRole, Side, body_of
-from centralino.calls.records import record_of
+from centralino.calls.records import CallFacts, record_of
 from centralino.calls.registry import CallRegistry, DialogKey, InviteKey
 from centralino.calls.retransmit import Retransmitter
 from centralino.calls.ring import RingEnd, RingRound
@@ -592,7 +592,26 @@ class Call:
         self.context.media.release(self.id)
         self.registry.remove(self)
         self._publish(reason, status)
-        self.context.publish(CallRecordCreated(record=record_of(self, reason, status)))
+        self.context.publish(CallRecordCreated(record=record_of(self._facts(), reason, status)))
+
+    def _facts(self) -> CallFacts:
+        return CallFacts(
+            id=self.id,
+            started_at=self.started_at,
+            answered_at=self.answered_at,
+            ended_at=self.context.wall(),
+            direction=self.direction,
+            caller=self.caller,
+            callee=self.callee,
+            dialled=self.dialled,
+            did=self.did,
+            inbound_trunk=self.inbound_trunk,
+            winner=self.winner,
+            forks=self.forks,
+            answered_locally=self.local is not None and self.refusal is None,
+            phrase=self.end_phrase,
+            summary=self.routing.summary() if self.routing is not None else "",
+        )
 
     def _publish(self, reason: CallEndReason | None = None, status: int | None = None) -> None:
         self.context.publish(

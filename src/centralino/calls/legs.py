@@ -27,6 +27,7 @@ from centralino.calls.context import Context, OutcomeHandler
 from centralino.calls.io import Inbound
 from centralino.calls.messages import cancel_for, local_answer, our_via, relayed_response
 from centralino.calls.retransmit import Retransmitter
+from centralino.calls.session_expires import min_se
 from centralino.sip.address import NameAddress
 from centralino.sip.codes import Method, StatusCode
 from centralino.sip.dialog import Dialog
@@ -230,6 +231,7 @@ class CalleeLeg(Leg):
         self.trunk: str | None = None
         """The trunk this leg goes out on (None: a phone of the PBX)."""
         self._challenged = False
+        self._interval_retried = False
 
     @property
     def call_id(self) -> str:
@@ -286,6 +288,25 @@ class CalleeLeg(Leg):
         headers = headers.with_top_via(self._via())
         field = "Proxy-Authorization" if proxy else "Authorization"
         self.invite = replace(self.invite, headers=headers.with_appended(field, str(credentials)))
+        return self.invite
+
+    def with_interval(self, response: Response) -> Request | None:
+        """Answer a 422 (Session Interval Too Small) once: the INVITE again at its Min-SE."""
+        interval = min_se(response.headers)
+        if interval is None or self._interval_retried or self.state is LegState.TERMINATED:
+            return None
+        self._interval_retried = True
+        headers = self.invite.headers
+        cseq = headers.cseq()
+        headers = headers.with_replaced("CSeq", f"{cseq.number + 1} {cseq.method}")
+        headers = headers.with_top_via(self._via()).without("session-expires").without("min-se")
+        for name, value in (
+            ("Session-Expires", str(interval)),
+            ("Min-SE", str(interval)),
+            ("Supported", "timer"),
+        ):
+            headers = headers.with_appended(name, value)
+        self.invite = replace(self.invite, headers=headers)
         return self.invite
 
     def answered(self, response: Response) -> None:

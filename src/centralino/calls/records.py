@@ -1,7 +1,7 @@
 """The record of a finished call, as the call core knows it when the call ends.
 
-Theory of operation. :func:`record_of` reads one ended :class:`~.call.Call`
-— its times, its two ends, the trunk and DID it crossed, the leg that
+Theory of operation. :func:`record_of` reads the facts of one ended call
+(:class:`CallFacts`) — its times, its two ends, the trunk and DID it crossed, the leg that
 answered, why it ended — and writes the
 :class:`~centralino.domain.call_records.CallRecord` the node's writer
 stores (published as :class:`~centralino.domain.events.CallRecordCreated`).
@@ -24,15 +24,16 @@ call themselves: *answered*, by nobody.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from centralino.domain.call_records import CallRecord, CallResult
+from centralino.calls.legs import CalleeLeg
+from centralino.domain.call_records import CallDirection, CallRecord, CallResult
 from centralino.domain.calls import CallEndReason
+from centralino.domain.extension import Extension
 
-if TYPE_CHECKING:
-    from centralino.calls.call import Call
-
-__all__ = ["record_of", "result_of"]
+__all__ = ["CallFacts", "record_of", "result_of"]
 
 _BUSY = frozenset({486, 600})
 
@@ -57,34 +58,56 @@ def result_of(reason: CallEndReason, status: int | None, *, answered: bool) -> C
     return _RESULTS[reason]
 
 
-def record_of(call: Call, reason: CallEndReason, status: int | None) -> CallRecord:
-    """The record of ``call``, which just ended for ``reason``."""
-    winner = call.winner
-    answered = winner is not None or (call.local is not None and call.refusal is None)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallFacts:
+    """What an ended call knows of itself (written by :meth:`.call.Call.end`)."""
+
+    id: str
+    started_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime
+    direction: CallDirection
+    caller: Extension
+    callee: Extension
+    dialled: str
+    did: str | None
+    inbound_trunk: str | None
+    winner: CalleeLeg | None
+    forks: Sequence[CalleeLeg]
+    answered_locally: bool
+    """The PBX answered the caller itself (voicemail, a dial code), not to refuse."""
+    phrase: str
+    summary: str
+
+
+def record_of(facts: CallFacts, reason: CallEndReason, status: int | None) -> CallRecord:
+    """The record of a call that just ended for ``reason`` (``status`` sent to its caller)."""
+    winner = facts.winner
+    answered = winner is not None or facts.answered_locally
     answered_by: str | None = None
-    trunk = call.inbound_trunk
+    trunk = facts.inbound_trunk
     if winner is not None and winner.trunk is not None:  # the outside number answered
         answered_by = winner.invite.headers.to_address().uri.user
         trunk = trunk or winner.trunk
     elif winner is not None:
-        answered_by = call.callee.number
-    trunk = trunk or next((leg.trunk for leg in reversed(call.forks) if leg.trunk), None)
-    phrase = f"{status} {call.end_phrase}".strip() if status is not None else ""
-    caller = call.caller
+        answered_by = facts.callee.number
+    trunk = trunk or next((leg.trunk for leg in reversed(facts.forks) if leg.trunk), None)
+    phrase = f"{status} {facts.phrase}".strip() if status is not None else ""
+    caller = facts.caller
     name = caller.display_name
     return CallRecord.build(
-        id=call.id,
-        started_at=call.started_at,
-        answered_at=call.answered_at,
-        ended_at=call.context.wall(),
-        direction=call.direction,
+        id=facts.id,
+        started_at=facts.started_at,
+        answered_at=facts.answered_at,
+        ended_at=facts.ended_at,
+        direction=facts.direction,
         caller=caller.number,
         caller_name=name if name != caller.number else None,
-        callee=call.dialled,
-        did=call.did,
+        callee=facts.dialled,
+        did=facts.did,
         trunk=trunk,
         answered_by=answered_by,
         result=result_of(reason, status, answered=answered),
         reason=phrase or reason.value,
-        routing_summary=call.routing.summary() if call.routing is not None else "",
+        routing_summary=facts.summary,
     )

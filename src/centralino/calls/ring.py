@@ -37,11 +37,13 @@ from centralino.calls.io import LegFailure
 from centralino.calls.legs import CalleeLeg
 from centralino.calls.timers import Timer
 from centralino.sip.codes import StatusCode
-from centralino.sip.message import Response
+from centralino.sip.message import Request, Response
 
 __all__ = ["LegFactory", "RingEnd", "RingListener", "RingRound"]
 
 _CHALLENGES = (StatusCode.UNAUTHORIZED, StatusCode.PROXY_AUTHENTICATION_REQUIRED)
+_INTERVAL_TOO_BRIEF = 422
+"""RFC 4028 §6: the session interval asked for is below the peer's Min-SE."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,17 +122,24 @@ class RingRound:
                 self._listener.ring_provisional(leg, response)
         elif response.is_success:
             self._success(leg, response)
-        elif response.status in _CHALLENGES and self._authenticated(leg, response):
+        elif self._sent_again(leg, response):
             return
         else:
             self._failed(leg, ForkFailure(status=response.status, reason=response.reason))
 
-    def _authenticated(self, leg: CalleeLeg, response: Response) -> bool:
-        """A provider challenged a trunk leg: send its INVITE again with credentials."""
+    def _sent_again(self, leg: CalleeLeg, response: Response) -> bool:
+        """A challenge (trunk legs) or a 422: the INVITE goes again, once, amended."""
         if self.over:
             return False
-        invite = leg.authenticate(response)
-        if invite is None:
+        if response.status in _CHALLENGES:
+            return self._retried(leg, leg.authenticate(response))
+        if response.status == _INTERVAL_TOO_BRIEF:
+            return self._retried(leg, leg.with_interval(response))
+        return False
+
+    def _retried(self, leg: CalleeLeg, invite: Request | None) -> bool:
+        """Send ``leg``'s INVITE again (credentials, a longer session interval)."""
+        if invite is None or self.over:
             return False
         leg.send(invite, self._outcome_handler(leg))
         return True
