@@ -1,4 +1,4 @@
-"""The call-record writer: batches, interval, flush on stop, the database away."""
+"""The call-record writer: batches, interval, flush on stop, the database away, the wiring."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from centralino.domain.bus import LocalEventBus
-from centralino.domain.call_records import CallRecordQuery
+from centralino.domain.call_records import CallDirection, CallRecordQuery, CallResult
 from centralino.domain.events import CallRecordCreated, ExtensionDeleted
 from centralino.storage import Database, SqlUnitOfWorkFactory
 from centralino.telephony.call_records import CallRecordWriter
 from tests.call_record_builders import call_record
+from tests.fakes import FakeClock, InMemoryStore
+from tests.telephony.calls_support import SipPhone, contact_uri, extension, sdp, start_calls
 
 
 class CountingUnits:
@@ -147,3 +149,39 @@ async def test_the_waiting_list_is_bounded(units: CountingUnits) -> None:
     assert (writer.pending, writer.dropped) == (5, 3)
     await writer.stop()
     assert await stored(units) == [f"cr{n:05d}" for n in range(3, 8)]
+
+
+async def test_a_call_through_the_engine_leaves_its_record_at_stop() -> None:
+    """The wiring: the core's CallRecordCreated reaches the writer of ``build_engine``."""
+    store = InMemoryStore()
+    store.seed(extensions=[extension("101"), extension("102")])
+    telephony, _registry = await start_calls(store, FakeClock(), LocalEventBus())
+    caller = SipPhone(telephony.port(), "101")
+    callee = SipPhone(telephony.port(), "102")
+    try:
+        assert (await caller.register()).status == 200
+        assert (await callee.register()).status == 200
+        dialed = await caller.dial("102")
+        invite = await callee.request("INVITE")
+        callee.answer(invite, 200, body=sdp(30000))
+        answer = await caller.response(200)
+        caller.send(caller.ack_for(dialed.invite, answer))
+        await callee.request("ACK")
+        caller.in_dialog(
+            "BYE",
+            local=dialed.invite.headers.from_address(),
+            remote=answer.headers.to_address(),
+            call_id=dialed.invite.headers.call_id(),
+            target=contact_uri(answer),
+        )
+        assert (await caller.response(200, "BYE")).status == 200
+        callee.answer(await callee.request("BYE"), 200)
+    finally:
+        caller.close()
+        callee.close()
+        await telephony.stop()  # the writer's last flush
+    [record] = store.state.call_records.values()
+    assert (record.caller, record.callee, record.answered_by) == ("101", "102", "102")
+    assert record.direction is CallDirection.INTERNAL
+    assert record.result is CallResult.ANSWERED
+    assert record.answered_at is not None
