@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from cryptography.fernet import Fernet
-from sqlalchemy import JSON, String, cast, select
+from sqlalchemy import JSON, Connection, String, cast, inspect, select
 
 from centralino.admin.context import Actor
 from centralino.admin.services import ManagementServices
@@ -13,6 +14,7 @@ from centralino.domain.errors import NotFound
 from centralino.domain.events import TrunkChanged
 from centralino.domain.trunks import OutboundRule, Trunk, TrunkRegistration
 from centralino.storage import Database, SqlUnitOfWorkFactory
+from centralino.storage.database import alembic_config
 from centralino.storage.secrets import SEALED_PREFIX, SecretBox
 from centralino.storage.tables import metadata
 from tests.fakes import FakeClock
@@ -120,3 +122,30 @@ async def test_the_trunk_password_is_sealed_in_every_table(database_url: str) ->
         )
     finally:
         await database.dispose()
+
+
+def _down_to_0007_and_up(connection: Connection) -> tuple[set[str], set[str], int]:
+    """From head down to 0007 (no trunks) and up again, a group kept meanwhile."""
+    connection.exec_driver_sql("INSERT INTO groups (name, data) VALUES ('sales', '{}')")
+    command.downgrade(alembic_config(connection), "0007")
+    below = set(inspect(connection).get_table_names())
+    command.upgrade(alembic_config(connection), "head")
+    above = set(inspect(connection).get_table_names())
+    groups = connection.exec_driver_sql("SELECT count(*) FROM groups").scalar_one()
+    return below, above, groups
+
+
+async def test_migration_0008_adds_the_tables_and_keeps_the_rest(database: Database) -> None:
+    async with database.engine.begin() as connection:
+        below, above, groups = await connection.run_sync(_down_to_0007_and_up)
+    assert {"trunks", "outbound_rules"} & below == set()
+    assert {"trunks", "outbound_rules", "call_records"} <= above
+    assert groups == 1
+    units = SqlUnitOfWorkFactory(database)
+    async with units() as uow:
+        await uow.trunks.put(_trunk())
+        await uow.outbound_rules.put(_rule("all", 1, ["voip"]))
+        await uow.commit()
+    async with units() as uow:
+        assert [t.name for t in await uow.trunks.all()] == ["voip"]
+        assert [r.name for r in await uow.outbound_rules.all()] == ["all"]
