@@ -140,7 +140,6 @@ class RegistrationSnapshot:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Round:
-    challenged: bool = False
     authenticated: bool = False
     stale_retried: bool = False
     interval_retries: int = 0
@@ -325,7 +324,6 @@ class RegistrationClient:
             return
         self._round = replace(
             state,
-            challenged=True,
             authenticated=True,
             stale_retried=state.stale_retried or (state.authenticated and challenge.stale),
         )
