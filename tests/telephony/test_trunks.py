@@ -112,7 +112,7 @@ def rule(name: str, priority: int, trunks: Sequence[str] = ("a",)) -> OutboundRu
     return OutboundRule(name=name, priority=priority, trunks=list(trunks))
 
 
-async def wait_until(check: object, within: float = 5.0) -> None:
+async def wait_until(check: object, within: float = 10.0) -> None:
     assert callable(check)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
