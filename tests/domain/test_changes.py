@@ -21,17 +21,29 @@ from centralino.domain.events import (
     GroupChanged,
     MailboxChanged,
     OfficeHoursChanged,
+    OutboundRuleChanged,
     SettingsChanged,
     StatusChanged,
+    TrunkChanged,
     VoicemailLeft,
 )
 from centralino.domain.forwarding import Status
 from centralino.domain.group import Group
 from centralino.domain.office_hours import OfficeHours
 from centralino.domain.settings import NetworkSettings, SystemSettings
+from centralino.domain.trunks import OutboundRule, Trunk
 from tests.storage.builders import rich_extension
 
 EXTENSION = rich_extension("101")
+TRUNK = Trunk.model_validate(
+    {
+        "name": "voip",
+        "host": "sip.example.net",
+        "registration": {"enabled": True, "username": "0212345", "password": "s3cret"},
+        "dids": ["+390212345678"],
+        "default_destination": {"type": "extension", "number": "101"},
+    }
+)
 
 EXAMPLES: list[DomainEvent] = [
     ExtensionCreated(number="101", extension=EXTENSION),
@@ -47,6 +59,10 @@ EXAMPLES: list[DomainEvent] = [
     OfficeHoursChanged(name="gone", schedule=None),
     GroupChanged(name="sales", group=Group(name="sales")),
     GroupChanged(name="sales", group=None),
+    TrunkChanged(name="voip", trunk=TRUNK),
+    TrunkChanged(name="voip", trunk=None),
+    OutboundRuleChanged(name="all", rule=OutboundRule(name="all", trunks=["voip"])),
+    OutboundRuleChanged(name="all", rule=None),
     VoicemailLeft(mailbox="101", message_id="m1", node="A"),
     MailboxChanged(mailbox="101", new=2, saved=1),
     CallRecorded(recording_id="r1", call_id="c1", caller="101", callee="102"),
