@@ -59,6 +59,8 @@ from centralino.calls.records import CallFacts, record_of
 from centralino.calls.registry import CallRegistry, DialogKey, InviteKey
 from centralino.calls.retransmit import Retransmitter
 from centralino.calls.ring import RingEnd, RingRound
+from centralino.calls.session_expires import Refresher, Timing, answered, requested, timer_fields
+from centralino.calls.session_timer import SessionTimer
 from centralino.calls.timers import Timer
 from centralino.domain.calls import CallEndReason, CallState, LiveCall
 from centralino.domain.events import CallRecordCreated, CallStateChanged
@@ -67,6 +69,7 @@ from centralino.domain.location import Binding
 from centralino.sip.address import NameAddress
 from centralino.sip.codes import StatusCode
 from centralino.sip.digest import DigestClient
+from centralino.sip.headers import Headers
 from centralino.sip.message import Request, Response
 from centralino.sip.peer import Peer, TransportKind
 from centralino.sip.uri import Uri
@@ -181,6 +184,8 @@ class Call:
         """The number the caller dialled (or the DID it reached), for the record."""
         self.end_phrase = ""
         """The reason phrase of the final error the caller got."""
+        self.session_timers: dict[Side, SessionTimer] = {}
+        """RFC 4028 timers on the legs whose peer asked for one."""
         self.refusal: tuple[int, str] | None = None
         """The final answer that follows a spoken explanation (:meth:`announce`)."""
 
@@ -347,10 +352,39 @@ class Call:
         self._cancel_setup_timer()
         self.answered_at = self.context.wall()
         role = SdpRole.ANSWER if self.offer is not None else SdpRole.OFFER
-        relayed = self.caller_leg.relay(response, self._to_caller(response.body, role))
+        caller_timing = requested(self.caller_leg.invite)
+        extra = timer_fields(caller_timing) if caller_timing is not None else ()
+        relayed = self.caller_leg.relay(response, self._to_caller(response.body, role), extra)
         self.registry.forget_invite(self, self._invite_key)
         self.expect_ack(self.caller_leg, self.caller_leg.inbound, relayed, self._caller_acked)
+        self._start_session_timers(caller_timing, relayed, leg, response)
         self._publish()
+
+    def _start_session_timers(
+        self, caller: Timing | None, to_caller: Response, winner: CalleeLeg, answer: Response
+    ) -> None:
+        """RFC 4028 on either leg whose peer asked for it (see :mod:`.session_timer`)."""
+        if caller is not None:
+            self.session_timers[Side.CALLER] = SessionTimer(
+                self.context,
+                self.caller_leg,
+                caller,
+                we_refresh=(caller.refresher or Refresher.UAC) is Refresher.UAS,
+                on_expired=lambda: self.hang_up(Side.CALLER, failed=True),
+                allows_update=_allows_update(self.caller_leg.invite.headers),
+                session=lambda: to_caller.body,
+            )
+        callee = answered(answer.headers)
+        if callee is not None:
+            self.session_timers[Side.CALLEE] = SessionTimer(
+                self.context,
+                winner,
+                callee,
+                we_refresh=(callee.refresher or Refresher.UAS) is Refresher.UAC,
+                on_expired=lambda: self.hang_up(Side.CALLEE, failed=True),
+                allows_update=_allows_update(answer.headers),
+                session=lambda: winner.invite.body,
+            )
 
     def ring_ended(self, end: RingEnd) -> None:
         """The round ended unanswered: the walker decides, else the caller hears why."""
@@ -576,6 +610,8 @@ class Call:
         if self.local_reason is not None and reason is not CallEndReason.FAILED:
             reason = self.local_reason
         self._cancel_setup_timer()
+        for timer in self.session_timers.values():
+            timer.stop()
         if self.round is not None:
             self.round.stop()
         if self.dialer is not None:
@@ -624,3 +660,7 @@ class Call:
                 status=status,
             )
         )
+
+
+def _allows_update(headers: Headers) -> bool:
+    return any(value.strip().upper() == "UPDATE" for value in headers.values("allow"))

@@ -32,6 +32,7 @@ from centralino.calls.legs import Leg
 from centralino.calls.messages import body_headers, relayed_response
 from centralino.calls.ports import Direction, Sdp, SdpRole, Side
 from centralino.calls.registry import CallRegistry, DialogKey
+from centralino.calls.session_expires import requested, timer_fields
 from centralino.sip.codes import Method, StatusCode
 from centralino.sip.errors import PeerError
 from centralino.sip.message import Request, Response, make_response
@@ -88,6 +89,16 @@ def relay_request(context: Context, registry: CallRegistry[Call], inbound: Inbou
     if found is None:
         return
     call, side, source = found
+    timer = call.session_timers.get(side)
+    request = inbound.request
+    if timer is not None and request.method in (Method.INVITE, Method.UPDATE):
+        timer.refreshed()
+        timing = requested(request)
+        if request.method == Method.UPDATE and not request.body and timing is not None:
+            # A bare refresh is between that peer and us: the other party never sees it.
+            reply = make_response(request, StatusCode.OK, extra_headers=timer_fields(timing))
+            context.respond(inbound, reply)
+            return
     if call.answered_by_pbx:
         _answer_locally(context, call, side, inbound)
         return
@@ -164,7 +175,11 @@ class _Relay:
         body = self._relay_body(response.body, back, role, self.source.peer.host)
         is_invite_2xx = response.is_success and self.is_invite
         contact = self.source.contact if is_invite_2xx else None
-        reply = relayed_response(request, response, to_tag=None, contact=contact, body=body)
+        timing = requested(request) if response.is_success else None
+        extra = timer_fields(timing) if timing is not None else ()
+        reply = relayed_response(
+            request, response, to_tag=None, contact=contact, body=body, extra=extra
+        )
         if self.target.dialog is not None:
             self.target.dialog.receive_response(response)
         self.context.respond(self.inbound, reply)

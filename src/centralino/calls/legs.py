@@ -20,7 +20,7 @@ about the call: :mod:`.call` does.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from centralino.calls.context import Context, OutcomeHandler
@@ -173,10 +173,12 @@ class CallerLeg(Leg):
         """The caller's INVITE."""
         return self.inbound.request
 
-    def relay(self, source: Response, body: bytes) -> Response:
+    def relay(
+        self, source: Response, body: bytes, extra: Sequence[tuple[str, str]] = ()
+    ) -> Response:
         """Answer the caller's INVITE with the status and session of ``source``."""
         response = relayed_response(
-            self.invite, source, to_tag=self.tag, contact=self.contact, body=body
+            self.invite, source, to_tag=self.tag, contact=self.contact, body=body, extra=extra
         )
         self.context.respond(self.inbound, response)
         if source.is_success:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from centralino.sip.headers import Headers
 from centralino.sip.message import Request
 
-__all__ = ["MIN_INTERVAL", "Refresher", "Timing", "answered", "min_se", "requested"]
+__all__ = ["MIN_INTERVAL", "Refresher", "Timing", "answered", "min_se", "requested", "timer_fields"]
 
 MIN_INTERVAL = 90
 """The smallest interval RFC 4028 allows (§4: Min-SE's floor)."""
@@ -53,6 +53,13 @@ def _timing(headers: Headers) -> Timing | None:
         if name.strip().lower() == "refresher" and given.strip().lower() in ("uac", "uas"):
             refresher = Refresher(given.strip().lower())
     return Timing(interval=max(int(interval_text), MIN_INTERVAL), refresher=refresher)
+
+
+def timer_fields(timing: Timing) -> tuple[tuple[str, str], ...]:
+    """What our 2xx to a request asking for ``timing`` says (§9): the caller refreshes
+    unless it asked us to."""
+    refresher = timing.refresher or Refresher.UAC
+    return (("Session-Expires", timing.header(refresher)), ("Require", "timer"))
 
 
 def requested(request: Request) -> Timing | None:
