@@ -30,10 +30,10 @@ from centralino.calls.outside import (
 from centralino.calls.ports import Side
 from centralino.domain.call_records import CallDirection, CallResult
 from centralino.domain.extension import Extension
-from centralino.sip.message import make_response
+from centralino.sip.message import Request, make_response
 from centralino.sip.peer import Peer, TransportKind
 from centralino.sip.uri import Uri
-from tests.calls.harness import Core, extension, of, offer, records, statuses
+from tests.calls.harness import Core, Inbound, extension, of, offer, records, statuses
 from tests.calls.test_core import invites, sent
 
 
@@ -309,3 +309,31 @@ def test_an_internal_call_to_a_busy_extension_keeps_its_internal_rule() -> None:
     out = core.answer(invites(out)[0], 486)
     assert invites(out) == []
     assert outside.asked == []
+
+
+def test_a_provider_s_record_route_is_copied_into_our_answers() -> None:
+    core, _outside = office()
+    core.add(extension("102"), "10.0.0.2")
+    inbound = core.invite("+393351111111", "102")
+    route = "<sip:198.51.100.1:5060;lr>"
+    request = inbound.request
+    headers = request.headers.with_prepended("Record-Route", route)
+    inbound = Inbound(
+        Request(method="INVITE", uri=request.uri, headers=headers, body=request.body),
+        inbound.peer,
+        inbound.transaction,
+    )
+    out = core.feed(
+        NewCall(
+            inbound=inbound,
+            caller=outside_party("+393351111111"),
+            callee=core.lookup.extensions["102"],
+            trunk="alpha",
+        )
+    )
+    [phone] = invites(out)
+    assert phone.request.headers.get("record-route") is None  # each leg has its own path
+    ringing = core.answer(phone, 180)
+    answered = core.answer(phone, 200, body=offer(7000))
+    for response in [r.response for r in of([*ringing, *answered], Respond)]:
+        assert response.headers.get_all("record-route") == [route]

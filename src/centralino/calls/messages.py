@@ -30,6 +30,7 @@ __all__ = [
     "contact_of",
     "extension_address",
     "our_via",
+    "record_routes",
     "outbound_invite",
     "relayed_response",
 ]
@@ -138,6 +139,8 @@ def relayed_response(
 ) -> Response:
     """Our answer to ``request`` carrying the status and session of ``source``."""
     fields = [("Contact", str(contact))] if contact is not None else []
+    if source.status > StatusCode.TRYING and source.status < 300:
+        fields += record_routes(request)
     if source.is_success and request.method == Method.INVITE:
         fields.append(("Allow", ALLOW))
     fields += [*extra, *body_headers(source, body)]
@@ -159,5 +162,19 @@ def local_answer(
     ``status`` 183 (Session Progress) carries early media: a refusal's
     spoken explanation before its final error.
     """
-    fields = [("Contact", str(contact)), ("Allow", ALLOW), ("Content-Type", "application/sdp")]
+    fields = [
+        ("Contact", str(contact)),
+        *record_routes(request),
+        ("Allow", ALLOW),
+        ("Content-Type", "application/sdp"),
+    ]
     return make_response(request, status, None, to_tag=to_tag, extra_headers=fields, body=body)
+
+
+def record_routes(request: Request) -> list[tuple[str, str]]:
+    """The request's Record-Route, copied into our 1xx/2xx answer (RFC 3261 §12.1.1).
+
+    A proxy in front of us (a provider's) record-routes to stay on the
+    dialog's path: without these the caller's ACK and BYE cannot find it.
+    """
+    return [("Record-Route", value) for value in request.headers.get_all("record-route")]
