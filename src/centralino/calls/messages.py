@@ -30,8 +30,8 @@ __all__ = [
     "contact_of",
     "extension_address",
     "our_via",
-    "record_routes",
     "outbound_invite",
+    "record_routes",
     "relayed_response",
 ]
 
