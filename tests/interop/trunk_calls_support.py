@@ -1,0 +1,231 @@
+"""A PBX with trunks, a provider, the outside world and phones, for trunk call tests.
+
+Theory of operation. :func:`trunk_pbx` starts the real call engine
+(``centralino.app.build_engine`` through ``tests.telephony.calls_support``)
+on a free loopback port, over an in-memory store seeded with extensions,
+trunks, outbound rules and settings, media anchored, with the PBX's
+applications (the refusal prompts, the ``777`` PIN unlock) over in-memory
+mailboxes. It keeps every ``CallStateChanged`` and ``CallRecordCreated`` the
+engine publishes; :meth:`TrunkPbx.stored_records` reads the records the
+engine's call-record writer stored, through the repository
+(``uow.call_records``), as the API does.
+
+The provider is Kamailio (:mod:`tests.interop.provider_support`); the outside
+world is SIPp (:class:`Outside`: a callee answering behind the provider, or a
+caller dialling a DID through it); the extensions' phones are baresip
+(:mod:`tests.interop.baresip_support`) or SIPp dialling with digest.
+
+Audio is checked as the other call tests do: the outside world plays a pcap
+of one tone (:func:`write_tone_pcap`), and a phone's recording of what it
+received must carry that tone (Goertzel, :func:`assert_tone`); the other
+way, SIPp echoes what it gets (``-rtp_echo``), so a phone hears its own tone
+only if it went out through the trunk and came back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import math
+import socket
+import struct
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from centralino.domain.bus import LocalEventBus
+from centralino.domain.call_records import CallRecord, CallRecordQuery
+from centralino.domain.calls import CallState
+from centralino.domain.events import CallRecordCreated, CallStateChanged, DomainEvent
+from centralino.domain.extension import Extension
+from centralino.domain.settings import SystemSettings
+from centralino.domain.trunks import OutboundRule, Trunk, TrunkRegistration
+from centralino.telephony.apps.launcher import VoicemailApplications
+from centralino.telephony.engine import Telephony
+from tests.fakes import FakeClock, InMemoryStore
+from tests.interop.baresip_support import BaresipPhone, goertzel_power, make_phone, read_samples
+from tests.interop.calls_support import Processes, free_port
+from tests.interop.pcap_support import RtpStream
+from tests.interop.provider_support import ProviderRig
+from tests.telephony.apps.fakes import InMemoryMailboxes
+from tests.telephony.calls_support import start_calls
+
+__all__ = [
+    "OUTSIDE_TONE",
+    "PHONE_TONE",
+    "TrunkPbx",
+    "assert_tone",
+    "start_phone",
+    "trunk_pbx",
+    "trunk_to",
+    "until",
+    "write_tone_pcap",
+]
+
+PHONE_TONE = 1000.0
+"""What the extensions' baresip phones say (their WAV microphone)."""
+OUTSIDE_TONE = 2000.0
+"""What the outside world says (SIPp's pcap)."""
+
+WEDNESDAY_NOON = dt.datetime(2026, 12, 9, 12, 0, tzinfo=dt.UTC)
+"""The engine's wall clock by default: inside the default office hours."""
+
+
+def trunk_to(rig: ProviderRig, name: str = "provider", **changes: object) -> Trunk:
+    """A trunk registering to ``rig``'s account, its DIDs, Italian national format."""
+    account = rig.account
+    values: dict[str, object] = {
+        "name": name,
+        "host": "127.0.0.1",
+        "port": rig.port,
+        "registration": TrunkRegistration(
+            enabled=True,
+            username=account.username,
+            auth_user=account.auth_user,
+            password=account.password,
+            expires=300,
+        ),
+        "dids": list(account.dids),
+        "number_format": "national",
+        "country_code": "39",
+        "national_prefix": "",
+        "caller_id": "+3902999000",
+    }
+    values.update(changes)
+    return Trunk.model_validate(values)
+
+
+@dataclass
+class TrunkPbx:
+    """The running engine, its store, and what it published."""
+
+    telephony: Telephony
+    store: InMemoryStore
+    clock: FakeClock
+    states: list[CallStateChanged] = field(default_factory=list)
+    records: list[CallRecord] = field(default_factory=list)
+
+    def record(self, event: DomainEvent) -> None:
+        if isinstance(event, CallStateChanged):
+            self.states.append(event)
+        elif isinstance(event, CallRecordCreated):
+            self.records.append(event.record)
+
+    @property
+    def port(self) -> int:
+        return self.telephony.port()
+
+    def registered(self, *numbers: str) -> bool:
+        """Whether every extension of ``numbers`` has a live binding."""
+        return all(self.telephony.registrar.contacts(number) for number in numbers)
+
+    def answered(self) -> bool:
+        return any(event.state is CallState.ANSWERED for event in self.states)
+
+    async def wait_records(self, count: int, within: float = 10.0) -> list[CallRecord]:
+        """The records published so far, once there are ``count`` of them."""
+        await until(lambda: len(self.records) >= count, within, f"{count} call records")
+        return list(self.records)
+
+    async def stored_records(self) -> list[CallRecord]:
+        """The call records in the repository (the writer's work), oldest first."""
+        async with self.store() as uow:
+            page = await uow.call_records.search(CallRecordQuery(limit=200, descending=False))
+        return list(page.items)
+
+
+@contextlib.asynccontextmanager
+async def trunk_pbx(
+    *,
+    extensions: Sequence[Extension],
+    trunks: Sequence[Trunk] = (),
+    rules: Sequence[OutboundRule] = (),
+    settings: SystemSettings | None = None,
+    now: dt.datetime = WEDNESDAY_NOON,
+) -> AsyncIterator[TrunkPbx]:
+    """The engine on a free loopback port with these extensions, trunks and rules."""
+    store = InMemoryStore()
+    store.seed(extensions=extensions, settings=settings)
+    store.state.trunks.update({trunk.name: trunk for trunk in trunks})
+    store.state.outbound_rules.update({rule.name: rule for rule in rules})
+    bus = LocalEventBus()
+    clock = FakeClock(now)
+    pbx: TrunkPbx | None = None
+    unsubscribe: Callable[[], None] | None = None
+    applications = VoicemailApplications(InMemoryMailboxes())
+    telephony, _registry = await start_calls(
+        store, clock, bus, media_anchoring=True, ring_timeout=30.0, applications=applications
+    )
+    try:
+        pbx = TrunkPbx(telephony=telephony, store=store, clock=clock)
+        unsubscribe = bus.subscribe(pbx.record)
+        yield pbx
+    finally:
+        await telephony.stop()
+        if unsubscribe is not None:
+            unsubscribe()
+
+
+async def start_phone(
+    processes: Processes, root: Path, number: str, pbx: TrunkPbx, *, answer: str = "auto"
+) -> BaresipPhone:
+    """A baresip phone for ``number`` (saying :data:`PHONE_TONE`), started."""
+    phone = make_phone(root, number, PHONE_TONE, _free_rtp_range(), answer)
+    phone.configure(pbx.port, seconds=60)
+    await processes.start("baresip", "-f", str(phone.root))
+    return phone
+
+
+def _free_rtp_range(size: int = 10) -> int:
+    """The first of ``size`` consecutive UDP ports free now (baresip's ``rtp_ports``)."""
+    for _ in range(50):
+        base = free_port() & ~1
+        probes: list[socket.socket] = []
+        try:
+            for port in range(base, base + size):
+                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                probes.append(probe)
+                probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+        return base
+    raise RuntimeError("no free RTP port range")
+
+
+def write_tone_pcap(directory: Path, frequency: float | None, seconds: float = 10.0) -> Path:
+    """``directory/rtp.pcap``: PCMU of one tone (None: silence) for SIPp to play."""
+    directory.mkdir(parents=True, exist_ok=True)
+    amplitude = 0 if frequency is None else 12000
+    tone = frequency or 0.0
+    pcm = b"".join(
+        struct.pack("<h", int(amplitude * math.sin(2 * math.pi * tone * n / 8000)))
+        for n in range(int(8000 * seconds))
+    )
+    stream = RtpStream()
+    stream.audio(pcm)
+    return stream.write(directory / "rtp.pcap")
+
+
+def assert_tone(recording: Path, *, wanted: float, unwanted: float) -> None:
+    """``recording`` carries ``wanted`` clearly, and ``unwanted`` hardly at all."""
+    samples, rate = read_samples(recording)
+    assert len(samples) > rate, recording  # more than a second of audio arrived
+    middle = samples[len(samples) // 4 : 3 * len(samples) // 4]
+    found = goertzel_power(middle, rate, wanted)
+    stray = goertzel_power(middle, rate, unwanted)
+    assert found > 1e6, (recording.name, found)
+    assert found > 100 * max(stray, 1e-9), (recording.name, found, stray)
+
+
+async def until(condition: Callable[[], object], within: float, what: str) -> None:
+    """Wait until ``condition()`` is true (TimeoutError naming ``what`` after ``within`` s)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.05)
