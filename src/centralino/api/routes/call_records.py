@@ -16,7 +16,7 @@ The routes sit behind the same login as every other management route; the
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -24,7 +24,13 @@ from pydantic import BaseModel
 
 from centralino.admin.call_records import CallRecordFilters
 from centralino.api.dependencies import Services
-from centralino.domain.call_records import CallDirection, CallRecord, CallResult
+from centralino.domain.call_records import (
+    MAX_PAGE_SIZE,
+    CallDirection,
+    CallRecord,
+    CallRecordSort,
+    CallResult,
+)
 from centralino.domain.errors import NotFound
 
 __all__ = ["CallRecordOut", "CallRecordPageOut", "router"]
@@ -79,22 +85,22 @@ def _filters(
     started_from: str | None,
     started_before: str | None,
     extension: str | None,
-    direction: str | None,
-    result: str | None,
+    direction: CallDirection | None,
+    result: CallResult | None,
     trunk: str | None,
-    sort: str | None,
+    sort: CallRecordSort | None,
     order: str | None,
-    limit: str | None,
+    limit: int | None,
     cursor: str | None,
 ) -> CallRecordFilters:
     return CallRecordFilters(
         started_from=started_from,
         started_before=started_before,
         extension=extension,
-        direction=direction,
-        result=result,
+        direction=None if direction is None else direction.value,
+        result=None if result is None else result.value,
         trunk=trunk,
-        sort=sort,
+        sort=None if sort is None else sort.value,
         order=order,
         limit=limit,
         cursor=cursor,
@@ -107,12 +113,14 @@ async def search_call_records(
     started_from: _Text = None,
     started_before: _Text = None,
     extension: _Text = None,
-    direction: _Text = None,
-    result: _Text = None,
+    direction: CallDirection | None = None,
+    result: CallResult | None = None,
     trunk: _Text = None,
-    sort: _Text = None,
-    order: _Text = None,
-    limit: _Text = None,
+    sort: CallRecordSort | None = None,
+    order: Literal["asc", "desc"] | None = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="50 by default.")
+    ] = None,
     cursor: _Cursor = None,
 ) -> CallRecordPageOut:
     """One page of call records, newest first unless asked otherwise."""
@@ -144,11 +152,11 @@ async def export_call_records(
     started_from: _Text = None,
     started_before: _Text = None,
     extension: _Text = None,
-    direction: _Text = None,
-    result: _Text = None,
+    direction: CallDirection | None = None,
+    result: CallResult | None = None,
     trunk: _Text = None,
-    sort: _Text = None,
-    order: _Text = None,
+    sort: CallRecordSort | None = None,
+    order: Literal["asc", "desc"] | None = None,
     cursor: _Cursor = None,
 ) -> StreamingResponse:
     """Every matching call record as CSV (streamed a page at a time)."""
