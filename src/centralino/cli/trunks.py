@@ -141,6 +141,13 @@ DidSource = Annotated[
     str | None, typer.Option(help="Where the provider puts the DID: request_uri or to.")
 ]
 CallerId = Annotated[str | None, typer.Option(help="The trunk's default outbound caller ID.")]
+PresentForwarded = Annotated[
+    bool | None,
+    typer.Option(
+        "--present-forwarded-caller/--no-present-forwarded-caller",
+        help="A call forwarded out shows its original caller (else the extension's ID).",
+    ),
+]
 NumberFormat = Annotated[str | None, typer.Option(help="e164 or national.")]
 NationalPrefix = Annotated[str | None, typer.Option(help="The national prefix (e.g. 0).")]
 CountryCode = Annotated[str | None, typer.Option(help="The country code (e.g. 39), for national.")]
@@ -175,6 +182,7 @@ def _document(
     max_calls: int | None,
     default_destination: str | None,
     enabled: bool | None,
+    present_forwarded_caller: bool | None = None,
 ) -> dict[str, Any]:
     registration = _given(enabled=register, username=username, auth_user=auth_user, expires=expires)
     if password is not None:
@@ -187,6 +195,7 @@ def _document(
         dids=list_option(dids),
         did_source=did_source,
         caller_id=caller_id,
+        present_forwarded_caller=present_forwarded_caller,
         number_format=number_format,
         national_prefix=national_prefix,
         country_code=country_code,
@@ -217,6 +226,7 @@ def add(
     did: Dids = None,
     did_source: DidSource = None,
     caller_id: CallerId = None,
+    present_forwarded_caller: PresentForwarded = None,
     number_format: NumberFormat = None,
     national_prefix: NationalPrefix = None,
     country_code: CountryCode = None,
@@ -246,6 +256,7 @@ def add(
             dids=did,
             did_source=did_source,
             caller_id=caller_id,
+            present_forwarded_caller=present_forwarded_caller,
             number_format=number_format,
             national_prefix=national_prefix,
             country_code=country_code,
@@ -274,6 +285,7 @@ def set_fields(
     did: Dids = None,
     did_source: DidSource = None,
     caller_id: CallerId = None,
+    present_forwarded_caller: PresentForwarded = None,
     number_format: NumberFormat = None,
     national_prefix: NationalPrefix = None,
     country_code: CountryCode = None,
@@ -298,6 +310,7 @@ def set_fields(
             dids=did,
             did_source=did_source,
             caller_id=caller_id,
+            present_forwarded_caller=present_forwarded_caller,
             number_format=number_format,
             national_prefix=national_prefix,
             country_code=country_code,

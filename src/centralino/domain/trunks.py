@@ -124,6 +124,10 @@ class Trunk(DomainModel):
     did_source: DidSource = DidSource.REQUEST_URI
     caller_id: PhoneNumber | None = None
     """The trunk's default outbound caller ID."""
+    present_forwarded_caller: bool = True
+    """A call forwarded out (to a mobile, a number) shows its original caller;
+    off for providers that refuse a caller ID not on the account (the
+    forwarding extension's caller ID is shown instead)."""
     number_format: NumberFormat = NumberFormat.E164
     national_prefix: Annotated[str, Matches(r"[0-9]{0,3}", "up to 3 digits, e.g. 0")] = "0"
     country_code: CountryCode | None = None

@@ -176,7 +176,8 @@ class EngineOutside:
         peer = Peer(TransportKind(trunk.transport.value), host, trunk.port)
         registration = trunk.registration
         account = registration.digest_user or None
-        caller_id = attempt.presented or attempt.caller_id or registration.username or "anonymous"
+        presented = attempt.presented if trunk.present_forwarded_caller else None
+        caller_id = presented or attempt.caller_id or registration.username or "anonymous"
         target = Uri(scheme="sip", user=attempt.number, host=trunk.host, port=trunk.port)
         if trunk.transport.value == "tcp":
             target = target.with_parameter("transport", "tcp")
