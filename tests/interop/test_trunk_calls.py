@@ -20,10 +20,8 @@ from pathlib import Path
 import pytest
 
 from centralino.domain.call_records import CallDirection, CallResult
-from centralino.domain.trunks import OutboundRule
 from tests.interop.calls_support import Processes, free_port
 from tests.interop.provider_support import (
-    ProviderAccount,
     ProviderOptions,
     called_lines,
     kamailio_available,
@@ -32,9 +30,14 @@ from tests.interop.provider_support import (
     provider_rig,
 )
 from tests.interop.trunk_calls_support import (
+    ACCOUNT,
+    DID,
+    OUTSIDE_CALLER,
+    OUTSIDE_NUMBER,
     OUTSIDE_TONE,
     PHONE_TONE,
     assert_tone,
+    everybody,
     start_phone,
     trunk_pbx,
     trunk_to,
@@ -50,11 +53,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("baresip") is None, reason="baresip is not installed"),
 ]
 
-DID = "+390212345"
-OUTSIDE_CALLER = "+393351234567"
-ACCOUNT = ProviderAccount(
-    username="39021234", password="trunk-secret", auth_user="acct-1", dids=(DID, "+390212399")
-)
 TALK_MS = 4000
 
 
@@ -101,3 +99,47 @@ async def test_an_outside_caller_reaches_the_did_owner_and_they_talk(tmp_path: P
         "provider", DID, OUTSIDE_CALLER, "101",
     )  # fmt: skip
     assert record.answered_by == "101"
+
+
+async def test_an_extension_calls_out_in_the_trunks_format_with_its_caller_id(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside"
+    write_tone_pcap(outside, None, seconds=0.02)  # SIPp echoes: the phone hears itself
+    processes, sipp = Processes(tmp_path), Processes(outside)
+    outside_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        caller = extension("101", outbound_caller_id="+390212345")
+        async with trunk_pbx(
+            extensions=[caller], trunks=[trunk_to(rig)], rules=[everybody("provider")]
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await sipp.start(*outside_uas_command(outside_port, outside, echo=True))
+                phone = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
+                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+                await until(pbx.answered, 15, "answered")
+                await asyncio.sleep(TALK_MS / 1000)
+                await phone.command("hangup")
+                await sipp.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+                await until(lambda: phone.received_recordings(), 5, "recording")
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(OSError):
+                    await phone.command("quit")
+                await processes.stop_all()
+                await sipp.stop_all()
+            [stored] = await pbx.stored_records()
+    [called] = called_lines(outside)
+    # Italian national format: the number and the caller ID without +39
+    assert called.startswith("CALLED ruri=0698765432 from= <sip:0212345@"), called
+    assert rig.log_lines("OUTBOUND")
+    assert_tone(phone.received_recordings()[-1], wanted=PHONE_TONE, unwanted=OUTSIDE_TONE)
+    assert stored == record
+    assert record.direction is CallDirection.OUTBOUND
+    assert record.result is CallResult.ANSWERED
+    assert (record.trunk, record.caller) == ("provider", "101")
+    assert record.callee in ("+390698765432", "0698765432"), record.callee

@@ -45,17 +45,26 @@ from centralino.telephony.apps.launcher import VoicemailApplications
 from centralino.telephony.engine import Telephony
 from tests.fakes import FakeClock, InMemoryStore
 from tests.interop.baresip_support import BaresipPhone, goertzel_power, make_phone, read_samples
-from tests.interop.calls_support import Processes, free_port
+from tests.interop.calls_support import SCENARIOS, Processes, free_port
 from tests.interop.pcap_support import RtpStream
-from tests.interop.provider_support import ProviderRig
+from tests.interop.provider_support import ProviderAccount, ProviderRig
 from tests.telephony.apps.fakes import InMemoryMailboxes
-from tests.telephony.calls_support import start_calls
+from tests.telephony.calls_support import PASSWORD, start_calls
 
 __all__ = [
+    "ACCOUNT",
+    "DID",
+    "OUTSIDE_CALLER",
+    "OUTSIDE_NUMBER",
     "OUTSIDE_TONE",
     "PHONE_TONE",
+    "SUNDAY_NIGHT",
+    "UNOWNED_DID",
     "TrunkPbx",
     "assert_tone",
+    "everybody",
+    "extension_call",
+    "free_rtp_range",
     "start_phone",
     "trunk_pbx",
     "trunk_to",
@@ -68,8 +77,55 @@ PHONE_TONE = 1000.0
 OUTSIDE_TONE = 2000.0
 """What the outside world says (SIPp's pcap)."""
 
-WEDNESDAY_NOON = dt.datetime(2026, 12, 9, 12, 0, tzinfo=dt.UTC)
-"""The engine's wall clock by default: inside the default office hours."""
+WEDNESDAY_MORNING = dt.datetime(2026, 12, 9, 9, 0, tzinfo=dt.UTC)
+"""The engine's wall clock by default: inside the default office hours (10:00 in Rome)."""
+SUNDAY_NIGHT = dt.datetime(2026, 12, 13, 3, 0, tzinfo=dt.UTC)
+"""Outside the default office hours."""
+
+DID = "+390212345"
+"""The DID extension 101 owns in most tests."""
+UNOWNED_DID = "+390212399"
+"""A DID of the trunk no extension owns."""
+OUTSIDE_CALLER = "+393351234567"
+OUTSIDE_NUMBER = "+390698765432"
+"""An outside number the extensions dial (``0698765432`` in the trunk's national format)."""
+ACCOUNT = ProviderAccount(
+    username="39021234", password="trunk-secret", auth_user="acct-1", dids=(DID, UNOWNED_DID)
+)
+"""The trunk account at the provider."""
+
+
+def everybody(*trunks: str, **changes: object) -> OutboundRule:
+    """A rule taking every number out through ``trunks`` in turn."""
+    return OutboundRule.model_validate({"name": "all", "trunks": list(trunks), **changes})
+
+
+def extension_call(
+    pbx: TrunkPbx,
+    work: Path,
+    scenario: str,
+    *,
+    caller: str,
+    number: str,
+    name: str = "extension",
+    extra: Sequence[str] = (),
+    timeout: float = 40.0,
+) -> list[str]:
+    """SIPp as extension ``caller`` (digest: ``user<caller>``) dialling ``number`` via the PBX.
+
+    ``scenario`` is a file of ``tests/interop/scenarios`` taking ``caller``;
+    run the command in ``work`` (its ``rtp.pcap``, ``<name>.msg`` and
+    ``<name>.log`` are there).
+    """
+    return [
+        "sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(free_port()),
+        "-mi", "127.0.0.1", "-mp", str(free_rtp_range(4)), "-m", "1",
+        "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+        "-trace_msg", "-message_file", str(work / f"{name}.msg"),
+        "-trace_logs", "-log_file", str(work / f"{name}.log"),
+        "-s", number, "-set", "caller", caller, "-au", f"user{caller}", "-ap", PASSWORD,
+        *extra, f"127.0.0.1:{pbx.port}",
+    ]  # fmt: skip
 
 
 def trunk_to(rig: ProviderRig, name: str = "provider", **changes: object) -> Trunk:
@@ -142,7 +198,7 @@ async def trunk_pbx(
     trunks: Sequence[Trunk] = (),
     rules: Sequence[OutboundRule] = (),
     settings: SystemSettings | None = None,
-    now: dt.datetime = WEDNESDAY_NOON,
+    now: dt.datetime = WEDNESDAY_MORNING,
 ) -> AsyncIterator[TrunkPbx]:
     """The engine on a free loopback port with these extensions, trunks and rules."""
     store = InMemoryStore()
@@ -171,13 +227,13 @@ async def start_phone(
     processes: Processes, root: Path, number: str, pbx: TrunkPbx, *, answer: str = "auto"
 ) -> BaresipPhone:
     """A baresip phone for ``number`` (saying :data:`PHONE_TONE`), started."""
-    phone = make_phone(root, number, PHONE_TONE, _free_rtp_range(), answer)
+    phone = make_phone(root, number, PHONE_TONE, free_rtp_range(), answer)
     phone.configure(pbx.port, seconds=60)
     await processes.start("baresip", "-f", str(phone.root))
     return phone
 
 
-def _free_rtp_range(size: int = 10) -> int:
+def free_rtp_range(size: int = 10) -> int:
     """The first of ``size`` consecutive UDP ports free now (baresip's ``rtp_ports``)."""
     for _ in range(50):
         base = free_port() & ~1

@@ -1,0 +1,250 @@
+"""The outbound restrictions on real calls: refused with a spoken reason, the PIN unlock, 112.
+
+The extensions are SIPp dialling through Centralino with digest (a real SIP
+stack whose every message is traced); the provider is Kamailio and the
+outside world a SIPp callee behind it (tests/interop/provider_support.py).
+A refused call must get a 183 whose media the PBX then fills with the
+spoken reason (counted on a UDP socket of the test, named in the caller's
+SDP), then a 403 naming the reason in its phrase. The unlock code is
+answered by the PBX, which takes the voicemail PIN as RFC 4733 events from
+a pcap SIPp plays; the same extension's next outside call then reaches the
+callee behind the provider. An emergency number passes every restriction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from centralino.domain.call_records import CallDirection, CallResult
+from tests.interop.calls_support import Processes, free_port
+from tests.interop.pcap_support import RtpStream
+from tests.interop.provider_support import (
+    ProviderOptions,
+    called_lines,
+    kamailio_available,
+    outside_uas_command,
+    provider_rig,
+)
+from tests.interop.trunk_calls_support import (
+    ACCOUNT,
+    OUTSIDE_NUMBER,
+    SUNDAY_NIGHT,
+    everybody,
+    extension_call,
+    trunk_pbx,
+    trunk_to,
+    write_tone_pcap,
+)
+from tests.telephony.calls_support import extension
+
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.skipif(not kamailio_available(), reason="kamailio is not installed"),
+    pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp is not installed"),
+]
+
+PIN = "135790"
+"""The voicemail PIN of ``tests.telephony.calls_support.extension``."""
+
+RESTRICTED = {
+    "103": ({"external_calls_disabled": True}, "External calls disabled"),
+    "104": ({"block_outbound_outside_office_hours": True}, "Outside office hours"),
+    "105": ({"pin_protected": True}, "PIN required: dial 777 then your PIN and #"),
+}
+"""Extension -> its options, and the reason phrase its outside calls are refused with."""
+
+
+def restricted_extensions() -> list[object]:
+    found = [extension(number, options=options) for number, (options, _) in RESTRICTED.items()]
+    every = {"external_calls_disabled": True, "pin_protected": True}
+    every["block_outbound_outside_office_hours"] = True
+    found.append(extension("106", options=every, outbound_caller_id="+390212345"))
+    return found
+
+
+@contextlib.contextmanager
+def rtp_listener() -> Iterator[socket.socket]:
+    """A UDP socket on loopback where a refused caller's early media is sent."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        yield sock
+
+
+def drain(sock: socket.socket) -> list[bytes]:
+    """Every datagram waiting on ``sock``."""
+    found: list[bytes] = []
+    while True:
+        try:
+            found.append(sock.recv(65535))
+        except BlockingIOError:
+            return found
+
+
+def spoken(packets: list[bytes]) -> int:
+    """How many PCMU RTP packets carry sound (not silence, 0xFF/0x7F)."""
+    count = 0
+    for packet in packets:
+        if len(packet) < 12 + 160 or packet[0] >> 6 != 2 or packet[1] & 0x7F != 0:
+            continue
+        payload = packet[12:]
+        if sum(1 for byte in payload if byte not in (0xFF, 0x7F)) > len(payload) // 4:
+            count += 1
+    return count
+
+
+async def test_each_restriction_is_refused_with_a_spoken_reason_then_403(
+    tmp_path: Path,
+) -> None:
+    processes = Processes(tmp_path)
+    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
+        async with trunk_pbx(
+            extensions=restricted_extensions(),
+            trunks=[trunk_to(rig)],
+            rules=[everybody("provider")],
+            now=SUNDAY_NIGHT,
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                for number, (_, phrase) in RESTRICTED.items():
+                    with rtp_listener() as media:
+                        command = extension_call(
+                            pbx, tmp_path, "trunk_uac_refused.xml", caller=number,
+                            number=OUTSIDE_NUMBER, name=f"refused-{number}",
+                            extra=["-set", "rtp", str(media.getsockname()[1])],
+                        )  # fmt: skip
+                        await processes.finish(await processes.start(*command), 45)
+                        heard = spoken(drain(media))
+                    log = (tmp_path / f"refused-{number}.log").read_text()
+                    assert "EARLY media=m=audio " in log, log  # the 183 came with media
+                    wire = (tmp_path / f"refused-{number}.msg").read_text()
+                    assert f"SIP/2.0 403 {phrase}\n" in wire, (number, wire[-2000:])
+                    assert heard > 25, (number, heard)  # half a second of the spoken reason
+                records = await pbx.wait_records(len(RESTRICTED))
+            finally:
+                await processes.stop_all()
+            stored = await pbx.stored_records()
+    assert not rig.log_lines("OUTBOUND")  # nothing reached the provider
+    assert stored == records
+    assert sorted(record.caller for record in records) == sorted(RESTRICTED)
+    for record in records:  # their direction: test_a_refused_outside_call_is_outbound
+        assert record.callee == OUTSIDE_NUMBER, record
+        assert record.result is CallResult.REJECTED, record
+        assert record.trunk is None, record
+        assert RESTRICTED[record.caller][1] in record.reason, record
+
+
+async def test_the_unlock_code_and_pin_by_rfc4733_allow_the_next_outside_call(
+    tmp_path: Path,
+) -> None:
+    unlock, out = tmp_path / "unlock", tmp_path / "outside"
+    keys = RtpStream()
+    keys.pause(1.0)
+    keys.keys(PIN + "#")
+    keys.pause(0.5)
+    unlock.mkdir()
+    keys.write(unlock / "rtp.pcap")
+    write_tone_pcap(out, 1000.0, seconds=2)
+    outside_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    processes, callee_processes = Processes(unlock), Processes(out)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=restricted_extensions(),
+            trunks=[trunk_to(rig)],
+            rules=[everybody("provider")],
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await callee_processes.start(*outside_uas_command(outside_port, out))
+                command = extension_call(
+                    pbx, unlock, "vm_uac_pcap.xml", caller="105", number="777", name="unlock"
+                )
+                await processes.finish(await processes.start(*command), 45)
+                command = extension_call(
+                    pbx, out, "call_uac_bye.xml", caller="105", number=OUTSIDE_NUMBER
+                )
+                await callee_processes.finish(await callee_processes.start(*command), 30)
+                await callee_processes.finish(callee, 20)
+                records = await pbx.wait_records(2)
+            finally:
+                await processes.stop_all()
+                await callee_processes.stop_all()
+            stored = await pbx.stored_records()
+    [called] = called_lines(out)
+    assert called.startswith("CALLED ruri=0698765432 "), called
+    assert stored == records
+    unlocked, outside = records
+    assert unlocked.caller == "105"
+    assert unlocked.result is CallResult.ANSWERED, unlocked
+    assert unlocked.trunk is None
+    assert outside.direction is CallDirection.OUTBOUND
+    assert outside.result is CallResult.ANSWERED, outside
+    assert (outside.caller, outside.trunk) == ("105", "provider")
+
+
+async def test_an_emergency_number_passes_every_restriction(tmp_path: Path) -> None:
+    out = tmp_path / "outside"
+    write_tone_pcap(out, 1000.0, seconds=2)
+    outside_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    processes = Processes(out)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=restricted_extensions(),
+            trunks=[trunk_to(rig)],
+            rules=[everybody("provider")],
+            now=SUNDAY_NIGHT,
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await processes.start(*outside_uas_command(outside_port, out))
+                command = extension_call(pbx, out, "call_uac_bye.xml", caller="106", number="112")
+                await processes.finish(await processes.start(*command), 30)
+                await processes.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                await processes.stop_all()
+            [stored] = await pbx.stored_records()
+    [called] = called_lines(out)
+    # 112 as dialled; the extension's own caller ID (national format)
+    assert called.startswith("CALLED ruri=112 from= <sip:0212345@"), called
+    assert stored == record
+    assert record.direction is CallDirection.OUTBOUND
+    assert record.result is CallResult.ANSWERED
+    assert (record.caller, record.callee, record.trunk) == ("106", "112", "provider")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="calls/walker.py _refuse_outside: the call made to speak the refusal keeps "
+    "direction INTERNAL (only _next_attempt sets OUTBOUND)",
+)
+async def test_a_refused_outside_call_is_outbound(tmp_path: Path) -> None:
+    processes = Processes(tmp_path)
+    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
+        async with trunk_pbx(
+            extensions=restricted_extensions(),
+            trunks=[trunk_to(rig)],
+            rules=[everybody("provider")],
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                with rtp_listener() as media:
+                    command = extension_call(
+                        pbx, tmp_path, "trunk_uac_refused.xml", caller="103",
+                        number=OUTSIDE_NUMBER, extra=["-set", "rtp", str(media.getsockname()[1])],
+                    )  # fmt: skip
+                    await processes.finish(await processes.start(*command), 45)
+                [record] = await pbx.wait_records(1)
+            finally:
+                await processes.stop_all()
+    assert record.result is CallResult.REJECTED
+    assert record.direction is CallDirection.OUTBOUND, record.direction
