@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from centralino.domain.call_records import CallDirection, CallResult
-from tests.interop.calls_support import Processes, free_port
+from centralino.domain.trunks import Trunk
+from tests.interop.calls_support import SCENARIOS, Processes, free_port
 from tests.interop.provider_support import (
     ProviderOptions,
     called_lines,
@@ -38,6 +39,8 @@ from tests.interop.trunk_calls_support import (
     PHONE_TONE,
     assert_tone,
     everybody,
+    extension_call,
+    free_rtp_range,
     start_phone,
     trunk_pbx,
     trunk_to,
@@ -143,3 +146,89 @@ async def test_an_extension_calls_out_in_the_trunks_format_with_its_caller_id(
     assert record.result is CallResult.ANSWERED
     assert (record.trunk, record.caller) == ("provider", "101")
     assert record.callee in ("+390698765432", "0698765432"), record.callee
+
+
+async def test_a_trunk_refusing_with_503_fails_over_to_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "outside"
+    write_tone_pcap(out, OUTSIDE_TONE, seconds=2)
+    outside_port = free_port()
+    refusing = ProviderOptions(reject_invites=503)
+    carrying = ProviderOptions(outside=("127.0.0.1", outside_port))
+    processes = Processes(out)
+    with (
+        provider_rig(tmp_path / "first", ACCOUNT, refusing) as first,
+        provider_rig(tmp_path / "second", ACCOUNT, carrying) as second,
+    ):
+        trunks = [trunk_to(first, "first"), trunk_to(second, "second")]
+        async with trunk_pbx(
+            extensions=[extension("101", outbound_caller_id=DID)],
+            trunks=trunks,
+            rules=[everybody("first", "second")],
+        ) as pbx:
+            await first.wait_registered()
+            await second.wait_registered()
+            try:
+                callee = await processes.start(*outside_uas_command(outside_port, out))
+                command = extension_call(
+                    pbx, out, "call_uac_bye.xml", caller="101", number=OUTSIDE_NUMBER
+                )
+                await processes.finish(await processes.start(*command), 30)
+                await processes.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                await processes.stop_all()
+            [stored] = await pbx.stored_records()
+    assert first.log_lines("REJECTED")  # the first trunk was tried, and refused
+    assert not first.log_lines("OUTBOUND")
+    assert second.log_lines("OUTBOUND")
+    [called] = called_lines(out)
+    assert called.startswith("CALLED ruri=0698765432 from= <sip:0212345@"), called
+    assert stored == record
+    assert record.direction is CallDirection.OUTBOUND
+    assert record.result is CallResult.ANSWERED
+    assert record.trunk == "second"
+    assert "503" in record.routing_summary, record.routing_summary
+
+
+async def test_an_ip_authenticated_trunk_reaches_the_did_owner(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write_tone_pcap(outside, OUTSIDE_TONE)
+    processes, sipp = Processes(tmp_path), Processes(outside)
+    carrier_port = free_port()
+    trunk = Trunk(
+        name="carrier",
+        host="127.0.0.1",
+        port=carrier_port,  # no registration: its calls are known by host and port
+        dids=[DID],
+    )
+    async with trunk_pbx(extensions=[extension("101", dids=[DID])], trunks=[trunk]) as pbx:
+        try:
+            phone = await start_phone(processes, tmp_path, "101", pbx)
+            await until(lambda: pbx.registered("101"), 15, "101 registered")
+            command = [
+                "sipp", f"127.0.0.1:{pbx.port}", "-sf", str(SCENARIOS / "provider_outside_uac.xml"),
+                "-i", "127.0.0.1", "-p", str(carrier_port), "-s", DID, "-m", "1",
+                "-set", "caller", OUTSIDE_CALLER, "-set", "hold", "3000",
+                "-mi", "127.0.0.1", "-mp", str(free_rtp_range(4)),
+                "-timeout", "30s", "-timeout_error", "-nostdin",
+                "-trace_msg", "-message_file", str(outside / "carrier.msg"),
+            ]  # fmt: skip
+            await sipp.finish(await sipp.start(*command), 40)
+            [record] = await pbx.wait_records(1)
+            await until(lambda: phone.received_recordings(), 5, "recording")
+            await asyncio.sleep(0.5)
+        finally:
+            with contextlib.suppress(OSError):
+                await phone.command("quit")
+            await processes.stop_all()
+            await sipp.stop_all()
+        [stored] = await pbx.stored_records()
+    wire = (outside / "carrier.msg").read_text()
+    assert "SIP/2.0 407" not in wire  # trusted by its address, never challenged
+    assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
+    assert stored == record
+    assert record.direction is CallDirection.INBOUND
+    assert record.result is CallResult.ANSWERED
+    assert (record.trunk, record.did, record.caller, record.answered_by) == (
+        "carrier", DID, OUTSIDE_CALLER, "101",
+    )  # fmt: skip
