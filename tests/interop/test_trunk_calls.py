@@ -68,7 +68,7 @@ async def test_an_outside_caller_reaches_the_did_owner_and_they_talk(tmp_path: P
         async with trunk_pbx(extensions=[owner, extension("102")], trunks=[trunk_to(rig)]) as pbx:
             await rig.wait_registered()
             try:
-                phone = await start_phone(processes, tmp_path, "101", pbx)
+                phone, _ = await start_phone(processes, tmp_path, "101", pbx)
                 await until(lambda: pbx.registered("101"), 15, "101 registered")
                 caller = await sipp.start(
                     *outside_uac_command(rig, DID, outside, caller=OUTSIDE_CALLER, hold_ms=TALK_MS)
@@ -120,7 +120,7 @@ async def test_an_extension_calls_out_in_the_trunks_format_with_its_caller_id(
             await rig.wait_registered()
             try:
                 callee = await sipp.start(*outside_uas_command(outside_port, outside, echo=True))
-                phone = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
+                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
                 await until(lambda: pbx.registered("101"), 15, "101 registered")
                 await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
                 await until(pbx.answered, 15, "answered")
@@ -203,7 +203,7 @@ async def test_an_ip_authenticated_trunk_reaches_the_did_owner(tmp_path: Path) -
     )
     async with trunk_pbx(extensions=[extension("101", dids=[DID])], trunks=[trunk]) as pbx:
         try:
-            phone = await start_phone(processes, tmp_path, "101", pbx)
+            phone, _ = await start_phone(processes, tmp_path, "101", pbx)
             await until(lambda: pbx.registered("101"), 15, "101 registered")
             command = [
                 "sipp", f"127.0.0.1:{pbx.port}", "-sf", str(SCENARIOS / "provider_outside_uac.xml"),

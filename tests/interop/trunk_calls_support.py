@@ -225,12 +225,11 @@ async def trunk_pbx(
 
 async def start_phone(
     processes: Processes, root: Path, number: str, pbx: TrunkPbx, *, answer: str = "auto"
-) -> BaresipPhone:
-    """A baresip phone for ``number`` (saying :data:`PHONE_TONE`), started."""
+) -> tuple[BaresipPhone, asyncio.subprocess.Process]:
+    """A baresip phone for ``number`` (saying :data:`PHONE_TONE`), and its process."""
     phone = make_phone(root, number, PHONE_TONE, free_rtp_range(), answer)
     phone.configure(pbx.port, seconds=60)
-    await processes.start("baresip", "-f", str(phone.root))
-    return phone
+    return phone, await processes.start("baresip", "-f", str(phone.root))
 
 
 def free_rtp_range(size: int = 10) -> int:

@@ -1,0 +1,217 @@
+"""Inbound trunk calls routed by the extensions' rules, with real peers.
+
+An outside caller (SIPp) dials a DID through the provider (Kamailio); the
+PBX registered to it routes the call as an *external* call: a DID no
+extension owns goes to the trunk's default destination, a caller-ID
+exception for an outside pattern sends the call elsewhere, a forward to the
+extension's mobile and ``ring_mobile`` dial the mobile out through the same
+trunk, where the provider relays it to the outside world's SIPp callee
+(which logs what it was called with). The extensions' phones are baresip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from centralino.domain.call_records import CallDirection, CallRecord, CallResult
+from centralino.domain.extension import Extension
+from tests.interop.baresip_support import BaresipPhone
+from tests.interop.calls_support import Processes, free_port
+from tests.interop.provider_support import (
+    ProviderOptions,
+    ProviderRig,
+    called_lines,
+    kamailio_available,
+    outside_uac_command,
+    outside_uas_command,
+    provider_rig,
+)
+from tests.interop.trunk_calls_support import (
+    ACCOUNT,
+    DID,
+    OUTSIDE_CALLER,
+    OUTSIDE_TONE,
+    PHONE_TONE,
+    UNOWNED_DID,
+    TrunkPbx,
+    assert_tone,
+    everybody,
+    start_phone,
+    trunk_pbx,
+    trunk_to,
+    until,
+    write_tone_pcap,
+)
+from tests.telephony.calls_support import extension
+
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.skipif(not kamailio_available(), reason="kamailio is not installed"),
+    pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp is not installed"),
+    pytest.mark.skipif(shutil.which("baresip") is None, reason="baresip is not installed"),
+]
+
+MOBILE = "+393471234567"
+"""Extension 101's mobile (``3471234567`` in the trunk's national format)."""
+
+
+async def outside_call(
+    pbx: TrunkPbx,
+    rig: ProviderRig,
+    root: Path,
+    did: str,
+    *,
+    phones: dict[str, str],
+    mobile_port: int | None = None,
+) -> tuple[CallRecord, dict[str, BaresipPhone], dict[str, str]]:
+    """The outside caller dials ``did``; ``phones`` (number -> answer mode) are baresip.
+
+    With ``mobile_port`` an outside callee (the mobile) answers there.
+    Returns the call's record, the phones, and each phone's console output.
+    """
+    outside = root / "outside"
+    write_tone_pcap(outside, OUTSIDE_TONE)
+    processes, sipp = Processes(root), Processes(outside)
+    started: dict[str, BaresipPhone] = {}
+    output: dict[str, str] = {}
+    phone_processes: dict[str, asyncio.subprocess.Process] = {}
+    try:
+        for number, answer in phones.items():
+            started[number], phone_processes[number] = await start_phone(
+                processes, root, number, pbx, answer=answer
+            )
+        await until(lambda: pbx.registered(*phones), 15, "phones registered")
+        mobile = None
+        if mobile_port is not None:
+            mobile = await sipp.start(*outside_uas_command(mobile_port, outside, timeout=30))
+        caller = await sipp.start(
+            *outside_uac_command(rig, did, outside, caller=OUTSIDE_CALLER, hold_ms=3000)
+        )
+        await sipp.finish(caller, 30)
+        if mobile is not None:
+            await sipp.finish(mobile, 20)
+        [record] = await pbx.wait_records(1)
+        if any(phone.received_recordings() for phone in started.values()):
+            await asyncio.sleep(0.5)  # the sndfile module closes its file
+    finally:
+        for phone in started.values():
+            with contextlib.suppress(OSError):
+                await phone.command("quit")
+        await processes.stop_all()
+        await sipp.stop_all()
+        for number, process in phone_processes.items():
+            assert process.stdout is not None
+            output[number] = (await process.stdout.read()).decode(errors="replace")
+    return record, started, output
+
+
+async def test_an_unknown_did_reaches_the_trunks_default_destination(tmp_path: Path) -> None:
+    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
+        trunk = trunk_to(rig, default_destination={"type": "extension", "number": "102"})
+        extensions = [extension("101", dids=[DID]), extension("102")]
+        async with trunk_pbx(extensions=extensions, trunks=[trunk]) as pbx:
+            await rig.wait_registered()
+            record, phones, _ = await outside_call(
+                pbx, rig, tmp_path, UNOWNED_DID, phones={"101": "auto", "102": "auto"}
+            )
+            [stored] = await pbx.stored_records()
+    assert not phones["101"].received_recordings()  # 101 was never called
+    assert_tone(phones["102"].received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
+    assert stored == record
+    assert record.direction is CallDirection.INBOUND
+    assert record.result is CallResult.ANSWERED
+    assert (record.trunk, record.did, record.caller, record.answered_by) == (
+        "provider", UNOWNED_DID, OUTSIDE_CALLER, "102",
+    )  # fmt: skip
+
+
+async def test_a_caller_id_exception_for_an_outside_pattern_applies(tmp_path: Path) -> None:
+    owner = extension(
+        "101",
+        dids=[DID],
+        forwarding={
+            "exceptions": [
+                {"caller_id": "+39335*", "destination": {"type": "extension", "number": "102"}}
+            ]
+        },
+    )
+    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
+        async with trunk_pbx(extensions=[owner, extension("102")], trunks=[trunk_to(rig)]) as pbx:
+            await rig.wait_registered()
+            record, phones, _ = await outside_call(
+                pbx, rig, tmp_path, DID, phones={"101": "auto", "102": "auto"}
+            )
+            [stored] = await pbx.stored_records()
+    assert not phones["101"].received_recordings()  # the exception came first
+    assert_tone(phones["102"].received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
+    assert stored == record
+    assert record.direction is CallDirection.INBOUND
+    assert record.result is CallResult.ANSWERED
+    assert (record.trunk, record.did, record.caller, record.answered_by) == (
+        "provider", DID, OUTSIDE_CALLER, "102",
+    )  # fmt: skip
+
+
+def _with_mobile(**forwarding: object) -> Extension:
+    return extension("101", dids=[DID], mobile=MOBILE, forwarding=forwarding)
+
+
+async def test_an_unregistered_extension_forwards_external_calls_to_its_mobile(
+    tmp_path: Path,
+) -> None:
+    routes = {"not_registered": {"type": "mobile"}}
+    owner = _with_mobile(profiles={"available": {"external": routes}})
+    mobile_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", mobile_port))
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=[owner], trunks=[trunk_to(rig)], rules=[everybody("provider")]
+        ) as pbx:
+            await rig.wait_registered()
+            record, _, _ = await outside_call(
+                pbx, rig, tmp_path, DID, phones={}, mobile_port=mobile_port
+            )
+            [stored] = await pbx.stored_records()
+    [called] = called_lines(tmp_path / "outside")
+    # the original caller presented (national format), not the extension
+    assert called.startswith("CALLED ruri=3471234567 from= <sip:3351234567@"), called
+    assert rig.log_lines("INBOUND")
+    assert rig.log_lines("OUTBOUND")
+    assert stored == record
+    assert record.direction is CallDirection.INBOUND
+    assert record.result is CallResult.ANSWERED
+    assert (record.trunk, record.did, record.caller) == ("provider", DID, OUTSIDE_CALLER)
+    assert record.answered_by in (MOBILE, "3471234567"), record.answered_by
+
+
+async def test_ring_mobile_rings_the_mobile_through_the_trunk_with_the_phone(
+    tmp_path: Path,
+) -> None:
+    owner = _with_mobile(profiles={"available": {"ring_mobile": True}})
+    mobile_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", mobile_port))
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=[owner], trunks=[trunk_to(rig)], rules=[everybody("provider")]
+        ) as pbx:
+            await rig.wait_registered()
+            # the phone rings and does not answer; the mobile answers and wins
+            record, phones, output = await outside_call(
+                pbx, rig, tmp_path, DID, phones={"101": "manual"}, mobile_port=mobile_port
+            )
+            [stored] = await pbx.stored_records()
+    [called] = called_lines(tmp_path / "outside")
+    # the original caller presented (national format), not the extension
+    assert called.startswith("CALLED ruri=3471234567 from= <sip:3351234567@"), called
+    assert "Incoming call" in output["101"], output["101"][-2000:]
+    assert not phones["101"].received_recordings()  # cancelled: the mobile answered
+    assert stored == record
+    assert record.direction is CallDirection.INBOUND
+    assert record.result is CallResult.ANSWERED
+    assert (record.trunk, record.did, record.caller) == ("provider", DID, OUTSIDE_CALLER)
+    assert record.answered_by in (MOBILE, "3471234567"), record.answered_by
