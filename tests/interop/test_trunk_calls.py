@@ -232,3 +232,35 @@ async def test_an_ip_authenticated_trunk_reaches_the_did_owner(tmp_path: Path) -
     assert (record.trunk, record.did, record.caller, record.answered_by) == (
         "carrier", DID, OUTSIDE_CALLER, "101",
     )  # fmt: skip
+
+
+async def test_the_providers_challenge_to_an_invite_is_answered_with_the_account(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "outside"
+    write_tone_pcap(out, OUTSIDE_TONE, seconds=2)
+    outside_port = free_port()
+    options = ProviderOptions(challenge_invites=True, outside=("127.0.0.1", outside_port))
+    processes = Processes(out)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await processes.start(*outside_uas_command(outside_port, out))
+                command = extension_call(
+                    pbx, out, "call_uac_bye.xml", caller="101", number=OUTSIDE_NUMBER
+                )
+                await processes.finish(await processes.start(*command), 30)
+                await processes.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                await processes.stop_all()
+    assert len(rig.log_lines("CHALLENGE INVITE")) == 1  # answered once, and accepted
+    assert rig.log_lines("OUTBOUND")
+    [called] = called_lines(out)
+    # no outbound caller ID on the extension nor the rule: the trunk's
+    assert called.startswith("CALLED ruri=0698765432 from= <sip:02999000@"), called
+    assert record.result is CallResult.ANSWERED
+    assert record.trunk == "provider"
