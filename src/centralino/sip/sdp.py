@@ -38,6 +38,7 @@ from enum import Enum
 from typing import TypeVar
 
 from .errors import LocalProtocolError, SipError, SipParseError
+from .memo import ParseMemo
 
 __all__ = [
     "STATIC_PAYLOAD_TYPES",
@@ -609,6 +610,17 @@ def _evolve(instance: T, **changes: object) -> T:
     return copy
 
 
+def _unchecked(kind: type[T], **values: object) -> T:
+    """An instance of the frozen dataclass ``kind`` from parts already checked.
+
+    Every public field must be given; private cache fields start empty.
+    """
+    instance = object.__new__(kind)
+    for name in kind.__slots__:  # type: ignore[attr-defined]
+        object.__setattr__(instance, name, None if name.startswith("_") else values[name])
+    return instance
+
+
 def _once(current: T | None, new: T, kind: str) -> T:
     if current is not None:
         raise InvalidSdpValue(f"a second '{kind}=' line")
@@ -681,6 +693,18 @@ def _decode(data: str | bytes) -> str:
         raise SdpParseError(f"not UTF-8: {exc.reason} at byte {exc.start}") from exc
 
 
+def _plain_text(data: str | bytes) -> bool:
+    """True when every line of ``data`` is ``text`` (RFC 8866 §9): no NUL, CR only before LF.
+
+    Bytes decoded as strict UTF-8 hold no surrogates, so for them the two
+    counts decide for the whole body at once; the lines then need no check
+    of their own (a body that fails is checked line by line, for the error).
+    """
+    return (
+        isinstance(data, bytes) and b"\x00" not in data and data.count(b"\r") == data.count(b"\r\n")
+    )
+
+
 def _lines(text: str) -> list[tuple[int, str]]:
     raw = text.split("\n")
     if raw and raw[-1] == "":
@@ -696,9 +720,10 @@ def _parse(data: str | bytes) -> SessionDescription:
     if not heads[2].startswith("s="):
         raise SdpParseError("the third line must be s=", line_number=3, line=heads[2])
     sections = [_Section(_SESSION_LETTERS)]
+    checked = _plain_text(data)
     for number, line in lines[1:]:
         try:
-            _read_line(line, number, sections)
+            _read_line(line, number, sections, checked)
         except InvalidSdpValue as exc:
             raise SdpParseError(str(exc), line_number=number, line=line) from exc
     try:
@@ -707,15 +732,16 @@ def _parse(data: str | bytes) -> SessionDescription:
         raise SdpParseError(str(exc)) from exc
 
 
-def _read_line(line: str, number: int, sections: list[_Section]) -> None:
+def _read_line(line: str, number: int, sections: list[_Section], checked: bool = False) -> None:
     if len(line) < 2 or line[1] != "=" or not "a" <= line[0] <= "z":
         raise InvalidSdpValue("not a <type>=<value> line")
     kind, value = line[0], line[2:]
-    _check(_TEXT, value, "line")
+    if not checked:
+        _check(_TEXT, value, "line")
     if number == 2:
         sections[0].origin = _parse_origin(value)  # here so its errors name line 2
     elif number == 3:
-        _check(_TEXT, value, "session name")
+        pass  # the session name: any text (checked with the line)
     elif kind == "m":
         sections.append(_Section(_MEDIA_LETTERS, header=_parse_media(value)))
     else:
@@ -725,7 +751,10 @@ def _read_line(line: str, number: int, sections: list[_Section]) -> None:
 def _build(origin: str, name: str, session: _Section, medias: list[_Section]) -> SessionDescription:
     if not session.timings:
         raise InvalidSdpValue("no t= line")
-    return SessionDescription(
+    # Every part was checked as its line was read (texts, the one direction
+    # attribute, t= present): the whole needs no ``__post_init__`` again.
+    return _unchecked(
+        SessionDescription,
         origin=session.origin or _parse_origin(origin),
         session_name=name,
         information=session.texts.get("i"),
@@ -765,10 +794,16 @@ def _address_type(value: str) -> AddressType:
 
 
 def _parse_connection(value: str) -> Connection:
+    known = _CONNECTIONS.get(value)
+    if known is not None:
+        return known
     parts = value.split()
     if len(parts) != 3:
         raise InvalidSdpValue(f"c= needs 3 fields: {value!r}")
-    return Connection(network_type=parts[0], address_type=_address_type(parts[1]), address=parts[2])
+    connection = Connection(
+        network_type=parts[0], address_type=_address_type(parts[1]), address=parts[2]
+    )
+    return _CONNECTIONS.put(value, connection)
 
 
 def _parse_bandwidth(value: str) -> Bandwidth:
@@ -777,15 +812,28 @@ def _parse_bandwidth(value: str) -> Bandwidth:
 
 
 def _parse_timing(value: str) -> Timing:
+    if value == "0 0":
+        return _UNBOUNDED  # what every phone writes (RFC 8866 §5.9: a permanent session)
     parts = value.split()
     if len(parts) != 2:
         raise InvalidSdpValue(f"t= needs 2 fields: {value!r}")
     return Timing(start=_to_int(parts[0], "start time"), stop=_to_int(parts[1], "stop time"))
 
 
+# Attribute and c= lines repeat from body to body (every PCMU offer has
+# "rtpmap:0 PCMU/8000", a phone always names its own address): each text is
+# checked once (memo.py). The values are frozen, so sharing them is safe.
+_ATTRIBUTES: ParseMemo[Attribute] = ParseMemo(1024)
+_CONNECTIONS: ParseMemo[Connection] = ParseMemo(1024)
+_UNBOUNDED = Timing(start=0, stop=0)
+
+
 def _parse_attribute(value: str) -> Attribute:
+    known = _ATTRIBUTES.get(value)
+    if known is not None:
+        return known
     name, colon, rest = value.partition(":")
-    return Attribute(name=name, value=rest if colon else None)
+    return _ATTRIBUTES.put(value, Attribute(name=name, value=rest if colon else None))
 
 
 def _parse_media(value: str) -> MediaDescription:
@@ -1084,7 +1132,10 @@ def _rewrite_media(
     attributes = tuple(attribute for attribute in media.attributes if attribute.name != "rtcp")
     if _legacy_hold(description, media):
         attributes = _with_direction(attributes, _offered_direction(description, media))
-    return dataclasses.replace(
+    if not 0 <= port <= 65535:
+        raise InvalidSdpValue(f"bad port {port}")
+    # The rest of the m-line was checked when it was parsed: no __post_init__.
+    return _evolve(
         media,
         port=port if media.port != 0 else 0,
         connection=None,
@@ -1114,13 +1165,16 @@ def negotiated_codecs(
             else tuple(
                 codec
                 for codec in answered.codecs
-                if any(_spec(codec).matches(other) for other in offered_codecs)
+                if any(_same_codec(codec, other) for other in offered_codecs)
             )
         )
     return tuple(result)
 
 
-def _spec(codec: Codec) -> CodecSpec:
-    return CodecSpec(
-        encoding_name=codec.encoding_name, clock_rate=codec.clock_rate, channels=codec.channels
+def _same_codec(one: Codec, other: Codec) -> bool:
+    """:meth:`CodecSpec.matches` of two codecs, without making a spec of either."""
+    return (
+        one.clock_rate == other.clock_rate
+        and (one.channels or 1) == (other.channels or 1)
+        and one.encoding_name.lower() == other.encoding_name.lower()
     )
