@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from .message import Request, Response
 
@@ -49,12 +50,16 @@ class TimerName(StrEnum):
     M = "M"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TransactionKey:
+class TransactionKey(NamedTuple):
     """Identifies a transaction (RFC 3261 §17.1.3 and §17.2.3).
 
     ``method`` is the CSeq method, with ACK folded into INVITE for server
     transactions; ``sent_by`` is empty for client transactions.
+
+    An immutable value like the events, but a named tuple: it is the key of
+    every table of the transaction layer and of the server, looked up a
+    dozen times per message, and a tuple hashes and compares in C (a frozen
+    dataclass runs Python code for each). Build it with keywords.
     """
 
     branch: str

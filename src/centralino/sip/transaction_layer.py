@@ -119,6 +119,7 @@ class TransactionLayer:
         *,
         source: Address | None = None,
         reliable: bool = False,
+        key: TransactionKey | None = None,
     ) -> None:
         """Feed a parsed message from the transport.
 
@@ -127,11 +128,14 @@ class TransactionLayer:
             now: the current time, seconds.
             source: the peer address (responses to a new request go there).
             reliable: whether it came over a reliable transport.
+            key: a request's :func:`server_key`, when the caller already has
+                it (the pre-scan found it in the raw bytes); worked out here
+                when None.
         """
         if isinstance(message, Response):
             self._receive_response(message, now)
         else:
-            self._receive_request(message, now, source, reliable)
+            self._receive_request(message, now, source, reliable, key)
 
     def send_request(
         self,
@@ -267,9 +271,15 @@ class TransactionLayer:
         self._collect(transaction)
 
     def _receive_request(
-        self, request: Request, now: float, source: Address | None, reliable: bool
+        self,
+        request: Request,
+        now: float,
+        source: Address | None,
+        reliable: bool,
+        key: TransactionKey | None,
     ) -> None:
-        key = server_key(request)
+        if key is None:
+            key = server_key(request)
         transaction = self._transactions.get(key)
         if transaction is not None:
             transaction.receive_request(request, now)

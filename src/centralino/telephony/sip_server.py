@@ -304,7 +304,7 @@ class SipServer:
         scan = prescan(data)
         if scan is not None and self._answered_early(scan, data, peer, queued, now):
             return
-        self._parse_and_feed(data, peer, queued, now, scanned=scan is not None)
+        self._parse_and_feed(data, peer, queued, now, scan=scan)
 
     def _answered_early(
         self, scan: Scan, data: bytes, peer: Peer, queued: float, now: float
@@ -334,7 +334,7 @@ class SipServer:
         return False
 
     def _parse_and_feed(
-        self, data: bytes, peer: Peer, queued: float, now: float, *, scanned: bool
+        self, data: bytes, peer: Peer, queued: float, now: float, *, scan: Scan | None
     ) -> None:
         """The full path: parse (400 when broken), stamp the Via, feed the layer, drain."""
         try:
@@ -344,12 +344,16 @@ class SipServer:
             return
         except SipError:
             return
+        key = None
         if isinstance(message, Request):
-            if not scanned and not self._admits_parsed(message, queued):
+            if scan is None and not self._admits_parsed(message, queued):
                 self._refuse(data, peer)
                 return
             message = _stamp_via(message, peer)
-        self._layer.receive_message(message, now, source=peer.address, reliable=peer.kind.reliable)
+            key = None if scan is None else scan.key  # the pre-scan's equals server_key's
+        self._layer.receive_message(
+            message, now, source=peer.address, reliable=peer.kind.reliable, key=key
+        )
         self._drain(peer)
 
     def _admits_parsed(self, request: Request, queued: float) -> bool:
