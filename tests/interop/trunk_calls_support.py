@@ -65,6 +65,8 @@ __all__ = [
     "everybody",
     "extension_call",
     "free_rtp_range",
+    "log_lines",
+    "outside_command",
     "start_phone",
     "trunk_pbx",
     "trunk_to",
@@ -150,6 +152,47 @@ def trunk_to(rig: ProviderRig, name: str = "provider", **changes: object) -> Tru
     }
     values.update(changes)
     return Trunk.model_validate(values)
+
+
+def outside_command(
+    scenario: str,
+    work: Path,
+    *,
+    name: str,
+    port: int | None = None,
+    remote: tuple[str, int] | None = None,
+    service: str | None = None,
+    variables: dict[str, str] | None = None,
+    timeout: float = 40.0,
+) -> list[str]:
+    """SIPp as the outside world running ``scenario`` (a file of tests/interop/scenarios).
+
+    It listens on ``port`` (a free one when None) and, as a caller, sends to
+    ``remote`` dialling ``service``; ``variables`` go in with ``-set``. Run it
+    in ``work``: its ``rtp.pcap``, ``<name>.msg`` and ``<name>.log`` are there.
+    """
+    command = [
+        "sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1",
+        "-p", str(port or free_port()), "-m", "1",
+        "-mi", "127.0.0.1", "-mp", str(free_rtp_range(4)),
+        "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+        "-trace_msg", "-message_file", str(work / f"{name}.msg"),
+        "-trace_logs", "-log_file", str(work / f"{name}.log"),
+    ]  # fmt: skip
+    for key, value in (variables or {}).items():
+        command += ["-set", key, value]
+    if service is not None:
+        command += ["-s", service]
+    if remote is not None:
+        command.append(f"{remote[0]}:{remote[1]}")
+    return command
+
+
+def log_lines(work: Path, name: str, marker: str) -> list[str]:
+    """The lines of SIPp's ``<name>.log`` in ``work`` that start with ``marker``."""
+    path = work / f"{name}.log"
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return [line.strip() for line in text.splitlines() if line.strip().startswith(marker)]
 
 
 @dataclass

@@ -1,0 +1,217 @@
+"""How trunk calls end, with real peers: either side hangs up, busy, a cancelled fork.
+
+The provider is Kamailio (record-routing every call), the outside world SIPp,
+the extensions baresip or SIPp with digest. In-dialog requests cross the
+provider in both directions here: the outside callee's BYE reaches the PBX
+by the route set, the PBX's BYE reaches the outside caller the same way. A
+486 from the outside number speaks for the number, not the trunk: the next
+trunk is not tried. With ``ring_mobile``, the phone answering first cancels
+the mobile's leg at the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from centralino.domain.call_records import CallDirection, CallResult
+from centralino.domain.calls import CallState
+from tests.interop.calls_support import Processes, free_port
+from tests.interop.provider_support import (
+    ProviderOptions,
+    kamailio_available,
+    outside_uac_command,
+    provider_rig,
+)
+from tests.interop.trunk_calls_support import (
+    ACCOUNT,
+    DID,
+    OUTSIDE_CALLER,
+    OUTSIDE_NUMBER,
+    OUTSIDE_TONE,
+    everybody,
+    extension_call,
+    log_lines,
+    outside_command,
+    start_phone,
+    trunk_pbx,
+    trunk_to,
+    until,
+    write_tone_pcap,
+)
+from tests.telephony.calls_support import extension
+
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.skipif(not kamailio_available(), reason="kamailio is not installed"),
+    pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp is not installed"),
+    pytest.mark.skipif(shutil.which("baresip") is None, reason="baresip is not installed"),
+]
+
+
+async def test_the_outside_callee_hangs_up_an_outbound_call(tmp_path: Path) -> None:
+    work = tmp_path / "sipp"
+    write_tone_pcap(work, OUTSIDE_TONE, seconds=3)
+    outside_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    processes = Processes(work)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await processes.start(
+                    *outside_command(
+                        "trunk_outside_uas_hangup.xml", work, name="callee", port=outside_port,
+                        variables={"hold": "2000"},
+                    )
+                )  # fmt: skip
+                # the extension waits for the PBX's BYE (vm_uac_pcap.xml)
+                command = extension_call(
+                    pbx, work, "vm_uac_pcap.xml", caller="101", number=OUTSIDE_NUMBER
+                )
+                await processes.finish(await processes.start(*command), 30)
+                await processes.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                await processes.stop_all()
+    assert log_lines(work, "callee", "HUNG UP")
+    assert [line for line in rig.log_lines("IN BYE") if f":{outside_port} " in line]
+    assert record.direction is CallDirection.OUTBOUND
+    assert record.result is CallResult.ANSWERED
+    assert record.trunk == "provider"
+    assert record.reason == "callee_hung_up", record.reason
+    assert record.duration >= 1, record
+
+
+async def test_the_extension_hangs_up_an_inbound_call(tmp_path: Path) -> None:
+    work = tmp_path / "sipp"
+    write_tone_pcap(work, OUTSIDE_TONE)
+    processes, sipp = Processes(tmp_path), Processes(work)
+    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
+        extensions = [extension("101", dids=[DID])]
+        async with trunk_pbx(extensions=extensions, trunks=[trunk_to(rig)]) as pbx:
+            await rig.wait_registered()
+            try:
+                phone, _ = await start_phone(processes, tmp_path, "101", pbx)
+                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                caller = await sipp.start(
+                    *outside_command(
+                        "trunk_outside_uac_wait.xml", work, name="caller", remote=rig.address,
+                        service=DID, variables={"caller": OUTSIDE_CALLER},
+                    )
+                )  # fmt: skip
+                await until(pbx.answered, 15, "answered")
+                await asyncio.sleep(2)
+                await phone.command("hangup")
+                await sipp.finish(caller, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                with contextlib.suppress(OSError):
+                    await phone.command("quit")
+                await processes.stop_all()
+                await sipp.stop_all()
+    assert log_lines(work, "caller", "BYE RECEIVED")
+    assert rig.log_lines("IN BYE")  # through the provider, by its Record-Route
+    assert record.direction is CallDirection.INBOUND
+    assert record.result is CallResult.ANSWERED
+    assert (record.trunk, record.did, record.answered_by) == ("provider", DID, "101")
+    assert record.reason == "callee_hung_up", record.reason
+
+
+async def test_a_busy_outside_number_is_not_tried_on_the_next_trunk(tmp_path: Path) -> None:
+    work = tmp_path / "sipp"
+    work.mkdir()
+    busy_port, spare_port = free_port(), free_port()
+    processes, sipp = Processes(tmp_path), Processes(work)
+    with (
+        provider_rig(
+            tmp_path / "first", ACCOUNT, ProviderOptions(outside=("127.0.0.1", busy_port))
+        ) as first,
+        provider_rig(
+            tmp_path / "second", ACCOUNT, ProviderOptions(outside=("127.0.0.1", spare_port))
+        ) as second,
+    ):
+        async with trunk_pbx(
+            extensions=[extension("101")],
+            trunks=[trunk_to(first, "first"), trunk_to(second, "second")],
+            rules=[everybody("first", "second")],
+        ) as pbx:
+            await first.wait_registered()
+            await second.wait_registered()
+            try:
+                busy = await sipp.start(
+                    *outside_command(
+                        "trunk_outside_uas_busy.xml", work, name="busy", port=busy_port
+                    )
+                )
+                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
+                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+                await sipp.finish(busy, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                with contextlib.suppress(OSError):
+                    await phone.command("quit")
+                await processes.stop_all()
+                await sipp.stop_all()
+    assert log_lines(work, "busy", "CALLED ruri=0698765432")
+    assert first.log_lines("OUTBOUND")
+    assert not second.log_lines("OUTBOUND")  # 486 is the number's answer, not the trunk's
+    assert record.direction is CallDirection.OUTBOUND
+    assert record.result is CallResult.BUSY, record
+    assert record.trunk == "first", record
+
+
+async def test_ring_mobile_the_phone_answers_first_and_the_mobile_is_cancelled(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "sipp"
+    write_tone_pcap(work, OUTSIDE_TONE)
+    mobile_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", mobile_port))
+    owner = extension(
+        "101",
+        dids=[DID],
+        mobile="+393471234567",
+        forwarding={"profiles": {"available": {"ring_mobile": True}}},
+    )
+    processes, sipp = Processes(tmp_path), Processes(work)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=[owner], trunks=[trunk_to(rig)], rules=[everybody("provider")]
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                mobile = await sipp.start(
+                    *outside_command(
+                        "trunk_outside_uas_cancelled.xml", work, name="mobile", port=mobile_port
+                    )
+                )
+                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
+                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                caller = await sipp.start(
+                    *outside_uac_command(rig, DID, work, caller=OUTSIDE_CALLER, hold_ms=2000)
+                )
+                await until(lambda: log_lines(work, "mobile", "CALLED"), 10, "mobile rung")
+                await phone.command("accept")
+                await sipp.finish(mobile, 20)
+                await sipp.finish(caller, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                with contextlib.suppress(OSError):
+                    await phone.command("quit")
+                await processes.stop_all()
+                await sipp.stop_all()
+    assert log_lines(work, "mobile", "CALLED ruri=3471234567")
+    assert log_lines(work, "mobile", "CANCELLED")
+    assert rig.log_lines("IN CANCEL")
+    assert any(event.state is CallState.ANSWERED for event in pbx.states)
+    assert record.direction is CallDirection.INBOUND
+    assert record.result is CallResult.ANSWERED
+    assert (record.trunk, record.answered_by) == ("provider", "101")
