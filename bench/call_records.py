@@ -19,7 +19,8 @@ then a throw-away PostgreSQL 15 cluster, as /work/shared/PEERS.md says):
    fixed, seeded mix: the newest page; a deep page (a cursor in the middle
    of the year); an extension's calls, first and deep; direction, result
    and trunk filters; a day's range by duration; the longest calls overall
-   (deep too); an extension in a month with a result; 500-row pages. Each
+   (deep too); an extension in a month with a result; 500-row pages; an
+   extension's, a trunk's, the outbound and the failed calls by duration. Each
    is timed (wall clock and this process's CPU time) and checked to return
    rows sorted and filtered as asked.
 
@@ -247,6 +248,22 @@ def _queries(count: int, total: int, rng: random.Random) -> list[tuple[str, Call
         ),
         lambda: _month_extension(moment(), rng.choice(EXTENSIONS)),
         lambda: ("500-row page", CallRecordQuery(limit=500, after=started_key())),
+        lambda: (
+            "extension by duration",
+            CallRecordQuery(extension=rng.choice(EXTENSIONS), sort=CallRecordSort.DURATION),
+        ),
+        lambda: (
+            "trunk by duration",
+            CallRecordQuery(trunk=rng.choice(TRUNKS), sort=CallRecordSort.DURATION),
+        ),
+        lambda: (
+            "outbound by duration",
+            CallRecordQuery(direction=CallDirection.OUTBOUND, sort=CallRecordSort.DURATION),
+        ),
+        lambda: (
+            "failed by duration",
+            CallRecordQuery(result=CallResult.FAILED, sort=CallRecordSort.DURATION),
+        ),
     ]
     return [kinds[index % len(kinds)]() for index in range(count)]
 

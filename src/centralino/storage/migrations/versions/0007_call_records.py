@@ -6,7 +6,9 @@ Create Date: 2026-12-08
 
 A new table and its indexes only (no existing table changes, so SQLite needs
 no batch mode). Each filter's index ends with the sort key ``(started_at,
-id)``, so a page of the newest matches is read in order from the index.
+id)``, so a page of the newest matches is read in order from the index;
+sorted by duration, ``(duration, id)`` and each equality filter's
+``(filter, duration, id)`` do the same.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ _INDEXES = (
     ("trunk", "started_at", "id"),
     ("result", "started_at", "id"),
     ("duration", "id"),
+    ("result", "duration", "id"),
+    ("trunk", "duration", "id"),
+    ("direction", "duration", "id"),
 )
 
 
