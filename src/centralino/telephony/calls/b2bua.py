@@ -202,7 +202,8 @@ class B2bua:
             incoming.respond(StatusCode.TOO_MANY_HOPS)
             return
         if self._outside is not None:
-            call = self._outside.inbound(request, incoming.peer.host, incoming.peer.port)
+            peer = incoming.peer
+            call = self._outside.inbound(request, peer.host, peer.port, peer.kind)
             if call is not None:
                 self._from_trunk(incoming, call)
                 return
