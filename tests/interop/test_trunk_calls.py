@@ -264,3 +264,49 @@ async def test_the_providers_challenge_to_an_invite_is_answered_with_the_account
     assert called.startswith("CALLED ruri=0698765432 from= <sip:02999000@"), called
     assert record.result is CallResult.ANSWERED
     assert record.trunk == "provider"
+
+
+async def test_calls_both_ways_over_a_tcp_trunk(tmp_path: Path) -> None:
+    out = tmp_path / "outside"
+    write_tone_pcap(out, OUTSIDE_TONE, seconds=3)
+    outside_port = free_port()
+    options = ProviderOptions(tcp=True, outside=("127.0.0.1", outside_port))
+    processes, phones = Processes(out), Processes(tmp_path)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        trunk = trunk_to(rig, transport="tcp")
+        async with trunk_pbx(
+            extensions=[extension("101", dids=[DID])],
+            trunks=[trunk],
+            rules=[everybody("provider")],
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await processes.start(*outside_uas_command(outside_port, out))
+                command = extension_call(
+                    pbx, out, "call_uac_bye.xml", caller="101", number=OUTSIDE_NUMBER
+                )
+                await processes.finish(await processes.start(*command), 30)
+                await processes.finish(callee, 20)
+                await pbx.wait_records(1)
+                # and in: the DID's owner answers on baresip (registered over UDP)
+                phone, _ = await start_phone(phones, tmp_path, "101", pbx)
+                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                caller = await processes.start(
+                    *outside_uac_command(rig, DID, out, caller=OUTSIDE_CALLER, hold_ms=2000)
+                )
+                await processes.finish(caller, 30)
+                await pbx.wait_records(2)
+            finally:
+                with contextlib.suppress(OSError, UnboundLocalError):
+                    await phone.command("quit")
+                await processes.stop_all()
+                await phones.stop_all()
+    outbound, inbound = pbx.records
+    assert "(tcp)" in rig.log_lines("IN INVITE")[0]
+    assert [line for line in rig.log_lines("INBOUND") if "transport=tcp" in line]
+    assert outbound.direction is CallDirection.OUTBOUND
+    assert outbound.result is CallResult.ANSWERED
+    assert outbound.trunk == "provider"
+    assert inbound.direction is CallDirection.INBOUND
+    assert inbound.result is CallResult.ANSWERED
+    assert (inbound.trunk, inbound.answered_by) == ("provider", "101")
