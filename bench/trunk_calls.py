@@ -54,6 +54,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from serve_support import rss_kb  # noqa: E402
 from sip_calls import CALLEE, register_callee, sipp  # noqa: E402
 from sip_register import (  # noqa: E402
     CENTRALINO,
@@ -111,6 +113,8 @@ class Run:
     result: Result
     load_before: float
     load_after: float
+    rss_mb: float
+    """The server's resident memory after the run."""
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -151,7 +155,8 @@ class Bench:
         result = self.uac(kind, rate, count, f"{kind}-{rate}-{round_}")
         time.sleep(self.args.settle)
         cpu = cpu_seconds(self.server_pid) - before
-        return Run(kind, round_, dataclasses.replace(result, cpu=cpu), load, load_average())
+        rss = rss_kb(self.server_pid) / 1024
+        return Run(kind, round_, dataclasses.replace(result, cpu=cpu), load, load_average(), rss)
 
 
 def create_trunk(client: httpx.Client, port: int, numbers: list[str]) -> None:
@@ -204,11 +209,17 @@ def count_records(client: httpx.Client, **filters: str) -> int:
     return max(0, len(list(csv.reader(io.StringIO(answer.text)))) - 1)
 
 
-def count_log(log: Path, direction: str) -> int:
-    """``call ended`` lines of the server log with this direction and an answer."""
-    pattern = re.compile(rf"call ended.*direction=.?{direction}\b.*result=.?answered")
+def count_log(log: Path) -> dict[str, int]:
+    """``call ended`` lines of the server log by direction, result and reason."""
+    fields = re.compile(r"\b(direction|reason|result)=(\S+)")
+    found: Counter[str] = Counter()
     with log.open(errors="replace") as handle:
-        return sum(1 for line in handle if pattern.search(line))
+        for line in handle:
+            if "call ended" in line:
+                values = dict(fields.findall(line))
+                key = "log {direction} {result} ({reason})".format_map(values)
+                found[key] += 1
+    return dict(sorted(found.items()))
 
 
 def run_all(args: argparse.Namespace, work: Path) -> tuple[list[Run], dict[str, int]]:
@@ -244,13 +255,13 @@ def run_all(args: argparse.Namespace, work: Path) -> tuple[list[Run], dict[str, 
                        "-timeout", f"{budget}s", "-m", str(total))  # fmt: skip
             with process(pinned(SIPP_CORE, uas), work / "uas.log"):
                 bench = Bench(args, work, port, server.pid, trunk_port, callers, provider)
-                for kind in (INTERNAL, INBOUND):
+                for kind in args.kinds:
                     warm = bench.uac(kind, 100, args.warmup, f"warmup-{kind}")
                     print(f"warm-up {kind}: {warm.successful} of {args.warmup} answered")
                     if warm.successful < 0.9 * args.warmup:
                         raise RuntimeError(f"the {kind} warm-up failed; see {log} and {work}")
                 for index in range(args.rounds):
-                    order = (INTERNAL, INBOUND) if index % 2 == 0 else (INBOUND, INTERNAL)
+                    order = args.kinds if index % 2 == 0 else args.kinds[::-1]
                     for rate in args.rates:
                         for kind in order:
                             runs.append(bench.measured(kind, rate, args.count, index + 1))
@@ -264,8 +275,7 @@ def run_all(args: argparse.Namespace, work: Path) -> tuple[list[Run], dict[str, 
                     client, direction="internal", result="answered"
                 ),
             }
-    counts["log inbound answered"] = count_log(log, "inbound")
-    counts["log internal answered"] = count_log(log, "internal")
+    counts |= count_log(log)
     return runs, counts
 
 
@@ -274,20 +284,22 @@ def show(run: Run) -> None:
     r = run.result
     print(f"round {run.round} {run.kind:<9}{r.target:>6}/s  {r.rate:>6.0f}/s  ok {r.successful}"
           f"  failed {r.failed}  cpu {r.cpu:.1f} s  {run.cpu_ms_per_call:.2f} ms/call"
-          f"  load {run.load_before:.2f}->{run.load_after:.2f}", flush=True)  # fmt: skip
+          f"  load {run.load_before:.2f}->{run.load_after:.2f}  rss {run.rss_mb:.0f} MB",
+          flush=True)  # fmt: skip
 
 
 def report(runs: list[Run], counts: dict[str, int], args: argparse.Namespace) -> None:
     """The table of every run, the totals per kind and rate, the ratios, the cross-check."""
     print()
     print("| round | kind | offered/s | achieved/s | answered | failed | server CPU s "
-          "| CPU ms/call | calls per CPU s | load 1 min |")  # fmt: skip
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| CPU ms/call | calls per CPU s | load 1 min | server RSS |")  # fmt: skip
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for run in runs:
         r = run.result
         print(f"| {run.round} | {run.kind} | {r.target} | {r.rate:.0f} | {r.successful:,} "
               f"| {r.failed} | {r.cpu:.1f} | {run.cpu_ms_per_call:.2f} | {r.per_cpu_second:.0f} "
-              f"| {run.load_before:.2f} -> {run.load_after:.2f} |")  # fmt: skip
+              f"| {run.load_before:.2f} -> {run.load_after:.2f} "
+              f"| {run.rss_mb:.0f} MB |")  # fmt: skip
     print()
     print(
         "| offered/s | internal achieved/s | trunk achieved/s | trunk / internal rate "
@@ -327,6 +339,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=300, help="calls of each warm-up (100/s)")
     parser.add_argument("--hold", type=int, default=0, help="ms between answer and BYE")
     parser.add_argument("--settle", type=int, default=2, help="s counted after each run")
+    parser.add_argument("--kinds", nargs="+", choices=[INTERNAL, INBOUND],
+                        default=[INTERNAL, INBOUND], help="what to run, in this order")  # fmt: skip
     parser.add_argument("--keep", type=Path, help="work in this (new) directory and keep it")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
