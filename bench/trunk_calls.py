@@ -150,6 +150,7 @@ class Bench:
 
     def measured(self, kind: str, rate: int, count: int, round_: int) -> Run:
         """A UAC run with the server's CPU during it and ``--settle`` seconds after."""
+        time.sleep(self.args.gap)
         load = load_average()
         before = cpu_seconds(self.server_pid)
         result = self.uac(kind, rate, count, f"{kind}-{rate}-{round_}")
@@ -240,7 +241,7 @@ def run_all(args: argparse.Namespace, work: Path) -> tuple[list[Run], dict[str, 
     budget = (
         120
         + 2 * args.warmup
-        + sum(max(30, 3 * args.count // rate) + args.settle for rate in args.rates)
+        + sum(max(30, 3 * args.count // rate) + args.settle + args.gap for rate in args.rates)
         * 2
         * args.rounds
     )
@@ -319,8 +320,9 @@ def report(runs: list[Run], counts: dict[str, int], args: argparse.Namespace) ->
               f"| {i_ms:.2f} | {t_ms:.2f} | {(i_ms / t_ms if t_ms else 0):.2f} |")  # fmt: skip
     print()
     expected = {
-        INBOUND: args.warmup + sum(r.result.successful for r in runs if r.kind == INBOUND),
-        INTERNAL: args.warmup + sum(r.result.successful for r in runs if r.kind == INTERNAL),
+        kind: args.warmup * (kind in args.kinds)
+        + sum(r.result.successful for r in runs if r.kind == kind)
+        for kind in (INBOUND, INTERNAL)
     }
     print(f"answered by SIPp (warm-ups included, at most): trunk {expected[INBOUND]}, "
           f"internal {expected[INTERNAL]}")  # fmt: skip
@@ -339,6 +341,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=300, help="calls of each warm-up (100/s)")
     parser.add_argument("--hold", type=int, default=0, help="ms between answer and BYE")
     parser.add_argument("--settle", type=int, default=2, help="s counted after each run")
+    parser.add_argument("--gap", type=int, default=0, help="idle s before each run (uncounted)")
     parser.add_argument("--kinds", nargs="+", choices=[INTERNAL, INBOUND],
                         default=[INTERNAL, INBOUND], help="what to run, in this order")  # fmt: skip
     parser.add_argument("--keep", type=Path, help="work in this (new) directory and keep it")
