@@ -215,3 +215,36 @@ async def test_ring_mobile_the_phone_answers_first_and_the_mobile_is_cancelled(
     assert record.direction is CallDirection.INBOUND
     assert record.result is CallResult.ANSWERED
     assert (record.trunk, record.answered_by) == ("provider", "101")
+
+
+async def test_the_outside_caller_gives_up_while_the_phone_rings(tmp_path: Path) -> None:
+    work = tmp_path / "sipp"
+    work.mkdir()
+    processes, sipp = Processes(tmp_path), Processes(work)
+    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
+        extensions = [extension("101", dids=[DID])]
+        async with trunk_pbx(extensions=extensions, trunks=[trunk_to(rig)]) as pbx:
+            await rig.wait_registered()
+            try:
+                _, phone = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
+                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                caller = await sipp.start(
+                    *outside_command(
+                        "trunk_outside_uac_cancel.xml", work, name="caller", remote=rig.address,
+                        service=DID, variables={"caller": OUTSIDE_CALLER, "ring": "1500"},
+                    )
+                )  # fmt: skip
+                await sipp.finish(caller, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                await processes.stop_all()
+                await sipp.stop_all()
+            assert phone.stdout is not None
+            output = (await phone.stdout.read()).decode(errors="replace")
+    assert log_lines(work, "caller", "GAVE UP")
+    assert rig.log_lines("IN CANCEL")
+    assert "Incoming call" in output, output[-2000:]
+    assert not any(event.state is CallState.ANSWERED for event in pbx.states)
+    assert record.direction is CallDirection.INBOUND
+    assert record.result is CallResult.NO_ANSWER, record
+    assert (record.trunk, record.did, record.answered_by) == ("provider", DID, None)
