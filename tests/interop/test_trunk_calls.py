@@ -200,15 +200,17 @@ async def test_an_ip_authenticated_trunk_reaches_the_did_owner(tmp_path: Path) -
         host="127.0.0.1",
         port=carrier_port,  # no registration: its calls are known by host and port
         dids=[DID],
+        country_code="39",  # the carrier writes callers as dialled from Italy
+        national_prefix="",
     )
     async with trunk_pbx(extensions=[extension("101", dids=[DID])], trunks=[trunk]) as pbx:
         try:
-            phone, _ = await start_phone(processes, tmp_path, "101", pbx)
+            phone, process = await start_phone(processes, tmp_path, "101", pbx)
             await until(lambda: pbx.registered("101"), 15, "101 registered")
             command = [
                 "sipp", f"127.0.0.1:{pbx.port}", "-sf", str(SCENARIOS / "provider_outside_uac.xml"),
                 "-i", "127.0.0.1", "-p", str(carrier_port), "-s", DID, "-m", "1",
-                "-set", "caller", OUTSIDE_CALLER, "-set", "hold", "3000",
+                "-set", "caller", "00441234567890", "-set", "hold", "3000",
                 "-mi", "127.0.0.1", "-mp", str(free_rtp_range(4)),
                 "-timeout", "30s", "-timeout_error", "-nostdin",
                 "-trace_msg", "-message_file", str(outside / "carrier.msg"),
@@ -223,14 +225,18 @@ async def test_an_ip_authenticated_trunk_reaches_the_did_owner(tmp_path: Path) -
             await processes.stop_all()
             await sipp.stop_all()
         [stored] = await pbx.stored_records()
+        assert process.stdout is not None
+        console = (await process.stdout.read()).decode(errors="replace")
     wire = (outside / "carrier.msg").read_text()
+    # the caller read to E.164, for the phone's display and callback
+    assert "Call established: sip:+441234567890@" in console, console[-2000:]
     assert "SIP/2.0 407" not in wire  # trusted by its address, never challenged
     assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert stored == record
     assert record.direction is CallDirection.INBOUND
     assert record.result is CallResult.ANSWERED
     assert (record.trunk, record.did, record.caller, record.answered_by) == (
-        "carrier", DID, OUTSIDE_CALLER, "101",
+        "carrier", DID, "+441234567890", "101",
     )  # fmt: skip
 
 
