@@ -5,8 +5,9 @@ search is one ``SELECT ... WHERE filters AND (sort, id) beyond the key ORDER
 BY sort, id LIMIT n + 1``: the extra row tells whether another page follows,
 and the last row kept becomes the next page's key. Every filter's index ends
 with ``(started_at, id)`` (``storage/tables.py``), so the database reads the
-newest matches in order and stops after the page; the duration sort has its
-own ``(duration, id)`` index.
+newest matches in order and stops after the page; the duration sort has
+``(duration, id)`` and, for the result, trunk and direction filters,
+``(filter, duration, id)``.
 
 The extension filter (caller, callee or who answered) is three indexed
 look-ups, each ordered and cut to the page, united and cut again: an ``OR``
