@@ -23,6 +23,8 @@ then a throw-away PostgreSQL 15 cluster, as /work/shared/PEERS.md says):
    extension's, a trunk's, the outbound and the failed calls by duration. Each
    is timed (wall clock and this process's CPU time) and checked to return
    rows sorted and filtered as asked.
+4. The engine's ``CallRecordWriter`` stores 20,000 more records published
+   as ``CallRecordCreated`` events on a bus: time and CPU per record.
 
     .venv/bin/python bench/call_records.py [--records 1000000] [--searches 200]
         [--backend sqlite|postgresql|both] [--without INDEX ...]
@@ -54,15 +56,19 @@ from serve_support import postgres  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.schema import CreateIndex  # noqa: E402
 
+from centralino.domain.bus import LocalEventBus  # noqa: E402
 from centralino.domain.call_records import (  # noqa: E402
     CallDirection,
+    CallRecord,
     CallRecordQuery,
     CallRecordSort,
     CallResult,
     PageKey,
 )
+from centralino.domain.events import CallRecordCreated  # noqa: E402
 from centralino.storage import Database, SqlUnitOfWorkFactory  # noqa: E402
 from centralino.storage.tables import call_records  # noqa: E402
+from centralino.telephony.call_records import CallRecordWriter  # noqa: E402
 
 YEAR_START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 SPAN = dt.timedelta(days=365)
@@ -354,6 +360,57 @@ def report(name: str, fill: float, figures: dict[str, Any]) -> None:
         )
 
 
+WRITER_RECORDS = 20_000
+
+
+async def measure_writer(url: str) -> None:
+    """The engine's writer storing ``WRITER_RECORDS`` records published on a bus.
+
+    The events arrive in bursts of 100 with a yield between (as calls end),
+    the writer batching as shipped (0.5 s or 200 records); reported: the
+    time until the last record is stored and this process's CPU per record
+    (the event loop's share: the bus hand-over, SQLAlchemy's statement and
+    rows, the driver).
+    """
+    database = Database(url)
+    writer = CallRecordWriter(SqlUnitOfWorkFactory(database))
+    bus = LocalEventBus()
+    begin, begin_cpu = time.perf_counter(), time.process_time()
+    writer.start(bus)
+    for burst in range(WRITER_RECORDS // 100):
+        for number in range(burst * 100, burst * 100 + 100):
+            bus.publish(CallRecordCreated(record=_writer_record(number)))
+        await asyncio.sleep(0)
+    await writer.stop()
+    elapsed, cpu = time.perf_counter() - begin, time.process_time() - begin_cpu
+    await database.dispose()
+    assert writer.written == WRITER_RECORDS, writer.written
+    print(
+        f"  writer: {WRITER_RECORDS} records stored in {elapsed:.2f} s,"
+        f" CPU {cpu / WRITER_RECORDS * 1e6:.0f} us a record (this process)"
+    )
+
+
+def _writer_record(number: int) -> CallRecord:
+    started = YEAR_START + SPAN + dt.timedelta(seconds=number)
+    return CallRecord.build(
+        id=f"writer{number:010d}",
+        started_at=started,
+        answered_at=started + dt.timedelta(seconds=4),
+        ended_at=started + dt.timedelta(seconds=95),
+        direction=CallDirection.INBOUND,
+        caller="+390612345678",
+        caller_name="Studio Verdi",
+        callee="+390611111111",
+        did="+390611111111",
+        trunk="provider-a",
+        answered_by="101",
+        result=CallResult.ANSWERED,
+        routing_summary="did +390611111111 -> 101",
+        node="bench",
+    )
+
+
 async def run_sqlite(records: int, searches: int) -> None:
     """Fill and measure an SQLite file."""
     with tempfile.TemporaryDirectory(prefix="bench-cdr-") as directory:
@@ -366,6 +423,7 @@ async def run_sqlite(records: int, searches: int) -> None:
         fill = time.perf_counter() - begin
         figures = await measure(f"sqlite+aiosqlite:///{path}", searches, records)
         report("SQLite", fill, figures)
+        await measure_writer(f"sqlite+aiosqlite:///{path}")
 
 
 async def run_postgresql(records: int, searches: int) -> None:
@@ -382,6 +440,7 @@ async def run_postgresql(records: int, searches: int) -> None:
             await database.dispose()
         figures = await measure(url, searches, records)
         report("PostgreSQL 15", fill, figures)
+        await measure_writer(url)
 
 
 async def main() -> None:
