@@ -202,6 +202,7 @@ class TrunkPbx:
     telephony: Telephony
     store: InMemoryStore
     clock: FakeClock
+    mailboxes: InMemoryMailboxes
     states: list[CallStateChanged] = field(default_factory=list)
     records: list[CallRecord] = field(default_factory=list)
 
@@ -252,12 +253,13 @@ async def trunk_pbx(
     clock = FakeClock(now)
     pbx: TrunkPbx | None = None
     unsubscribe: Callable[[], None] | None = None
-    applications = VoicemailApplications(InMemoryMailboxes())
+    mailboxes = InMemoryMailboxes()
+    applications = VoicemailApplications(mailboxes)
     telephony, _registry = await start_calls(
         store, clock, bus, media_anchoring=True, ring_timeout=30.0, applications=applications
     )
     try:
-        pbx = TrunkPbx(telephony=telephony, store=store, clock=clock)
+        pbx = TrunkPbx(telephony=telephony, store=store, clock=clock, mailboxes=mailboxes)
         unsubscribe = bus.subscribe(pbx.record)
         yield pbx
     finally:
