@@ -42,6 +42,8 @@ from tests.interop.trunk_calls_support import (
     assert_tone,
     everybody,
     extension_call,
+    log_lines,
+    outside_command,
     start_phone,
     trunk_pbx,
     trunk_to,
@@ -296,3 +298,34 @@ async def test_an_internal_call_forwarded_to_an_outside_number_goes_out(tmp_path
 async def test_a_call_forwarded_out_is_recorded_with_the_number_dialled(tmp_path: Path) -> None:
     _, record = await _forward_an_internal_call_out(tmp_path)
     assert record.callee == "101", record.callee
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="telephony/calls/b2bua.py _from_trunk answers an unknown DID (404), a full trunk "
+    "(503) and an end-call destination (603) itself, before the call core: no call record",
+)
+async def test_an_unknown_did_without_a_default_destination_is_refused_and_recorded(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "sipp"
+    work.mkdir()
+    sipp = Processes(work)
+    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
+        async with trunk_pbx(
+            extensions=[extension("101", dids=[DID])], trunks=[trunk_to(rig)]
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                command = outside_command(
+                    "trunk_outside_uac_unknown.xml", work, name="caller", remote=rig.address,
+                    service=UNOWNED_DID, variables={"caller": OUTSIDE_CALLER},
+                )  # fmt: skip
+                await sipp.finish(await sipp.start(*command), 20)
+                assert log_lines(work, "caller", "REFUSED Unknown number")
+                [record] = await pbx.wait_records(1, within=3)
+            finally:
+                await sipp.stop_all()
+    assert record.direction is CallDirection.INBOUND
+    assert record.result is CallResult.REJECTED
+    assert (record.trunk, record.did, record.caller) == ("provider", UNOWNED_DID, OUTSIDE_CALLER)
