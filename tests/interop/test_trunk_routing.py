@@ -300,11 +300,6 @@ async def test_a_call_forwarded_out_is_recorded_with_the_number_dialled(tmp_path
     assert record.callee == "101", record.callee
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="telephony/calls/b2bua.py _from_trunk answers an unknown DID (404), a full trunk "
-    "(503) and an end-call destination (603) itself, before the call core: no call record",
-)
 async def test_an_unknown_did_without_a_default_destination_is_refused_and_recorded(
     tmp_path: Path,
 ) -> None:

@@ -15,6 +15,11 @@ is checked here first, because it needs the engine's services:
 4. the Request-URI user is an extension number or SIP ID (else 404): the
    core routes the call (:class:`~centralino.calls.io.NewCall`).
 
+An INVITE from a trunk skips the challenge and goes to its DID's owner or
+the trunk's default destination; the few a trunk's call is refused here
+(no destination 404, the trunk full 503, an end-call destination 603)
+publish its record themselves, since the core never sees the call.
+
 Everything else (Max-Forwards, routing, ringing, in-dialog requests,
 CANCEL) is the core's. Events are queued and handled one at a time, so a
 command whose execution feeds the core again (a transport failure reported
@@ -29,8 +34,10 @@ and the core's answers (:class:`~centralino.calls.io.DialDone`,
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
@@ -71,6 +78,7 @@ from centralino.calls.io import (
     UnlockOutbound,
     VoicemailMenu,
 )
+from centralino.domain.call_records import CallDirection, CallRecord, CallResult
 from centralino.domain.calls import CallState
 from centralino.domain.destination import (
     EndCall,
@@ -256,7 +264,9 @@ class B2bua:
         log.info("inbound call", trunk=trunk.name, did=call.did, caller=call.caller.number)
         assert self._outside is not None
         if not self._outside.has_capacity(trunk):
-            incoming.respond(StatusCode.SERVICE_UNAVAILABLE, "Trunk at its call limit")
+            self._refuse_inbound(
+                incoming, call, StatusCode.SERVICE_UNAVAILABLE, "Trunk at its call limit"
+            )
             return
         callee: Extension | None = None
         match destination:
@@ -274,13 +284,13 @@ class B2bua:
                 )
                 return
             case EndCall():
-                incoming.respond(StatusCode.DECLINE, "Declined")
+                self._refuse_inbound(incoming, call, StatusCode.DECLINE, "Declined")
                 return
             case _:
                 pass
         if callee is None:
             log.info("inbound call refused", trunk=trunk.name, did=call.did, why=call.route.text)
-            incoming.respond(StatusCode.NOT_FOUND, "Unknown number")
+            self._refuse_inbound(incoming, call, StatusCode.NOT_FOUND, "Unknown number")
             return
         self.feed(
             NewCall(
@@ -291,6 +301,32 @@ class B2bua:
                 did=call.did,
             )
         )
+
+    def _refuse_inbound(
+        self, incoming: IncomingRequest, call: InboundCall, status: StatusCode, reason: str
+    ) -> None:
+        """Refuse a trunk's call before the core, keeping its record (every call has one)."""
+        incoming.respond(status, reason)
+        settings = self.core.context.settings
+        now = settings.epoch + dt.timedelta(seconds=self._clock() - settings.epoch_monotonic)
+        caller = call.caller
+        failed = status == StatusCode.SERVICE_UNAVAILABLE  # the trunk, not the number
+        record = CallRecord.build(
+            id=uuid.uuid4().hex,
+            started_at=now,
+            answered_at=None,
+            ended_at=now,
+            direction=CallDirection.INBOUND,
+            caller=caller.number,
+            caller_name=caller.display_name if caller.display_name != caller.number else None,
+            callee=call.did,
+            did=call.did,
+            trunk=call.trunk.name,
+            result=CallResult.FAILED if failed else CallResult.REJECTED,
+            reason=f"{int(status)} {reason}",
+            routing_summary=call.route.text,
+        )
+        self._published(Publish(event=CallRecordCreated(record=record)))
 
     def _refuse(self, incoming: IncomingRequest, caller: Extension, refusal: Refusal) -> None:
         log.info("call refused", caller=caller.number, status=refusal.status)
