@@ -33,6 +33,8 @@ from tests.interop.trunk_calls_support import (
     OUTSIDE_CALLER,
     OUTSIDE_NUMBER,
     OUTSIDE_TONE,
+    PHONE_TONE,
+    assert_tone,
     everybody,
     extension_call,
     log_lines,
@@ -248,3 +250,53 @@ async def test_the_outside_caller_gives_up_while_the_phone_rings(tmp_path: Path)
     assert record.direction is CallDirection.INBOUND
     assert record.result is CallResult.NO_ANSWER, record
     assert (record.trunk, record.did, record.answered_by) == ("provider", DID, None)
+
+
+async def test_the_outside_callees_early_media_reaches_the_phone_then_the_answer(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "sipp"
+    write_tone_pcap(work, OUTSIDE_TONE, seconds=8)  # from the 183 on, through the answer
+    outside_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    processes, sipp = Processes(tmp_path), Processes(work)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await sipp.start(
+                    *outside_command(
+                        "trunk_outside_uas_early.xml", work, name="callee", port=outside_port,
+                        variables={"early": "2500"},
+                    )
+                )  # fmt: skip
+                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
+                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+                await until(lambda: log_lines(work, "callee", "CALLED"), 10, "called")
+                await asyncio.sleep(1.5)
+                assert not any(event.state is CallState.ANSWERED for event in pbx.states)
+                media = pbx.telephony.media
+                assert media is not None
+                [ringing] = pbx.states
+                early = media.stats(ringing.call_id)
+                assert early is not None
+                assert early.callee.packets_received > 20, early.callee  # the 183's media
+                assert early.caller.packets_sent > 20, early.caller  # relayed to the phone
+                await until(pbx.answered, 10, "answered")
+                await asyncio.sleep(2)
+                await phone.command("hangup")
+                await sipp.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(OSError):
+                    await phone.command("quit")
+                await processes.stop_all()
+                await sipp.stop_all()
+    assert log_lines(work, "callee", "ANSWERED")
+    assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
+    assert record.result is CallResult.ANSWERED
+    assert record.billable <= record.duration - 2, record  # the early media is not billed
