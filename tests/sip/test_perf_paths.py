@@ -23,7 +23,41 @@ def test_memo_is_bounded_and_shares_immutable_values() -> None:
     assert memo.get("c") == 3
     assert memo.get("a") is None
     assert Uri.parse("sip:alice@example.com") is Uri.parse("sip:alice@example.com")
-    assert NameAddress.parse("<sip:a@b>;tag=1") is NameAddress.parse("<sip:a@b>;tag=1")
+    assert NameAddress.parse("<sip:a@b>;expires=60") is NameAddress.parse("<sip:a@b>;expires=60")
+
+
+@pytest.mark.parametrize(
+    ("text", "display", "uri", "parameters"),
+    [
+        ("<sip:a@b>;tag=1", None, "sip:a@b", [("tag", "1")]),
+        (
+            "Alice <sip:alice@example.com;transport=tcp> ; tag = x7 ;q=0.5",
+            "Alice",
+            "sip:alice@example.com;transport=tcp",
+            [("tag", "x7"), ("q", "0.5")],
+        ),
+        ("<sip:a@b>;TAG=1;x", None, "sip:a@b", [("TAG", "1"), ("x", None)]),
+        ("  <sip:a@b>;tag=abc  ", None, "sip:a@b", [("tag", "abc")]),
+    ],
+)
+def test_tagged_values_parse_whole_and_share_their_uri(
+    text: str, display: str | None, uri: str, parameters: list[tuple[str, str | None]]
+) -> None:
+    # A tag is new in every dialog: the <URI> part is remembered, not the whole.
+    parsed = NameAddress.parse(text)
+    assert parsed.display_name == display
+    assert parsed.uri == Uri.parse(uri)
+    assert list(parsed.parameters) == parameters
+    assert NameAddress.parse(text) is not parsed  # not remembered whole...
+    other_dialog = NameAddress.parse(text.replace("tag", "tag=9;old", 1))
+    assert other_dialog.uri is parsed.uri  # ...but its <URI> part is
+
+
+def test_tagged_values_with_bad_parameters_are_refused() -> None:
+    with pytest.raises(SipParseError):
+        NameAddress.parse("<sip:a@b>;tag=1;=x")
+    with pytest.raises(SipParseError):
+        NameAddress.parse("<sip:a@b> junk;tag=1")
 
 
 def test_invalid_texts_are_judged_every_time() -> None:

@@ -58,6 +58,10 @@ class NameAddress:
         known = _PARSED.get(text)
         if known is not None:
             return known
+        if ";" in text and '"' not in text:
+            tagged = _parse_tagged(text)
+            if tagged is not None:
+                return tagged
         return _PARSED.put(text, cls._parse(text))
 
     @classmethod
@@ -94,6 +98,24 @@ class NameAddress:
         if _DISPLAY_TOKENS_RE.fullmatch(name) is None or "  " in name:
             name = quote_string(name)
         return f"{name} {text}"
+
+
+def _parse_tagged(text: str) -> NameAddress | None:
+    """A ``<URI>;...;tag=...`` value: its ``<URI>`` part through the memo, not the whole.
+
+    A tag is new in every dialog (a From in every call and registration):
+    remembering whole values with tags would fill the memo with texts never
+    seen again and push out the ones that repeat (a phone's To and Contact).
+    None: not of that form (no tag, or no ``<>``), the caller parses it whole.
+    """
+    text = strip_lws(text)
+    angle = text.find("<")
+    close = text.find(">", angle + 1)
+    if angle < 0 or close < 0 or "tag" not in text[close:].lower():
+        return None
+    head = NameAddress.parse(text[: close + 1])  # display name and URI, remembered
+    parameters = parse_header_parameters(text[close + 1 :])
+    return NameAddress(uri=head.uri, display_name=head.display_name, parameters=parameters)
 
 
 def _parse_quoted(text: str) -> NameAddress:

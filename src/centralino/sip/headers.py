@@ -53,6 +53,7 @@ LIST_HEADERS = frozenset({
 })  # fmt: skip
 # RFC 3261 §8.1.1.7: branches of compliant elements start with this cookie.
 MAGIC_COOKIE = "z9hG4bK"
+_LWS = " \t\r\n"  # grammar.strip_lws's characters
 MAX_CSEQ = 2**31 - 1  # RFC 3261 §8.1.1.5
 MAX_DELTA_SECONDS = 2**32 - 1  # RFC 3261 §20.19 / RFC 4475 §3.1.2.4
 _CALL_ID_RE = re.compile(rf"{WORD}(?:@{WORD})?")  # callid, RFC 3261 §25.1
@@ -69,11 +70,11 @@ _VIA_RE = re.compile(
 _PARSED_VIAS: ParseMemo[Via] = ParseMemo(4096)
 
 
-# Header names already seen to be tokens: the same dozen names arrive in
-# every message, so the token check runs once per name (bounded: names come
-# from the network).
-_TOKEN_NAMES: set[str] = set()
-_TOKEN_NAMES_SIZE = 4096
+# Header names already seen to be tokens, with their canonical names: the
+# same dozen names arrive in every message, so the token check and the
+# folding run once per spelling (bounded: names come from the network).
+_FIELD_NAMES: dict[str, str] = {}
+_FIELD_NAMES_SIZE = 4096
 
 _CANONICAL_CACHE: dict[str, str] = {}
 _CANONICAL_CACHE_SIZE = 4096  # names come from the network: keep the memo bounded
@@ -91,12 +92,14 @@ def canonical_name(name: str) -> str:
     return canonical
 
 
-def _is_new_token(name: str) -> bool:
+def _new_field_name(name: str) -> str | None:
+    """The canonical name of a field name not seen before; None: not a token."""
     if not is_token(name):
-        return False
-    if len(_TOKEN_NAMES) < _TOKEN_NAMES_SIZE:
-        _TOKEN_NAMES.add(name)
-    return True
+        return None
+    canonical = canonical_name(name)
+    if len(_FIELD_NAMES) < _FIELD_NAMES_SIZE:
+        _FIELD_NAMES[name] = canonical
+    return canonical
 
 
 def parse_integer(text: str, name: str, limit: int) -> int:
@@ -148,15 +151,16 @@ class Via:
         match = _VIA_RE.fullmatch(strip_lws(text))
         if match is None:
             raise SipParseError(f"malformed Via {text!r}")
-        port = int(match["port"]) if match["port"] else None
+        protocol, version, transport, host, port_text, parameters = match.groups()
+        port = int(port_text) if port_text else None
         if port is not None and port > 65535:
             raise SipParseError(f"Via port out of range in {text!r}")
         via = cls(
-            protocol=f"{match['protocol']}/{match['version']}".upper(),
-            transport=match["transport"].upper(),
-            host=match["host"],
+            protocol=f"{protocol}/{version}".upper(),
+            transport=transport.upper(),
+            host=host,
             port=port,
-            parameters=parse_header_parameters(match["params"] or ""),
+            parameters=parse_header_parameters(parameters or ""),
         )
         via.check()
         return _PARSED_VIAS.put(text, via)
@@ -291,14 +295,15 @@ class Headers:
         """
         fields: list[tuple[str, str]] = []
         table: dict[str, list[str]] = {}
+        known_names = _FIELD_NAMES
         for line in lines:
             name, colon, value = line.partition(":")
             name = name.rstrip(" \t")
-            if not colon or (name not in _TOKEN_NAMES and not _is_new_token(name)):
+            key = known_names.get(name) if colon else None
+            if key is None and (not colon or (key := _new_field_name(name)) is None):
                 raise SipParseError(f"malformed header line {line[:40]!r}")
-            value = strip_lws(value)
+            value = value.strip(_LWS)  # strip_lws, inlined: a dozen lines a message
             fields.append((name, value))
-            key = _CANONICAL_CACHE.get(name) or canonical_name(name)
             known = table.get(key)
             if known is None:
                 table[key] = [value]

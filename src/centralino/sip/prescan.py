@@ -60,7 +60,14 @@ _VIA_RE = re.compile(
     rb"[ \t]*"
 )
 _BRANCH_RE = re.compile(rb";[ \t]*branch[ \t]*=[ \t]*([^; \t]+)")  # on the lower-cased text
-_COPIED = frozenset({b"via", b"v", b"from", b"f", b"to", b"t", b"call-id", b"i", b"cseq"})
+# What each field found is to the scan: the first five are copied to a
+# stateless answer (and tested as ``kind <= _CSEQ``).
+_VIA, _FROM, _TO, _CALL_ID, _CSEQ, _CREDENTIALS, _HOPS = range(7)
+_KINDS = {
+    b"via": _VIA, b"v": _VIA, b"from": _FROM, b"f": _FROM, b"to": _TO, b"t": _TO,
+    b"call-id": _CALL_ID, b"i": _CALL_ID, b"cseq": _CSEQ, b"authorization": _CREDENTIALS,
+    b"proxy-authorization": _CREDENTIALS, b"max-forwards": _HOPS,
+}  # fmt: skip
 _DEFAULT_PORTS = {b"TLS": 5061}
 
 
@@ -135,27 +142,29 @@ def prescan(data: bytes) -> Scan | None:
     hops_readable = True
     copied = []
     for field in _FIELD_RE.finditer(head.lower()):
-        name = field[1]
-        if name in _COPIED:
-            copied.append((field.start() + 2, field.end()))
-        if name in (b"via", b"v"):
+        kind = _KINDS[field[1]]
+        if kind > _CSEQ:
+            if kind == _CREDENTIALS:
+                credentials = True
+            else:
+                hops_readable = hops_readable and field[2].strip().isdigit()
+            continue
+        start, end = field.span()
+        copied.append((start + 2, end))
+        if kind == _VIA:
             if via is None:
-                via = head[field.start(2) : field.end(2)]
-        elif name == b"cseq":
-            cseq = head[field.start(2) : field.end(2)] if cseq is None else b""
-        elif name in (b"to", b"t"):
+                via = head[field.start(2) : end]
+        elif kind == _FROM:
+            has_from = True
+        elif kind == _TO:
             if to_end < 0:
-                to_end = field.end()
+                to_end = end
                 in_dialog = _TAG_RE.search(field[2]) is not None
                 stateless_dialog = in_dialog and _STATELESS_TAG_RE.search(field[2]) is not None
-        elif name in (b"from", b"f"):
-            has_from = True
-        elif name in (b"call-id", b"i"):
+        elif kind == _CALL_ID:
             has_call_id = True
-        elif name == b"max-forwards":
-            hops_readable = hops_readable and field[2].strip().isdigit()
         else:
-            credentials = True
+            cseq = head[field.start(2) : end] if cseq is None else b""
     if via is None or not cseq:
         return None  # no Via, no CSeq or two CSeq: the full parse answers
     method = request_line[1]

@@ -149,6 +149,8 @@ class Uri:
         return f"Uri({str(self)!r})"
 
     def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True  # the memo hands the same object for the same text
         if not isinstance(other, Uri):
             return NotImplemented
         if self.scheme != other.scheme or self.opaque != other.opaque:
