@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from centralino.domain.call_records import CallDirection, CallResult
+from centralino.domain.call_records import CallDirection, CallRecord, CallResult
 from centralino.domain.calls import CallState
 from tests.interop.calls_support import Processes, free_port
 from tests.interop.provider_support import (
@@ -300,3 +300,94 @@ async def test_the_outside_callees_early_media_reaches_the_phone_then_the_answer
     assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert record.result is CallResult.ANSWERED
     assert record.billable <= record.duration - 2, record  # the early media is not billed
+
+
+async def test_the_extension_gives_up_an_outside_call_while_it_rings(tmp_path: Path) -> None:
+    work = tmp_path / "sipp"
+    work.mkdir()
+    outside_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    processes, sipp = Processes(tmp_path), Processes(work)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await sipp.start(
+                    *outside_command(
+                        "trunk_outside_uas_cancelled.xml", work, name="callee", port=outside_port
+                    )
+                )
+                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
+                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+                await until(lambda: log_lines(work, "callee", "CALLED"), 10, "called")
+                await asyncio.sleep(1)
+                await phone.command("hangup")
+                await sipp.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                with contextlib.suppress(OSError):
+                    await phone.command("quit")
+                await processes.stop_all()
+                await sipp.stop_all()
+    assert log_lines(work, "callee", "CANCELLED")
+    assert rig.log_lines("IN CANCEL")
+    assert record.direction is CallDirection.OUTBOUND
+    assert record.result is CallResult.NO_ANSWER, record
+    assert (record.caller, record.trunk, record.answered_by) == ("101", "provider", None)
+
+
+async def _dial_out_with_the_trunk_down(tmp_path: Path) -> tuple[str, list[CallRecord], bool]:
+    """101 dials out while its only trunk is down (the provider refuses its password).
+
+    Returns the phone's console, the call records published, and whether
+    the provider saw an INVITE.
+    """
+    processes = Processes(tmp_path)
+    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
+        wrong = trunk_to(rig)
+        registration = wrong.registration.model_copy(update={"password": "not-the-password"})
+        async with trunk_pbx(
+            extensions=[extension("101")],
+            trunks=[wrong.model_copy(update={"registration": registration})],
+            rules=[everybody("provider")],
+        ) as pbx:
+            trunks = pbx.telephony.trunks
+            assert trunks is not None
+            await until(lambda: len(rig.log_lines("CHALLENGE REGISTER")) >= 2, 10, "refused")
+            await until(lambda: not trunks.is_up("provider"), 5, "still up")
+            try:
+                phone, process = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
+                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+                with contextlib.suppress(TimeoutError):
+                    await pbx.wait_records(1, within=3)
+            finally:
+                with contextlib.suppress(OSError):
+                    await phone.command("quit")
+                await processes.stop_all()
+            assert process.stdout is not None
+            console = (await process.stdout.read()).decode(errors="replace")
+    return console, list(pbx.records), bool(rig.log_lines("IN INVITE"))
+
+
+async def test_a_trunk_whose_registration_fails_is_not_used(tmp_path: Path) -> None:
+    console, _, tried = await _dial_out_with_the_trunk_down(tmp_path)
+    assert not tried
+    assert "503 No trunk available" in console, console[-2000:]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="calls/walker.py _refuse_outside/_finish: an outside number refused by the "
+    "outbound plan (503 No trunk available, 404 No route) before any call exists ends with "
+    "no call record",
+)
+async def test_an_outside_call_refused_for_want_of_a_trunk_is_recorded(tmp_path: Path) -> None:
+    _, records, _ = await _dial_out_with_the_trunk_down(tmp_path)
+    [record] = records
+    assert record.direction is CallDirection.OUTBOUND
+    assert record.result is CallResult.FAILED, record
+    assert record.reason == "503 No trunk available", record.reason

@@ -271,10 +271,29 @@ async def trunk_pbx(
 async def start_phone(
     processes: Processes, root: Path, number: str, pbx: TrunkPbx, *, answer: str = "auto"
 ) -> tuple[BaresipPhone, asyncio.subprocess.Process]:
-    """A baresip phone for ``number`` (saying :data:`PHONE_TONE`), and its process."""
-    phone = make_phone(root, number, PHONE_TONE, free_rtp_range(), answer)
-    phone.configure(pbx.port, seconds=60)
-    return phone, await processes.start("baresip", "-f", str(phone.root))
+    """A baresip phone for ``number`` (saying :data:`PHONE_TONE`), registered, and its process.
+
+    Its ports are picked free just before it starts; should another process
+    take one first (baresip then exits, or never registers), it is started
+    again on other ports, three times at most.
+    """
+    for attempt in range(3):
+        phone = make_phone(root, number, PHONE_TONE, free_rtp_range(), answer)
+        phone.configure(pbx.port, seconds=60)
+        process = await processes.start("baresip", "-f", str(phone.root))
+
+        def settled(process: asyncio.subprocess.Process = process) -> bool:
+            return pbx.registered(number) or process.returncode is not None
+
+        with contextlib.suppress(TimeoutError):
+            await until(settled, 10, "")
+        if pbx.registered(number) and process.returncode is None:
+            return phone, process
+        if attempt < 2:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+    raise TimeoutError(f"{number} never registered")
 
 
 def free_rtp_range(size: int = 10) -> int:
