@@ -283,7 +283,7 @@ async def test_calls_both_ways_over_a_tcp_trunk(tmp_path: Path) -> None:
         async with trunk_pbx(
             extensions=[extension("101", dids=[DID])],
             trunks=[trunk],
-            rules=[everybody("provider")],
+            rules=[everybody("provider", caller_id="+390277777")],
         ) as pbx:
             await rig.wait_registered()
             try:
@@ -309,6 +309,9 @@ async def test_calls_both_ways_over_a_tcp_trunk(tmp_path: Path) -> None:
                 await phones.stop_all()
     outbound, inbound = pbx.records
     assert "(tcp)" in rig.log_lines("IN INVITE")[0]
+    [called] = called_lines(out)
+    # the extension has no outbound caller ID: the rule's, before the trunk's
+    assert called.startswith("CALLED ruri=0698765432 from= <sip:0277777@"), called
     assert [line for line in rig.log_lines("INBOUND") if "transport=tcp" in line]
     assert outbound.direction is CallDirection.OUTBOUND
     assert outbound.result is CallResult.ANSWERED
