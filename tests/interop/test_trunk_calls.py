@@ -79,6 +79,7 @@ async def test_an_outside_caller_reaches_the_did_owner_and_they_talk(tmp_path: P
                 assert media is not None
                 stats = media.stats(pbx.states[0].call_id)
                 assert stats is not None
+                assert pbx.trunk_calls("provider") == 1
                 # the provider's leg (the caller) got and sent audio through the PBX
                 assert stats.caller.packets_received > 40, stats.caller
                 assert stats.caller.packets_sent > 40, stats.caller

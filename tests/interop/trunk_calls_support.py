@@ -8,7 +8,9 @@ applications (the refusal prompts, the ``777`` PIN unlock) over in-memory
 mailboxes. It keeps every ``CallStateChanged`` and ``CallRecordCreated`` the
 engine publishes; :meth:`TrunkPbx.stored_records` reads the records the
 engine's call-record writer stored, through the repository
-(``uow.call_records``), as the API does.
+(``uow.call_records``), as the API does. When a test's body ends without an
+error, every trunk's count of calls in progress must be back to 0 (a call
+counted and never counted out would hold the trunk's ``max_calls``).
 
 The provider is Kamailio (:mod:`tests.interop.provider_support`); the outside
 world is SIPp (:class:`Outside`: a callee answering behind the provider, or a
@@ -228,6 +230,21 @@ class TrunkPbx:
         await until(lambda: len(self.records) >= count, within, f"{count} call records")
         return list(self.records)
 
+    def trunk_calls(self, name: str) -> int:
+        """The calls the engine counts on trunk ``name`` now (its ``max_calls`` is held to it)."""
+        trunks = self.telephony.trunks
+        status = trunks.status(name) if trunks is not None else None
+        assert status is not None, name
+        return status.calls_in_progress
+
+    async def assert_trunks_idle(self, within: float = 3.0) -> None:
+        """Every trunk's count of calls is back to 0 (no call left counted)."""
+        names = [trunk.name for trunk in self.store.state.trunks.values()]
+        with contextlib.suppress(TimeoutError):
+            await until(lambda: not any(self.trunk_calls(name) for name in names), within, "")
+        counts = {name: self.trunk_calls(name) for name in names}
+        assert not any(counts.values()), f"calls still counted on trunks: {counts}"
+
     async def stored_records(self) -> list[CallRecord]:
         """The call records in the repository (the writer's work), oldest first."""
         async with self.store() as uow:
@@ -262,6 +279,7 @@ async def trunk_pbx(
         pbx = TrunkPbx(telephony=telephony, store=store, clock=clock, mailboxes=mailboxes)
         unsubscribe = bus.subscribe(pbx.record)
         yield pbx
+        await pbx.assert_trunks_idle()  # every call through a trunk was counted out
     finally:
         await telephony.stop()
         if unsubscribe is not None:
