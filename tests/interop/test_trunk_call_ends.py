@@ -391,3 +391,59 @@ async def test_an_outside_call_refused_for_want_of_a_trunk_is_recorded(tmp_path:
     assert record.direction is CallDirection.OUTBOUND
     assert record.result is CallResult.FAILED, record
     assert record.reason == "503 No trunk available", record.reason
+
+
+async def test_a_full_trunk_refuses_the_next_call_both_ways(tmp_path: Path) -> None:
+    work = tmp_path / "sipp"
+    write_tone_pcap(work, OUTSIDE_TONE, seconds=6)
+    outside_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    processes = Processes(work)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=[extension("101", dids=[DID]), extension("102")],
+            trunks=[trunk_to(rig, max_calls=1)],
+            rules=[everybody("provider")],
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await processes.start(
+                    *outside_command(
+                        "trunk_outside_uas_hangup.xml", work, name="callee", port=outside_port,
+                        variables={"hold": "5000"},
+                    )
+                )  # fmt: skip
+                first = await processes.start(
+                    *extension_call(
+                        pbx, work, "vm_uac_pcap.xml", caller="101", number=OUTSIDE_NUMBER
+                    )
+                )
+                await until(pbx.answered, 10, "the first call answered")
+                assert pbx.trunk_calls("provider") == 1
+                # out: 102 finds no trunk with room
+                second = extension_call(
+                    pbx, work, "call_uac_bye.xml", caller="102", number="+390611112222",
+                    name="second",
+                )  # fmt: skip
+                second_process = await processes.start(*second)
+                await asyncio.wait_for(second_process.wait(), 20)
+                # in: the provider's call to the DID is refused
+                inbound = outside_command(
+                    "trunk_outside_uac_full.xml", work, name="inbound", remote=rig.address,
+                    service=DID, variables={"caller": OUTSIDE_CALLER},
+                )  # fmt: skip
+                await processes.finish(await processes.start(*inbound), 20)
+                await processes.finish(first, 30)
+                await processes.finish(callee, 20)
+                # 102's refusal has no record yet: test_..._for_want_of_a_trunk_is_recorded
+                records = await pbx.wait_records(2)
+            finally:
+                await processes.stop_all()
+    assert "SIP/2.0 503 No trunk available" in (work / "second.msg").read_text()
+    assert log_lines(work, "inbound", "REFUSED")
+    assert len(rig.log_lines("OUTBOUND")) == 1  # the second call never reached the provider
+    by_caller = {record.caller: record for record in records}
+    assert by_caller["101"].result is CallResult.ANSWERED
+    refused = by_caller[OUTSIDE_CALLER]
+    assert (refused.direction, refused.result) == (CallDirection.INBOUND, CallResult.FAILED)
+    assert (refused.trunk, refused.reason) == ("provider", "503 Trunk at its call limit")
