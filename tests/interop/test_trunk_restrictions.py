@@ -173,15 +173,26 @@ async def test_the_unlock_code_and_pin_by_rfc4733_allow_the_next_outside_call(
                 )
                 await callee_processes.finish(await callee_processes.start(*command), 30)
                 await callee_processes.finish(callee, 20)
-                records = await pbx.wait_records(2)
+                # numbering.outbound_unlock_minutes (10) later, the PIN is asked again
+                pbx.clock.advance(minutes=11)
+                with rtp_listener() as media:
+                    command = extension_call(
+                        pbx, unlock, "trunk_uac_refused.xml", caller="105",
+                        number=OUTSIDE_NUMBER, name="relocked",
+                        extra=["-set", "rtp", str(media.getsockname()[1])],
+                    )  # fmt: skip
+                    await processes.finish(await processes.start(*command), 45)
+                records = await pbx.wait_records(3)
             finally:
                 await processes.stop_all()
                 await callee_processes.stop_all()
             stored = await pbx.stored_records()
     [called] = called_lines(out)
     assert called.startswith("CALLED ruri=0698765432 "), called
+    relocked = (unlock / "relocked.msg").read_text()
+    assert f"SIP/2.0 403 {RESTRICTED['105'][1]}\n" in relocked, relocked[-2000:]
     assert stored == records
-    unlocked, outside = records
+    unlocked, outside, _ = records
     assert unlocked.caller == "105"
     assert unlocked.result is CallResult.ANSWERED, unlocked
     assert unlocked.trunk is None
