@@ -447,3 +447,42 @@ async def test_a_full_trunk_refuses_the_next_call_both_ways(tmp_path: Path) -> N
     refused = by_caller[OUTSIDE_CALLER]
     assert (refused.direction, refused.result) == (CallDirection.INBOUND, CallResult.FAILED)
     assert (refused.trunk, refused.reason) == ("provider", "503 Trunk at its call limit")
+
+
+async def test_the_outside_callee_puts_the_call_on_hold_through_the_provider(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "sipp"
+    write_tone_pcap(work, OUTSIDE_TONE, seconds=2)
+    outside_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    processes, sipp = Processes(tmp_path), Processes(work)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        async with trunk_pbx(
+            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = await sipp.start(
+                    *outside_command(
+                        "trunk_outside_uas_hold.xml", work, name="callee", port=outside_port,
+                        variables={"hold": "1500"},
+                    )
+                )  # fmt: skip
+                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
+                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+                await until(lambda: log_lines(work, "callee", "HELD"), 15, "held")
+                await asyncio.sleep(0.5)
+                await phone.command("hangup")
+                await sipp.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                with contextlib.suppress(OSError):
+                    await phone.command("quit")
+                await processes.stop_all()
+                await sipp.stop_all()
+    [held] = log_lines(work, "callee", "HELD")
+    assert held in ("HELD recvonly", "HELD inactive"), held  # the phone took the hold
+    assert [line for line in rig.log_lines("IN INVITE") if f":{outside_port} " in line]
+    assert record.result is CallResult.ANSWERED
+    assert record.reason == "caller_hung_up", record.reason
