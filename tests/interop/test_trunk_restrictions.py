@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from centralino.domain.call_records import CallDirection, CallResult
+from centralino.domain.events import TrunkChanged
 from tests.interop.calls_support import Processes, free_port
 from tests.interop.pcap_support import RtpStream
 from tests.interop.provider_support import (
@@ -39,6 +40,7 @@ from tests.interop.trunk_calls_support import (
     extension_call,
     trunk_pbx,
     trunk_to,
+    until,
     write_tone_pcap,
 )
 from tests.telephony.calls_support import extension
@@ -259,3 +261,40 @@ async def test_a_refused_outside_call_is_outbound(tmp_path: Path) -> None:
                 await processes.stop_all()
     assert record.result is CallResult.REJECTED
     assert record.direction is CallDirection.OUTBOUND, record.direction
+
+
+async def test_an_emergency_call_is_tried_on_a_trunk_believed_down(tmp_path: Path) -> None:
+    out = tmp_path / "outside"
+    write_tone_pcap(out, 1000.0, seconds=2)
+    outside_port = free_port()
+    processes = Processes(out)
+    caller = extension("106", dids=["+390212345"], options={"external_calls_disabled": True})
+    async with trunk_pbx(extensions=[caller], rules=[everybody("provider")]) as pbx:
+        # the provider trusts the PBX's address; the PBX's registration is refused
+        options = ProviderOptions(
+            trust_pbx_address=("127.0.0.1", pbx.port), outside=("127.0.0.1", outside_port)
+        )
+        with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+            wrong = trunk_to(rig)
+            registration = wrong.registration.model_copy(update={"password": "not-the-password"})
+            trunk = wrong.model_copy(update={"registration": registration})
+            pbx.store.state.trunks[trunk.name] = trunk
+            pbx.telephony.events.publish(TrunkChanged(name=trunk.name, trunk=trunk))
+            trunks = pbx.telephony.trunks
+            assert trunks is not None
+            await trunks.settled()
+            await until(lambda: len(rig.log_lines("CHALLENGE REGISTER")) >= 2, 10, "refused")
+            await until(lambda: not trunks.is_up("provider"), 5, "still up")
+            try:
+                callee = await processes.start(*outside_uas_command(outside_port, out))
+                command = extension_call(pbx, out, "call_uac_bye.xml", caller="106", number="112")
+                await processes.finish(await processes.start(*command), 30)
+                await processes.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                await processes.stop_all()
+    [called] = called_lines(out)
+    # its own first DID as the caller ID, the number as dialled
+    assert called.startswith("CALLED ruri=112 from= <sip:0212345@"), called
+    assert record.result is CallResult.ANSWERED
+    assert (record.caller, record.trunk) == ("106", "provider")
