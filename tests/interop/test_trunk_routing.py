@@ -324,3 +324,32 @@ async def test_an_unknown_did_without_a_default_destination_is_refused_and_recor
     assert record.direction is CallDirection.INBOUND
     assert record.result is CallResult.REJECTED
     assert (record.trunk, record.did, record.caller) == ("provider", UNOWNED_DID, OUTSIDE_CALLER)
+
+
+async def test_a_carriers_delayed_offer_reaches_the_did_owner_with_audio(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write_tone_pcap(outside, OUTSIDE_TONE)
+    processes, sipp = Processes(tmp_path), Processes(outside)
+    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
+        async with trunk_pbx(
+            extensions=[extension("101", dids=[DID])], trunks=[trunk_to(rig)]
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                phone, _ = await start_phone(processes, tmp_path, "101", pbx)
+                command = outside_command(
+                    "trunk_outside_uac_late.xml", outside, name="caller", remote=rig.address,
+                    service=DID, variables={"caller": OUTSIDE_CALLER, "hold": "3000"},
+                )  # fmt: skip
+                await sipp.finish(await sipp.start(*command), 30)
+                [record] = await pbx.wait_records(1)
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(OSError):
+                    await phone.command("quit")
+                await processes.stop_all()
+                await sipp.stop_all()
+    assert log_lines(outside, "caller", "OFFERED m=audio")
+    assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
+    assert record.result is CallResult.ANSWERED
+    assert (record.trunk, record.answered_by) == ("provider", "101")
