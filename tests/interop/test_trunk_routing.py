@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -353,3 +354,17 @@ async def test_a_carriers_delayed_offer_reaches_the_did_owner_with_audio(tmp_pat
     assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert record.result is CallResult.ANSWERED
     assert (record.trunk, record.answered_by) == ("provider", "101")
+
+
+async def test_a_did_the_provider_writes_nationally_is_read_to_e164(tmp_path: Path) -> None:
+    account = dataclasses.replace(ACCOUNT, dids=("0212345",))  # the provider's own writing
+    with provider_rig(tmp_path / "rig", account) as rig:
+        async with trunk_pbx(
+            extensions=[extension("101", dids=[DID])], trunks=[trunk_to(rig, dids=[DID])]
+        ) as pbx:
+            await rig.wait_registered()
+            record, phones, _ = await outside_call(
+                pbx, rig, tmp_path, "0212345", phones={"101": "auto"}
+            )
+    assert_tone(phones["101"].received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
+    assert (record.did, record.answered_by) == (DID, "101")
