@@ -57,7 +57,6 @@ _LWS = " \t\r\n"  # grammar.strip_lws's characters
 MAX_CSEQ = 2**31 - 1  # RFC 3261 §8.1.1.5
 MAX_DELTA_SECONDS = 2**32 - 1  # RFC 3261 §20.19 / RFC 4475 §3.1.2.4
 _CALL_ID_RE = re.compile(rf"{WORD}(?:@{WORD})?")  # callid, RFC 3261 §25.1
-_DIGITS_RE = re.compile(r"[0-9]{1,10}")
 _CSEQ_RE = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
 _VIA_RE = re.compile(
     rf"(?P<protocol>{TOKEN})\s*/\s*(?P<version>{TOKEN})\s*/\s*(?P<transport>{TOKEN})\s+"
@@ -116,10 +115,15 @@ def parse_integer(text: str, name: str, limit: int) -> int:
     Raises:
         SipParseError: not digits, or larger than ``limit``.
     """
-    text = strip_lws(text)
-    if _DIGITS_RE.fullmatch(text) is None or int(text) > limit:
+    text = text.strip(_LWS)
+    # 1*DIGIT, at most ten: ASCII only (str.isdigit alone takes other
+    # scripts' digits and superscripts, which int() may refuse).
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
         raise SipParseError(f"bad {name} value {text!r}")
-    return int(text)
+    value = int(text)
+    if value > limit:
+        raise SipParseError(f"bad {name} value {text!r}")
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,10 +255,13 @@ class CSeq:
         Raises:
             SipParseError: malformed, or the number exceeds 2**31 - 1.
         """
-        match = _CSEQ_RE.fullmatch(strip_lws(text))
-        if match is None or int(match[1]) > MAX_CSEQ:
+        match = _CSEQ_RE.fullmatch(text.strip(_LWS))
+        if match is None:
             raise SipParseError(f"bad CSeq {text!r}")
-        return cls(number=int(match[1]), method=match[2])
+        number = int(match[1])
+        if number > MAX_CSEQ:
+            raise SipParseError(f"bad CSeq {text!r}")
+        return cls(number=number, method=match[2])
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"

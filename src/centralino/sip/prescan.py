@@ -127,6 +127,8 @@ def prescan(data: bytes) -> Scan | None:
         The scan; None for a response, or when anything is unusual (the
         caller then parses the message in full).
     """
+    if data.startswith(b"SIP/"):
+        return None  # a response: nothing to scan (the Request-Line test below says so too)
     end = data.find(b"\r\n\r\n")
     if end <= 0:
         return None

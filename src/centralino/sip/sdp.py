@@ -458,7 +458,7 @@ class MediaDescription:
     def _read_codecs(self) -> tuple[Codec, ...]:
         if not _is_rtp(self.proto):
             return ()
-        specs = dict(STATIC_PAYLOAD_TYPES)
+        specs: dict[int, CodecSpec] = {}  # rtpmap lines; else the static types
         parameters: dict[int, str] = {}
         for attribute in self.attributes:
             if attribute.name == "rtpmap" and attribute.value:
@@ -468,11 +468,13 @@ class MediaDescription:
                 target, _, value = attribute.value.partition(" ")
                 if _DIGITS.fullmatch(target):
                     parameters[int(target)] = value
-        return tuple(
-            _codec(int(media_format), specs[int(media_format)], parameters)
-            for media_format in self.formats
-            if int(media_format) in specs
-        )
+        codecs = []
+        for media_format in self.formats:
+            payload_type = int(media_format)
+            known = specs.get(payload_type) or STATIC_PAYLOAD_TYPES.get(payload_type)
+            if known is not None:
+                codecs.append(_codec(payload_type, known, parameters))
+        return tuple(codecs)
 
     def with_direction(self, direction: Direction) -> MediaDescription:
         """Return a copy whose direction attribute is ``direction``."""
@@ -490,8 +492,14 @@ class MediaDescription:
 
 
 def _read_rtpmap(value: str) -> tuple[int, CodecSpec]:
+    known = _RTPMAPS.get(value)  # "0 PCMU/8000" in every offer: read once
+    if known is not None:
+        return known
     payload_type, _, rest = value.partition(" ")
-    return int(payload_type), CodecSpec.parse(rest)
+    return _RTPMAPS.put(value, (int(payload_type), CodecSpec.parse(rest)))
+
+
+_RTPMAPS: ParseMemo[tuple[int, CodecSpec]] = ParseMemo(1024)
 
 
 def _codec(payload_type: int, spec: CodecSpec, parameters: dict[int, str]) -> Codec:

@@ -114,12 +114,19 @@ class Authenticator:
         # the text is formatted once (nonces are base64url: no quoting needed).
         self._challenge_parts: dict[tuple[_Algorithms, bool], list[list[str]]] = {}
         self._last_offered: dict[DigestAlgorithm, float] = {}
+        self._algorithms_by_names: dict[tuple[str, ...], _Algorithms] = {}
 
     @property
     def algorithms(self) -> _Algorithms:
         """The algorithms challenged with now (system setting ``sip.digest_algorithms``)."""
-        names = self.directory.settings.sip.digest_algorithms
-        return tuple(DigestAlgorithm(name) for name in names)
+        names = tuple(self.directory.settings.sip.digest_algorithms)
+        algorithms = self._algorithms_by_names.get(names)
+        if algorithms is None:  # read twice a registration: looked up once per setting
+            algorithms = tuple(DigestAlgorithm(name) for name in names)
+            if len(self._algorithms_by_names) >= 16:
+                self._algorithms_by_names.clear()
+            self._algorithms_by_names[names] = algorithms
+        return algorithms
 
     def challenge_or_identify(self, incoming: IncomingRequest, *, proxy: bool) -> Extension | None:
         """Authenticate ``incoming``, or answer it (challenge, 400 or 403).
