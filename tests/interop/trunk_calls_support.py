@@ -245,11 +245,21 @@ class TrunkPbx:
         counts = {name: self.trunk_calls(name) for name in names}
         assert not any(counts.values()), f"calls still counted on trunks: {counts}"
 
-    async def stored_records(self) -> list[CallRecord]:
-        """The call records in the repository (the writer's work), oldest first."""
-        async with self.store() as uow:
-            page = await uow.call_records.search(CallRecordQuery(limit=200, descending=False))
-        return list(page.items)
+    async def stored_records(self, within: float = 5.0) -> list[CallRecord]:
+        """The call records in the repository (the writer's work), oldest first.
+
+        The writer stores in the background: this waits (up to ``within``
+        seconds) until it holds as many as were published.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            async with self.store() as uow:
+                query = CallRecordQuery(limit=200, descending=False)
+                stored = list((await uow.call_records.search(query)).items)
+            if len(stored) >= len(self.records) or loop.time() > deadline:
+                return stored
+            await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
