@@ -15,12 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
 from centralino.domain.call_records import CallDirection, CallResult
 from centralino.domain.trunks import Trunk
+from centralino.sip.address import NameAddress
+from centralino.sip.headers import Via
+from centralino.sip.message import Response, make_request, parse_message
+from centralino.sip.uri import Uri
 from tests.interop.calls_support import SCENARIOS, Processes, free_port
 from tests.interop.provider_support import (
     ProviderOptions,
@@ -41,6 +46,7 @@ from tests.interop.trunk_calls_support import (
     everybody,
     extension_call,
     free_rtp_range,
+    outside_command,
     start_phone,
     trunk_pbx,
     trunk_to,
@@ -320,3 +326,64 @@ async def test_calls_both_ways_over_a_tcp_trunk(tmp_path: Path) -> None:
     assert inbound.direction is CallDirection.INBOUND
     assert inbound.result is CallResult.ANSWERED
     assert (inbound.trunk, inbound.answered_by) == ("provider", "101")
+
+
+async def test_a_trunks_allowed_network_and_a_did_in_to(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write_tone_pcap(outside, OUTSIDE_TONE)
+    processes, sipp = Processes(tmp_path), Processes(outside)
+    trunk = Trunk(
+        name="carrier",
+        host="127.0.0.1",
+        port=free_port(),
+        allowed_addresses=["127.0.0.2/32"],  # its calls come from another host
+        did_source="to",  # the Request-URI names the account
+        dids=[DID],
+    )
+    async with trunk_pbx(extensions=[extension("101", dids=[DID])], trunks=[trunk]) as pbx:
+        try:
+            phone, _ = await start_phone(processes, tmp_path, "101", pbx)
+            command = outside_command(
+                "trunk_outside_uac_to.xml", outside, name="carrier", host="127.0.0.2",
+                remote=("127.0.0.1", pbx.port), service=DID,
+                variables={"caller": OUTSIDE_CALLER, "hold": "2000", "account": "39021234"},
+            )  # fmt: skip
+            await sipp.finish(await sipp.start(*command), 30)
+            [record] = await pbx.wait_records(1)
+            await asyncio.sleep(0.5)
+            # the same INVITE from outside the allowed network is a stranger's
+            stranger = await _invite_from("127.0.0.3", pbx.port)
+        finally:
+            with contextlib.suppress(OSError):
+                await phone.command("quit")
+            await processes.stop_all()
+            await sipp.stop_all()
+    assert "SIP/2.0 407" not in (outside / "carrier.msg").read_text()
+    assert "INVITE sip:39021234@127.0.0.1:" in (outside / "carrier.msg").read_text()
+    assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
+    assert (record.trunk, record.did, record.answered_by) == ("carrier", DID, "101")
+    assert stranger == 407
+
+
+async def _invite_from(host: str, pbx_port: int) -> int:
+    """The status the PBX answers an INVITE for the DID from ``host`` with."""
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        sock.setblocking(False)
+        port = sock.getsockname()[1]
+        invite = make_request(
+            "INVITE",
+            Uri(user="39021234", host="127.0.0.1", port=pbx_port),
+            via=Via.parse(f"SIP/2.0/UDP {host}:{port};branch=z9hG4bKstranger;rport"),
+            from_address=NameAddress(uri=Uri(user=OUTSIDE_CALLER, host=host)).with_tag("s1"),
+            to_address=NameAddress(uri=Uri(user=DID, host="127.0.0.1")),
+            call_id="stranger@test",
+            cseq=1,
+            extra_headers=[("Contact", f"<sip:stranger@{host}:{port}>")],
+        )
+        await loop.sock_sendto(sock, bytes(invite), ("127.0.0.1", pbx_port))
+        while True:
+            answer = parse_message(await asyncio.wait_for(loop.sock_recv(sock, 65535), 5))
+            if isinstance(answer, Response) and answer.status >= 200:
+                return answer.status

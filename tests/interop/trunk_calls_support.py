@@ -166,17 +166,18 @@ def outside_command(
     service: str | None = None,
     variables: dict[str, str] | None = None,
     timeout: float = 40.0,
+    host: str = "127.0.0.1",
 ) -> list[str]:
     """SIPp as the outside world running ``scenario`` (a file of tests/interop/scenarios).
 
-    It listens on ``port`` (a free one when None) and, as a caller, sends to
+    It listens on ``host``:``port`` (a free port when None) and, as a caller, sends to
     ``remote`` dialling ``service``; ``variables`` go in with ``-set``. Run it
     in ``work``: its ``rtp.pcap``, ``<name>.msg`` and ``<name>.log`` are there.
     """
     command = [
-        "sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1",
+        "sipp", "-sf", str(SCENARIOS / scenario), "-i", host,
         "-p", str(port or free_port()), "-m", "1",
-        "-mi", "127.0.0.1", "-mp", str(free_rtp_range(4)),
+        "-mi", host, "-mp", str(free_rtp_range(4)),
         "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
         "-trace_msg", "-message_file", str(work / f"{name}.msg"),
         "-trace_logs", "-log_file", str(work / f"{name}.log"),
