@@ -166,7 +166,8 @@ async def test_a_trunk_refusing_with_503_fails_over_to_the_next(tmp_path: Path) 
         provider_rig(tmp_path / "first", ACCOUNT, refusing) as first,
         provider_rig(tmp_path / "second", ACCOUNT, carrying) as second,
     ):
-        trunks = [trunk_to(first, "first"), trunk_to(second, "second")]
+        # the second by its host name: resolved by the engine, named in the Request-URI
+        trunks = [trunk_to(first, "first"), trunk_to(second, "second", host="localhost")]
         async with trunk_pbx(
             extensions=[extension("101", outbound_caller_id=DID)],
             trunks=trunks,
@@ -188,6 +189,7 @@ async def test_a_trunk_refusing_with_503_fails_over_to_the_next(tmp_path: Path) 
     assert first.log_lines("REJECTED")  # the first trunk was tried, and refused
     assert not first.log_lines("OUTBOUND")
     assert second.log_lines("OUTBOUND")
+    assert "IN INVITE sip:0698765432@localhost:" in second.log_lines("IN INVITE")[0]
     [called] = called_lines(out)
     assert called.startswith("CALLED ruri=0698765432 from= <sip:0212345@"), called
     assert stored == record
