@@ -22,20 +22,23 @@ call_uas.xml``) registered once, with digest, from the port it then listens
 on, and kept for the whole run. Every SIPp is pinned to ``SIPP_CORE`` with
 ``-buff_size 4194304`` and bounded by ``-m`` and ``-timeout``.
 
-A warm-up run of each kind comes first (not reported; a trunk warm-up that
-fails aborts the bench). Then, ``--rounds`` times, for each ``--rates``
-value the two kinds run one after the other (internal first in even rounds,
-the trunk first in odd ones). For each run: successful calls (answered and
-hung up), failed ones (every call of ``--count`` that did not succeed), the
+A warm-up run of each kind comes first (not reported; a warm-up with under
+90 % answered aborts the bench). Then, ``--rounds`` times, for each
+``--rates`` value the kinds run one after the other (in ``--kinds`` order
+in the first round, reversed in the second, and so on), each after
+``--gap`` idle seconds. For each run: successful calls (answered and hung
+up), failed ones (every call of ``--count`` that did not succeed), the
 achieved rate (successful calls per second of the UAC's elapsed time), the
 server's CPU seconds during the run and ``--settle`` seconds after it (the
-call records are written after the calls), CPU milliseconds per call, and
-the 1-minute load average before and after (the machine is shared).
+call records are written after the calls), CPU milliseconds per call, the
+1-minute load average before and after (the machine is shared) and the
+server's resident memory after.
 
-At the end the call records are counted through ``GET
+At the end the answered calls are counted through ``GET
 /api/v1/call-records.csv`` (``direction=inbound&trunk=NAME``, and
-``direction=internal``, answered only) and the server log's ``call ended``
-lines, to check that every trunk call was taken as an inbound trunk call.
+``direction=internal``) and the server log's ``call ended`` lines (by
+direction, result and reason), to check that every trunk call was taken as
+an inbound trunk call and that no call was answered that SIPp did not see.
 
     .venv/bin/python bench/trunk_calls.py --rates 200 300 --count 3000 --rounds 2
 """
