@@ -379,3 +379,96 @@ async def test_a_did_the_provider_writes_nationally_is_read_to_e164(tmp_path: Pa
 async def test_an_outside_number_that_answered_is_recorded_in_e164(tmp_path: Path) -> None:
     _, record = await _forward_an_internal_call_out(tmp_path)
     assert record.answered_by == "+390611112222", record.answered_by
+
+
+async def _default_destination_call(
+    tmp_path: Path, destination: dict[str, str]
+) -> tuple[TrunkPbx, CallRecord, list[str]]:
+    """The outside caller dials the DID nobody owns; the trunk sends it to ``destination``.
+
+    An outside callee answers behind the provider (for a ``number``
+    destination). Returns the PBX (stopped), the call's record and the
+    callee's ``CALLED`` lines.
+    """
+    outside = tmp_path / "outside"
+    write_tone_pcap(outside, OUTSIDE_TONE, seconds=12)
+    outside_port = free_port()
+    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    sipp = Processes(outside)
+    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
+        trunk = trunk_to(rig, default_destination=destination)
+        async with trunk_pbx(
+            extensions=[extension("101", dids=[DID])],
+            trunks=[trunk],
+            rules=[everybody("provider")],
+        ) as pbx:
+            await rig.wait_registered()
+            try:
+                callee = None
+                if destination["type"] == "number":
+                    callee = await sipp.start(*outside_uas_command(outside_port, outside))
+                caller = await sipp.start(
+                    *outside_uac_command(
+                        rig, UNOWNED_DID, outside, caller=OUTSIDE_CALLER, hold_ms=8000
+                    )
+                )
+                await sipp.finish(caller, 30)
+                if callee is not None:
+                    await sipp.finish(callee, 20)
+                [record] = await pbx.wait_records(1)
+            finally:
+                await sipp.stop_all()
+    return pbx, record, called_lines(outside)
+
+
+async def test_an_unknown_did_reaches_a_voicemail_default_destination(tmp_path: Path) -> None:
+    destination = {"type": "extension_voicemail", "number": "101"}
+    pbx, record, _ = await _default_destination_call(tmp_path, destination)
+    [message] = await pbx.mailboxes.messages("101")
+    assert message.caller == OUTSIDE_CALLER
+    assert message.duration > 1, message
+    assert record.caller == OUTSIDE_CALLER  # the rest: ..._is_recorded_as_inbound
+
+
+async def test_an_unknown_did_reaches_a_number_default_destination(tmp_path: Path) -> None:
+    destination = {"type": "number", "number": "+390611112222"}
+    _, record, called = await _default_destination_call(tmp_path, destination)
+    [line] = called
+    assert line.startswith("CALLED ruri=0611112222 from= <sip:"), line
+    assert record.result is CallResult.ANSWERED
+    assert (record.caller, record.trunk) == (OUTSIDE_CALLER, "provider")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="calls/walker.py dial_outside (fed OutsideCall by b2bua.py for a number default "
+    "destination) plans the outside caller as if it dialled itself, presented=None: the "
+    "trunk's caller ID is shown, not the original caller's as forwards to a number do",
+)
+async def test_a_number_default_destination_presents_the_outside_caller(tmp_path: Path) -> None:
+    destination = {"type": "number", "number": "+390611112222"}
+    _, _, [line] = await _default_destination_call(tmp_path, destination)
+    assert line.startswith("CALLED ruri=0611112222 from= <sip:3351234567@"), line
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="telephony/calls/b2bua.py _from_trunk feeds PbxAnswers (voicemail default "
+    "destination) and OutsideCall (number default destination) without the trunk and DID: "
+    "calls/io.py has no field for them, so the record says internal (callee: the caller, "
+    "result answered, no trunk) or outbound, with no DID",
+)
+@pytest.mark.parametrize(
+    "destination",
+    [
+        {"type": "extension_voicemail", "number": "101"},
+        {"type": "number", "number": "+390611112222"},
+    ],
+    ids=["voicemail", "number"],
+)
+async def test_an_unknown_dids_default_destination_is_recorded_as_inbound(
+    tmp_path: Path, destination: dict[str, str]
+) -> None:
+    _, record, _ = await _default_destination_call(tmp_path, destination)
+    assert record.direction is CallDirection.INBOUND, record.direction
+    assert (record.did, record.trunk) == (UNOWNED_DID, "provider"), record
