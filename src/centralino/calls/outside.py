@@ -138,10 +138,15 @@ class Attempts:
         return route
 
 
+_OUTSIDE = Extension.model_construct(number="", first_name="", auth_id="", auth_password="")
+"""Every outside party's shape, built once: constructing a model (even without
+validation) reads each default factory's signature, ~0.4 ms a call."""
+
+
 def outside_party(number: str, name: str = "") -> Extension:
     """A party outside the PBX, in the shape the core gives its call's ends.
 
     Built without validation: an outside number (``+39...``) is no extension
     number. Only ``number`` and the name are meaningful.
     """
-    return Extension.model_construct(number=number, first_name=name, auth_id="", auth_password="")
+    return _OUTSIDE.model_copy(update={"number": number, "first_name": name})
