@@ -379,17 +379,12 @@ async def test_a_trunk_whose_registration_fails_is_not_used(tmp_path: Path) -> N
     assert "503 No trunk available" in console, console[-2000:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calls/walker.py _refuse_outside/_finish: an outside number refused by the "
-    "outbound plan (503 No trunk available, 404 No route) before any call exists ends with "
-    "no call record",
-)
 async def test_an_outside_call_refused_for_want_of_a_trunk_is_recorded(tmp_path: Path) -> None:
     _, records, _ = await _dial_out_with_the_trunk_down(tmp_path)
     [record] = records
     assert record.direction is CallDirection.OUTBOUND
-    assert record.result is CallResult.FAILED, record
+    # "rejected" as CallResult says: refused by a rule, a restriction, or for want of a trunk.
+    assert record.result is CallResult.REJECTED, record
     assert record.reason == "503 No trunk available", record.reason
 
 

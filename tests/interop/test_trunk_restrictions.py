@@ -235,11 +235,6 @@ async def test_an_emergency_number_passes_every_restriction(tmp_path: Path) -> N
     assert (record.caller, record.callee, record.trunk) == ("106", "112", "provider")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calls/walker.py _refuse_outside: the call made to speak the refusal keeps "
-    "direction INTERNAL (only _next_attempt sets OUTBOUND)",
-)
 async def test_a_refused_outside_call_is_outbound(tmp_path: Path) -> None:
     processes = Processes(tmp_path)
     with provider_rig(tmp_path / "rig", ACCOUNT) as rig:

@@ -290,12 +290,6 @@ async def test_an_internal_call_forwarded_to_an_outside_number_goes_out(tmp_path
     assert (record.caller, record.trunk) == ("102", "provider")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calls/walker.py _next_attempt: a call forwarded out before any phone rang is "
-    "created with the outside number as its callee, so Call.dialled (the record's callee) "
-    "loses the extension dialled; the call is not in 101's records",
-)
 async def test_a_call_forwarded_out_is_recorded_with_the_number_dialled(tmp_path: Path) -> None:
     _, record = await _forward_an_internal_call_out(tmp_path)
     assert record.callee == "101", record.callee
@@ -370,12 +364,6 @@ async def test_a_did_the_provider_writes_nationally_is_read_to_e164(tmp_path: Pa
     assert (record.did, record.answered_by) == (DID, "101")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calls/records.py record_of: answered_by of an outside number is the To user of "
-    "the INVITE sent to the trunk, in the trunk's format (0611112222), while the record's "
-    "caller, callee and DID are E.164",
-)
 async def test_an_outside_number_that_answered_is_recorded_in_e164(tmp_path: Path) -> None:
     _, record = await _forward_an_internal_call_out(tmp_path)
     assert record.answered_by == "+390611112222", record.answered_by
@@ -439,25 +427,12 @@ async def test_an_unknown_did_reaches_a_number_default_destination(tmp_path: Pat
     assert (record.caller, record.trunk) == (OUTSIDE_CALLER, "provider")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calls/walker.py dial_outside (fed OutsideCall by b2bua.py for a number default "
-    "destination) plans the outside caller as if it dialled itself, presented=None: the "
-    "trunk's caller ID is shown, not the original caller's as forwards to a number do",
-)
 async def test_a_number_default_destination_presents_the_outside_caller(tmp_path: Path) -> None:
     destination = {"type": "number", "number": "+390611112222"}
     _, _, [line] = await _default_destination_call(tmp_path, destination)
     assert line.startswith("CALLED ruri=0611112222 from= <sip:3351234567@"), line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="telephony/calls/b2bua.py _from_trunk feeds PbxAnswers (voicemail default "
-    "destination) and OutsideCall (number default destination) without the trunk and DID: "
-    "calls/io.py has no field for them, so the record says internal (callee: the caller, "
-    "result answered, no trunk) or outbound, with no DID",
-)
 @pytest.mark.parametrize(
     "destination",
     [

@@ -307,6 +307,7 @@ class Call:
         if route.username and route.password:
             leg.digest = DigestClient(username=route.username, password=route.password)
         leg.trunk = route.trunk
+        leg.outside_number = route.dialled or route.number
         self.context.outside.started(route.trunk)
         self.forks.append(leg)
         self.registry.index(self, DialogKey(leg.call_id, leg.tag), Side.CALLEE)

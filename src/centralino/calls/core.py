@@ -37,6 +37,7 @@ from centralino.calls.io import (
     Fallback,
     HangUpCallee,
     InDialog,
+    LeaveMessage,
     LegFailure,
     LegResponse,
     NewCall,
@@ -47,6 +48,7 @@ from centralino.calls.outside import Outside
 from centralino.calls.ports import Addressing, Lookup, MediaPolicy
 from centralino.calls.registry import CallRegistry, InviteKey
 from centralino.calls.walker import Walker
+from centralino.domain.call_records import CallDirection
 from centralino.domain.calls import CallEndReason, LiveCall
 from centralino.sip.codes import Method, StatusCode
 from centralino.sip.message import make_response
@@ -137,19 +139,37 @@ class CallCore:
         walker.run(event.callee)
 
     def _outside_call(self, event: OutsideCall) -> None:
-        walker = Walker(self.context, self.registry, caller=event.caller, inbound=event.inbound)
+        walker = Walker(
+            self.context,
+            self.registry,
+            caller=event.caller,
+            inbound=event.inbound,
+            trunk=event.trunk,
+            did=event.did,
+        )
         walker.dial_outside(event.number)
 
     def _pbx_answers(self, event: PbxAnswers) -> None:
+        application = event.application
+        callee = application.box if isinstance(application, LeaveMessage) else event.caller
         call = Call(
             self.context,
             self.registry,
             caller=event.caller,
-            callee=event.caller,
+            callee=callee,
             inbound=event.inbound,
         )
+        if event.trunk is not None:
+            call.direction = CallDirection.INBOUND
+            call.inbound_trunk, call.did = event.trunk, event.did
+            call.dialled = event.did or callee.number
         call.start()
-        if not call.answer_locally(event.application, reason=CallEndReason.CALLER_HUNG_UP):
+        reason = (
+            CallEndReason.VOICEMAIL
+            if isinstance(application, LeaveMessage)
+            else CallEndReason.CALLER_HUNG_UP
+        )
+        if not call.answer_locally(application, reason=reason):
             call.refuse(NOT_ACCEPTABLE.status, NOT_ACCEPTABLE.reason, NOT_ACCEPTABLE.why)
 
     def _in_dialog(self, event: InDialog) -> None:

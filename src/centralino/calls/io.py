@@ -169,20 +169,32 @@ class NewCall:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutsideCall:
-    """An authenticated INVITE from ``caller`` for ``number``, no extension: dial out."""
+    """An INVITE from ``caller`` for ``number``, no extension: dial out.
+
+    From a trunk (``trunk`` set: a DID's default destination is a number) the
+    caller is an outside party and ``did`` the number it dialled.
+    """
 
     inbound: Inbound
     caller: Extension
     number: str
+    trunk: str | None = None
+    did: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PbxAnswers:
-    """An authenticated INVITE the PBX answers itself with ``application``."""
+    """An INVITE the PBX answers itself with ``application``.
+
+    From a trunk (``trunk`` set: a DID's default destination is a mailbox)
+    the caller is an outside party and ``did`` the number it dialled.
+    """
 
     inbound: Inbound
     caller: Extension
     application: ApplicationSpec
+    trunk: str | None = None
+    did: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -232,6 +232,8 @@ class CalleeLeg(Leg):
         """The account answering a provider's challenge (trunk legs only)."""
         self.trunk: str | None = None
         """The trunk this leg goes out on (None: a phone of the PBX)."""
+        self.outside_number: str | None = None
+        """The outside number it calls, as the PBX shows it (trunk legs only)."""
         self._challenged = False
         self._interval_retried = False
 

@@ -50,6 +50,8 @@ class OutsideRoute:
     """The Request-URI: ``sip:<number>@<provider>``."""
     number: str
     """The number as the trunk wants it."""
+    dialled: str = ""
+    """The same number as the PBX shows it (E.164 when it reads so): for records."""
     caller_id: str
     """The number presented as the caller (the From user)."""
     caller_name: str = ""

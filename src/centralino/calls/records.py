@@ -33,7 +33,7 @@ from centralino.domain.call_records import CallDirection, CallRecord, CallResult
 from centralino.domain.calls import CallEndReason
 from centralino.domain.extension import Extension
 
-__all__ = ["CallFacts", "record_of", "result_of"]
+__all__ = ["CallFacts", "record_of", "refused_record", "result_of"]
 
 _BUSY = frozenset({486, 600})
 
@@ -87,7 +87,7 @@ def record_of(facts: CallFacts, reason: CallEndReason, status: int | None) -> Ca
     answered_by: str | None = None
     trunk = facts.inbound_trunk
     if winner is not None and winner.trunk is not None:  # the outside number answered
-        answered_by = winner.invite.headers.to_address().uri.user
+        answered_by = winner.outside_number
         trunk = trunk or winner.trunk
     elif winner is not None:
         answered_by = facts.callee.number
@@ -110,4 +110,36 @@ def record_of(facts: CallFacts, reason: CallEndReason, status: int | None) -> Ca
         result=result_of(reason, status, answered=answered),
         reason=phrase or reason.value,
         routing_summary=facts.summary,
+    )
+
+
+def refused_record(
+    *,
+    id: str,
+    at: dt.datetime,
+    direction: CallDirection,
+    caller: Extension,
+    dialled: str,
+    did: str | None,
+    trunk: str | None,
+    status: int,
+    reason: str,
+    summary: str,
+) -> CallRecord:
+    """The record of a call refused before anything rang (a plan's refusal)."""
+    name = caller.display_name
+    return CallRecord.build(
+        id=id,
+        started_at=at,
+        answered_at=None,
+        ended_at=at,
+        direction=direction,
+        caller=caller.number,
+        caller_name=name if name != caller.number else None,
+        callee=dialled,
+        did=did,
+        trunk=trunk,
+        result=result_of(CallEndReason.REJECTED, status, answered=False),
+        reason=f"{status} {reason}".strip(),
+        routing_summary=summary,
     )

@@ -35,6 +35,7 @@ explained.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from centralino.calls.admission import NOT_ACCEPTABLE, Answer, Refusal, answer_for
@@ -51,9 +52,12 @@ from centralino.calls.outside import (
     OutsideRoute,
     outside_party,
 )
+from centralino.calls.records import refused_record
 from centralino.calls.registry import CallRegistry
 from centralino.calls.ring import RingEnd
+from centralino.domain.call_records import CallRecord
 from centralino.domain.calls import CallEndReason
+from centralino.domain.events import CallRecordCreated
 from centralino.domain.extension import Extension
 from centralino.routing import Call as RoutedCall
 from centralino.routing import (
@@ -148,6 +152,7 @@ class Walker:
         self._chain: tuple[str, ...] = ()
         self._step: RingExtension | None = None
         self._attempts: Attempts | None = None
+        self._went_outside = False
         """The outside routes not yet tried (while an outside number rings)."""
         self._steps = 0
         self._outcome = RingOutcome.NO_ANSWER
@@ -166,9 +171,14 @@ class Walker:
         self._plan_and_take(called.number)
 
     def dial_outside(self, number: str) -> None:
-        """The caller dialled ``number``, no extension: dial out (its restrictions apply)."""
-        self._chain = (number,)
-        self._outside(number, self._caller, direct=True)
+        """The caller dialled ``number``, no extension: dial out.
+
+        An extension's own restrictions apply; a call from a trunk (a DID
+        whose default destination is a number) presents its outside caller.
+        """
+        self._chain = (self._did or number,)
+        external = self._origin is CallOrigin.EXTERNAL
+        self._outside(number, self._caller, direct=not external, presented=self._presented())
 
     def _plan_and_take(self, number: str) -> None:
         plan = self._routing.plan(
@@ -263,6 +273,7 @@ class Walker:
     def _outside(
         self, number: str, owner: Extension, *, direct: bool, presented: str | None = None
     ) -> None:
+        self._went_outside = True
         plan = self._context.outside.plan(owner, number, presented=presented, direct=direct)
         self.trace += plan.trace
         if isinstance(plan, OutsideRefusal):
@@ -278,6 +289,7 @@ class Walker:
             self._finish(answer)
             return
         call = self.call or self._new_call(outside_party(number), on_ring_end=None)
+        self._outbound(call)
         if call.announce(refusal.prompt, refusal.status, refusal.reason):
             self._explain(answer)
         else:
@@ -294,12 +306,16 @@ class Walker:
         self.trace.append(f"trunk {route.trunk}: {route.number} as {route.caller_id}")
         callee = outside_party(number)
         call = self.call or self._new_call(callee, on_ring_end=self._ring_ended)
-        if self._chain == (number,):
-            call.dialled = number
-        if call.direction is CallDirection.INTERNAL:
-            call.direction = CallDirection.OUTBOUND
+        self._outbound(call)
         call.on_ring_end = self._ring_ended
         call.ring(callee, (), None, (route,))
+
+    def _outbound(self, call: Call) -> None:
+        """A call going out: OUTBOUND unless it came in from a trunk; dialled as first dialled."""
+        if call.direction is CallDirection.INTERNAL:
+            call.direction = CallDirection.OUTBOUND
+        if self._chain:
+            call.dialled = self._chain[0]
 
     def _outside_ended(self, end: RingEnd) -> None:
         failure = end.failure
@@ -365,6 +381,27 @@ class Walker:
         else:
             self.take(after(step, end.outcome))
 
+    def _refused(self, answer: Answer) -> CallRecord:
+        """The record of a call refused before it rang anything (no Call was made)."""
+        if self._trunk is not None:
+            direction = CallDirection.INBOUND
+        elif self._went_outside:
+            direction = CallDirection.OUTBOUND
+        else:
+            direction = CallDirection.INTERNAL
+        return refused_record(
+            id=uuid.uuid4().hex,
+            at=self._context.wall(),
+            direction=direction,
+            caller=self._caller,
+            dialled=self._chain[0] if self._chain else "",
+            did=self._did,
+            trunk=self._trunk,
+            status=answer.status,
+            reason=answer.reason,
+            summary=self.summary(),
+        )
+
     def _explain(self, answer: Answer) -> None:
         self._context.emit(
             Explain(
@@ -381,6 +418,7 @@ class Walker:
         call = self.call
         if call is None:
             self._context.reply(self._inbound, answer.status, answer.reason or None)
+            self._context.publish(CallRecordCreated(record=self._refused(answer)))
         elif self._answered:
             self._context.emit(ContinueWith(call_id=call.id, application=None))
         else:

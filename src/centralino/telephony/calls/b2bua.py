@@ -276,11 +276,25 @@ class B2bua:
                 box = self._directory.by_number(destination.number)
                 if box is not None:
                     leave = LeaveMessage(box=box, caller=call.caller)
-                    self.feed(PbxAnswers(inbound=incoming, caller=call.caller, application=leave))
+                    self.feed(
+                        PbxAnswers(
+                            inbound=incoming,
+                            caller=call.caller,
+                            application=leave,
+                            trunk=trunk.name,
+                            did=call.did,
+                        )
+                    )
                     return
             case ExternalNumber():
                 self.feed(
-                    OutsideCall(inbound=incoming, caller=call.caller, number=destination.number)
+                    OutsideCall(
+                        inbound=incoming,
+                        caller=call.caller,
+                        number=destination.number,
+                        trunk=trunk.name,
+                        did=call.did,
+                    )
                 )
                 return
             case EndCall():

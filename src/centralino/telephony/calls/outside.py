@@ -164,11 +164,13 @@ class EngineOutside:
         if isinstance(plan, OutboundRefused):
             return OutsideRefusal(status=int(plan.status), reason=plan.reason, trace=trace)
         routes = tuple(
-            route for attempt in plan.attempts if (route := self._route(attempt)) is not None
+            route
+            for attempt in plan.attempts
+            if (route := self._route(attempt, number)) is not None
         )
         return OutsidePlan(routes=routes, emergency=plan.emergency, trace=trace)
 
-    def _route(self, attempt: TrunkAttempt) -> OutsideRoute | None:
+    def _route(self, attempt: TrunkAttempt, dialled: str) -> OutsideRoute | None:
         trunk = self._trunks.trunk(attempt.trunk)
         if trunk is None:
             return None
@@ -186,6 +188,7 @@ class EngineOutside:
             peer=peer,
             target=target,
             number=attempt.number,
+            dialled=to_e164(dialled, trunk),
             caller_id=caller_id,
             from_host=trunk.host,
             username=account,
