@@ -72,3 +72,25 @@ async def test_a_default_destination_ending_the_call_is_declined_with_a_record()
         [record] = records
     assert (record.direction, record.result) == (CallDirection.INBOUND, CallResult.REJECTED)
     assert (record.did, record.trunk, record.reason) == (UNOWNED, "carrier", "603 Declined")
+
+
+async def test_an_extension_dialling_an_unknown_extension_leaves_a_record() -> None:
+    store = InMemoryStore()
+    store.seed(extensions=[extension("101")])
+    bus = LocalEventBus()
+    records: list[CallRecord] = []
+    bus.subscribe(
+        lambda event: records.append(event.record) if isinstance(event, CallRecordCreated) else None
+    )
+    telephony, _ = await start_calls(store, FakeClock(), bus)
+    phone = SipPhone(server_port=telephony.port(), number="101")
+    try:
+        await phone.dial("199")
+        final = await phone.final()
+        assert final.status == 404
+    finally:
+        phone.close()
+        await telephony.stop()
+    [record] = records
+    assert (record.direction, record.result) == (CallDirection.INTERNAL, CallResult.REJECTED)
+    assert (record.caller, record.callee, record.reason) == ("101", "199", "404 Not Found")

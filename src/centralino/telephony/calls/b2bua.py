@@ -78,7 +78,8 @@ from centralino.calls.io import (
     UnlockOutbound,
     VoicemailMenu,
 )
-from centralino.domain.call_records import CallDirection, CallRecord, CallResult
+from centralino.calls.records import refused_record
+from centralino.domain.call_records import CallDirection
 from centralino.domain.calls import CallState
 from centralino.domain.destination import (
     EndCall,
@@ -250,13 +251,23 @@ class B2bua:
             self.feed(PbxAnswers(inbound=incoming, caller=caller, application=unlock))
             return
         callee = self._callee(incoming.request)
-        if callee is None and self._outside is not None and _DIALLED.fullmatch(user):
+        if callee is None and self._outside is not None and self._goes_outside(user):
             self.feed(OutsideCall(inbound=incoming, caller=caller, number=user))
             return
         if callee is None:
             self._refuse(incoming, caller, Refusal.UNKNOWN_NUMBER)
             return
         self.feed(NewCall(inbound=incoming, caller=caller, callee=callee))
+
+    def _goes_outside(self, user: str) -> bool:
+        """A number no extension has goes out, unless it is shaped like an extension's.
+
+        An emergency number always goes out (112 is also three digits).
+        """
+        numbering = self._directory.settings.numbering
+        if user in numbering.emergency_numbers:
+            return True
+        return _DIALLED.fullmatch(user) is not None and len(user) != numbering.extension_length
 
     def _from_trunk(self, incoming: IncomingRequest, call: InboundCall) -> None:
         """A call from a provider: to the extension owning its DID, else the trunk's default."""
@@ -321,30 +332,51 @@ class B2bua:
     ) -> None:
         """Refuse a trunk's call before the core, keeping its record (every call has one)."""
         incoming.respond(status, reason)
-        settings = self.core.context.settings
-        now = settings.epoch + dt.timedelta(seconds=self._clock() - settings.epoch_monotonic)
-        caller = call.caller
-        failed = status == StatusCode.SERVICE_UNAVAILABLE  # the trunk, not the number
-        record = CallRecord.build(
-            id=uuid.uuid4().hex,
-            started_at=now,
-            answered_at=None,
-            ended_at=now,
+        self._record_refusal(
+            call.caller,
+            call.did,
+            status,
+            reason,
             direction=CallDirection.INBOUND,
-            caller=caller.number,
-            caller_name=caller.display_name if caller.display_name != caller.number else None,
-            callee=call.did,
-            did=call.did,
             trunk=call.trunk.name,
-            result=CallResult.FAILED if failed else CallResult.REJECTED,
-            reason=f"{int(status)} {reason}",
-            routing_summary=call.route.text,
+            did=call.did,
+            summary=call.route.text,
         )
-        self._published(Publish(event=CallRecordCreated(record=record)))
 
     def _refuse(self, incoming: IncomingRequest, caller: Extension, refusal: Refusal) -> None:
         log.info("call refused", caller=caller.number, status=refusal.status)
         incoming.respond(refusal.status, refusal.reason)
+        dialled = incoming.request.uri.user or ""
+        self._record_refusal(caller, dialled, refusal.status, refusal.reason)
+
+    def _record_refusal(
+        self,
+        caller: Extension,
+        dialled: str,
+        status: int,
+        reason: str,
+        *,
+        direction: CallDirection = CallDirection.INTERNAL,
+        trunk: str | None = None,
+        did: str | None = None,
+        summary: str = "",
+    ) -> None:
+        """The record of a call refused before the core saw it."""
+        settings = self.core.context.settings
+        now = settings.epoch + dt.timedelta(seconds=self._clock() - settings.epoch_monotonic)
+        record = refused_record(
+            id=uuid.uuid4().hex,
+            at=now,
+            direction=direction,
+            caller=caller,
+            dialled=dialled,
+            did=did,
+            trunk=trunk,
+            status=status,
+            reason=reason,
+            summary=summary,
+        )
+        self._published(Publish(event=CallRecordCreated(record=record)))
 
     def _callee(self, request: Request) -> Extension | None:
         user = request.uri.user
