@@ -49,6 +49,8 @@ __all__ = [
 
 SIP_VERSION = "SIP/2.0"
 _CRLF = b"\r\n"
+_OK = int(StatusCode.OK)  # plain ints: read on every response
+_MULTIPLE_CHOICES = int(StatusCode.MULTIPLE_CHOICES)
 _STATUS_LINE_RE = re.compile(r"(SIP/[0-9]+\.[0-9]+) ([1-6][0-9][0-9]) ([^\r\n]*)", re.IGNORECASE)
 _REQUEST_LINE_RE = re.compile(rf"({TOKEN}) ([^ \t]+) (SIP/[0-9]+\.[0-9]+)", re.IGNORECASE)
 
@@ -120,12 +122,12 @@ class Response:
     @property
     def is_provisional(self) -> bool:
         """True for 1xx responses."""
-        return self.status < StatusCode.OK
+        return self.status < _OK
 
     @property
     def is_success(self) -> bool:
         """True for 2xx responses."""
-        return StatusCode.OK <= self.status < StatusCode.MULTIPLE_CHOICES
+        return _OK <= self.status < _MULTIPLE_CHOICES
 
     def __bytes__(self) -> bytes:
         return _format(self.start_line, self.headers, self.body)

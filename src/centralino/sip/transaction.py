@@ -59,6 +59,11 @@ __all__ = ["TimerSettings", "Transaction", "build_non_2xx_ack"]
 
 _TIMER_INPUTS = {name: Input[f"TIMER_{name.value}"] for name in TimerName}
 _RETRANSMIT_TIMERS = frozenset({TimerName.A, TimerName.E, TimerName.G})
+_WAIT_TIMERS = frozenset({TimerName.D, TimerName.I, TimerName.K})
+# Plain ints for the status tests run on every response (an IntEnum member
+# is a class attribute look-up each time).
+_OK = int(StatusCode.OK)
+_MULTIPLE_CHOICES = int(StatusCode.MULTIPLE_CHOICES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,9 +85,9 @@ class TimerSettings:
         Returns:
             Seconds, 0 for "fire at once", None for "never start".
         """
-        if timer in (TimerName.A, TimerName.E, TimerName.G):
+        if timer in _RETRANSMIT_TIMERS:
             return None if reliable else self.t1
-        if timer in (TimerName.D, TimerName.I, TimerName.K):
+        if timer in _WAIT_TIMERS:
             wait = self.timer_d if timer is TimerName.D else self.t4
             return 0.0 if reliable else wait
         if timer is TimerName.J:
@@ -329,11 +334,13 @@ class Transaction:
         self._timers[timer] = now + interval
 
     def _fire_due(self, now: float) -> None:
-        while self._timers:
-            timer, deadline = min(self._timers.items(), key=lambda item: item[1])
+        timers = self._timers
+        while timers:
+            deadline = min(timers.values())  # most calls end here: nothing due
             if deadline > now:
                 return
-            del self._timers[timer]
+            timer = next(name for name, due in timers.items() if due == deadline)
+            del timers[timer]
             self._apply(_TIMER_INPUTS[timer], now, None)
 
 
@@ -351,15 +358,17 @@ def _timer_of(event: Input) -> TimerName | None:
 
 
 def _response_input(response: Response) -> Input:
-    if response.status < StatusCode.OK:
+    status = response.status
+    if status < _OK:
         return Input.RECEIVED_1XX
-    return Input.RECEIVED_2XX if response.is_success else Input.RECEIVED_FINAL
+    return Input.RECEIVED_2XX if status < _MULTIPLE_CHOICES else Input.RECEIVED_FINAL
 
 
 def _send_input(response: Response) -> Input:
-    if response.status < StatusCode.OK:
+    status = response.status
+    if status < _OK:
         return Input.SEND_1XX
-    return Input.SEND_2XX if response.is_success else Input.SEND_FINAL
+    return Input.SEND_2XX if status < _MULTIPLE_CHOICES else Input.SEND_FINAL
 
 
 def build_non_2xx_ack(request: Request, response: Response) -> Request:
