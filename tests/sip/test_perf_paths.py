@@ -48,9 +48,15 @@ def test_tagged_values_parse_whole_and_share_their_uri(
     assert parsed.display_name == display
     assert parsed.uri == Uri.parse(uri)
     assert list(parsed.parameters) == parameters
-    assert NameAddress.parse(text) is not parsed  # not remembered whole...
     other_dialog = NameAddress.parse(text.replace("tag", "tag=9;old", 1))
-    assert other_dialog.uri is parsed.uri  # ...but its <URI> part is
+    assert other_dialog.uri is parsed.uri
+
+
+def test_new_dialogs_do_not_push_repeating_values_out_of_the_memo() -> None:
+    contact = NameAddress.parse("<sip:phone@10.0.0.7:5060>;expires=60")
+    for dialog in range(10_000):  # a From with a new tag in every registration
+        NameAddress.parse(f"<sip:phone@example.com>;tag={dialog}")
+    assert NameAddress.parse("<sip:phone@10.0.0.7:5060>;expires=60") is contact
 
 
 def test_tagged_values_with_bad_parameters_are_refused() -> None:

@@ -32,6 +32,10 @@ _PLAIN_PARAMETERS_RE = re.compile(
 )
 # From, To and Contact values repeat across a phone's requests (memo.py).
 _PARSED: ParseMemo[NameAddress] = ParseMemo(4096)
+# Values with a tag repeat only within a dialog (a call's responses, ACK and
+# BYE) and a new dialog brings new ones: they get a memo of their own, so
+# that they never push a phone's To and Contact out of the one above.
+_TAGGED: ParseMemo[NameAddress] = ParseMemo(1024)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,13 +59,13 @@ class NameAddress:
         Raises:
             SipParseError: malformed display name, URI or parameters.
         """
-        known = _PARSED.get(text)
+        known = _PARSED.get(text) or _TAGGED.get(text)
         if known is not None:
             return known
         if ";" in text and '"' not in text:
             tagged = _parse_tagged(text)
             if tagged is not None:
-                return tagged
+                return _TAGGED.put(text, tagged)
         return _PARSED.put(text, cls._parse(text))
 
     @classmethod
@@ -101,11 +105,10 @@ class NameAddress:
 
 
 def _parse_tagged(text: str) -> NameAddress | None:
-    """A ``<URI>;...;tag=...`` value: its ``<URI>`` part through the memo, not the whole.
+    """A ``<URI>;...;tag=...`` value, its ``<URI>`` part through the main memo.
 
     A tag is new in every dialog (a From in every call and registration):
-    remembering whole values with tags would fill the memo with texts never
-    seen again and push out the ones that repeat (a phone's To and Contact).
+    the ``<URI>`` part repeats, the whole does not beyond the dialog.
     None: not of that form (no tag, or no ``<>``), the caller parses it whole.
     """
     text = strip_lws(text)
