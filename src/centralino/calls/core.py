@@ -127,8 +127,8 @@ class CallCore:
 
     # Events -----------------------------------------------------------------------
 
-    def _new_call(self, event: NewCall) -> None:
-        walker = Walker(
+    def _walker(self, event: NewCall | OutsideCall) -> Walker:
+        return Walker(
             self.context,
             self.registry,
             caller=event.caller,
@@ -136,18 +136,12 @@ class CallCore:
             trunk=event.trunk,
             did=event.did,
         )
-        walker.run(event.callee)
+
+    def _new_call(self, event: NewCall) -> None:
+        self._walker(event).run(event.callee)
 
     def _outside_call(self, event: OutsideCall) -> None:
-        walker = Walker(
-            self.context,
-            self.registry,
-            caller=event.caller,
-            inbound=event.inbound,
-            trunk=event.trunk,
-            did=event.did,
-        )
-        walker.dial_outside(event.number)
+        self._walker(event).dial_outside(event.number)
 
     def _pbx_answers(self, event: PbxAnswers) -> None:
         application = event.application
