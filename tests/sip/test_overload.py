@@ -81,6 +81,21 @@ def test_a_retransmission_gets_the_verdict_of_its_original() -> None:
         assert first == again
 
 
+def test_a_retransmission_of_a_request_refused_at_the_bound_is_refused_too() -> None:
+    """The original waited past the bound; its retransmission, queued less, must not
+    start the call its caller was told (503) to give up."""
+    admission = Admission(SETTINGS)
+    admission.observe(0.5, 10.0)
+    invite = {"in_dialog": False, "credentials": False, "identity": "z9hG4bKlate"}
+    assert not admission.admits("INVITE", 0.5, **invite)  # type: ignore[arg-type]
+    admission.observe(0.01, 12.0)
+    assert not admission.admits("INVITE", 0.01, **invite)  # type: ignore[arg-type]
+    other = invite | {"identity": "z9hG4bKother"}
+    assert admission.admits("INVITE", 0.01, **other)  # type: ignore[arg-type]
+    admission.observe(0.01, 42.1)  # 64*T1 later: the caller stopped retransmitting long ago
+    assert admission.admits("INVITE", 0.01, **invite)  # type: ignore[arg-type]
+
+
 def test_admitted_work_is_never_throttled_by_the_fraction() -> None:
     admission = Admission(SETTINGS)
     for step in range(40):

@@ -40,6 +40,7 @@ Nothing here reads a clock: the delay and ``now`` are given.
 from __future__ import annotations
 
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from .codes import Method
@@ -130,16 +131,28 @@ def admits(
     return credentials and delay <= bound * settings.credentials_factor
 
 
+_REFUSAL_MEMORY = 32.0
+"""Seconds a refused request's retransmissions are refused too (64*T1: the
+longest a client retransmits an INVITE)."""
+_REFUSALS_KEPT = 100_000
+"""At most this many refused identities remembered (the oldest go first)."""
+
+
 class Admission:
     """Admits new requests: a hard bound on the queue delay and an adaptive fraction."""
 
-    __slots__ = ("_fraction", "_least", "_next", "_settings")
+    __slots__ = ("_fraction", "_least", "_next", "_now", "_refused", "_settings")
 
     def __init__(self, settings: OverloadSettings) -> None:
         self._settings = settings
         self._fraction = 1.0
         self._least = float("inf")
         self._next = 0.0
+        self._now = 0.0
+        self._refused: OrderedDict[str, float] = OrderedDict()
+        """Identities refused lately, with when they may be admitted again: a
+        retransmission of a refused request waited less in the queue, and
+        admitting it would start the call its caller was told to give up."""
 
     @property
     def fraction(self) -> float:
@@ -148,6 +161,7 @@ class Admission:
 
     def observe(self, delay: float, now: float) -> None:
         """Note the queue delay of a message processed at ``now``; adjust when due."""
+        self._now = now
         if delay < self._least:
             self._least = delay
         if now < self._next:
@@ -183,9 +197,29 @@ class Admission:
         settings = self._settings
         if settings.bound <= 0 or in_dialog or method in _ALWAYS_SERVED or credentials:
             return admits(method, delay, settings, in_dialog=in_dialog, credentials=credentials)
-        if delay > settings.bound:
+        if identity and self._refused and self._still_refused(identity):
             return False
+        if delay > settings.bound:
+            return self._refuse(identity)
         if self._fraction >= 1.0:
             return True
         checksum = zlib.crc32(identity.encode("utf-8", "surrogateescape")) & 0xFFFF
         return checksum < self._fraction * 0x10000
+
+    def _still_refused(self, identity: str) -> bool:
+        refused = self._refused
+        while refused:  # forget the lapsed, oldest first
+            oldest, until = next(iter(refused.items()))
+            if until > self._now:
+                break
+            del refused[oldest]
+        return identity in refused
+
+    def _refuse(self, identity: str) -> bool:
+        if identity:
+            refused = self._refused
+            refused[identity] = self._now + _REFUSAL_MEMORY
+            refused.move_to_end(identity)
+            if len(refused) > _REFUSALS_KEPT:
+                refused.popitem(last=False)
+        return False
