@@ -20,7 +20,8 @@ import pytest
 
 from centralino.domain.call_records import CallDirection, CallRecord, CallResult
 from centralino.domain.calls import CallState
-from tests.interop.calls_support import Processes, free_port
+from tests.interop.baresip_support import BaresipPhone
+from tests.interop.calls_support import free_port
 from tests.interop.provider_support import (
     ProviderOptions,
     kamailio_available,
@@ -34,12 +35,16 @@ from tests.interop.trunk_calls_support import (
     OUTSIDE_NUMBER,
     OUTSIDE_TONE,
     PHONE_TONE,
+    Peers,
+    TrunkPbx,
     assert_tone,
     everybody,
     extension_call,
     log_lines,
     outside_command,
-    start_phone,
+    outside_options,
+    peers,
+    provider_pbx,
     trunk_pbx,
     trunk_to,
     until,
@@ -58,66 +63,51 @@ pytestmark = [
 async def test_the_outside_callee_hangs_up_an_outbound_call(tmp_path: Path) -> None:
     work = tmp_path / "sipp"
     write_tone_pcap(work, OUTSIDE_TONE, seconds=3)
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
-    processes = Processes(work)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await processes.start(
-                    *outside_command(
-                        "trunk_outside_uas_hangup.xml", work, name="callee", port=outside_port,
-                        variables={"hold": "2000"},
-                    )
-                )  # fmt: skip
-                # the extension waits for the PBX's BYE (vm_uac_pcap.xml)
-                command = extension_call(
-                    pbx, work, "vm_uac_pcap.xml", caller="101", number=OUTSIDE_NUMBER
-                )
-                await processes.finish(await processes.start(*command), 30)
-                await processes.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await processes.stop_all()
+    outside_port, options = outside_options()
+    async with (
+        provider_pbx(
+            tmp_path, extensions=[extension("101")], rules=[everybody("provider")], options=options
+        ) as (rig, pbx),
+        peers(tmp_path, work) as run,
+    ):
+        callee = await run.sipp.start(
+            *outside_command(
+                "trunk_outside_uas_hangup.xml", work, name="callee", port=outside_port,
+                variables={"hold": "2000"},
+            )
+        )  # fmt: skip
+        # the extension waits for the PBX's BYE (vm_uac_pcap.xml)
+        command = extension_call(pbx, work, "vm_uac_pcap.xml", caller="101", number=OUTSIDE_NUMBER)
+        await run.sipp.finish(await run.sipp.start(*command), 30)
+        await run.sipp.finish(callee, 20)
+        [record] = await pbx.wait_records(1)
     assert log_lines(work, "callee", "HUNG UP")
     assert [line for line in rig.log_lines("IN BYE") if f":{outside_port} " in line]
     assert record.direction is CallDirection.OUTBOUND
     assert record.result is CallResult.ANSWERED
     assert record.trunk == "provider"
     assert record.reason == "callee_hung_up", record.reason
-    assert record.duration >= 1, record
 
 
 async def test_the_extension_hangs_up_an_inbound_call(tmp_path: Path) -> None:
     work = tmp_path / "sipp"
     write_tone_pcap(work, OUTSIDE_TONE)
-    processes, sipp = Processes(tmp_path), Processes(work)
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        extensions = [extension("101", dids=[DID])]
-        async with trunk_pbx(extensions=extensions, trunks=[trunk_to(rig)]) as pbx:
-            await rig.wait_registered()
-            try:
-                phone, _ = await start_phone(processes, tmp_path, "101", pbx)
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
-                caller = await sipp.start(
-                    *outside_command(
-                        "trunk_outside_uac_wait.xml", work, name="caller", remote=rig.address,
-                        service=DID, variables={"caller": OUTSIDE_CALLER},
-                    )
-                )  # fmt: skip
-                await until(pbx.answered, 15, "answered")
-                await asyncio.sleep(2)
-                await phone.command("hangup")
-                await sipp.finish(caller, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await sipp.stop_all()
+    async with (
+        provider_pbx(tmp_path, extensions=[extension("101", dids=[DID])]) as (rig, pbx),
+        peers(tmp_path, work) as run,
+    ):
+        phone, _ = await run.phone("101", pbx)
+        caller = await run.sipp.start(
+            *outside_command(
+                "trunk_outside_uac_wait.xml", work, name="caller", remote=rig.address,
+                service=DID, variables={"caller": OUTSIDE_CALLER},
+            )
+        )  # fmt: skip
+        await until(pbx.answered, 15, "answered")
+        await asyncio.sleep(2)
+        await phone.command("hangup")
+        await run.sipp.finish(caller, 20)
+        [record] = await pbx.wait_records(1)
     assert log_lines(work, "caller", "BYE RECEIVED")
     assert rig.log_lines("IN BYE")  # through the provider, by its Record-Route
     assert record.direction is CallDirection.INBOUND
@@ -130,7 +120,6 @@ async def test_a_busy_outside_number_is_not_tried_on_the_next_trunk(tmp_path: Pa
     work = tmp_path / "sipp"
     work.mkdir()
     busy_port, spare_port = free_port(), free_port()
-    processes, sipp = Processes(tmp_path), Processes(work)
     with (
         provider_rig(
             tmp_path / "first", ACCOUNT, ProviderOptions(outside=("127.0.0.1", busy_port))
@@ -146,22 +135,16 @@ async def test_a_busy_outside_number_is_not_tried_on_the_next_trunk(tmp_path: Pa
         ) as pbx:
             await first.wait_registered()
             await second.wait_registered()
-            try:
-                busy = await sipp.start(
+            async with peers(tmp_path, work) as run:
+                busy = await run.sipp.start(
                     *outside_command(
                         "trunk_outside_uas_busy.xml", work, name="busy", port=busy_port
                     )
                 )
-                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
+                phone, _ = await run.phone("101", pbx, answer="manual")
                 await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
-                await sipp.finish(busy, 20)
+                await run.sipp.finish(busy, 20)
                 [record] = await pbx.wait_records(1)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await sipp.stop_all()
     assert log_lines(work, "busy", "CALLED ruri=0698765432")
     assert first.log_lines("OUTBOUND")
     assert not second.log_lines("OUTBOUND")  # 486 is the number's answer, not the trunk's
@@ -175,41 +158,33 @@ async def test_ring_mobile_the_phone_answers_first_and_the_mobile_is_cancelled(
 ) -> None:
     work = tmp_path / "sipp"
     write_tone_pcap(work, OUTSIDE_TONE)
-    mobile_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", mobile_port))
+    mobile_port, options = outside_options()
     owner = extension(
         "101",
         dids=[DID],
         mobile="+393471234567",
         forwarding={"profiles": {"available": {"ring_mobile": True}}},
     )
-    processes, sipp = Processes(tmp_path), Processes(work)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[owner], trunks=[trunk_to(rig)], rules=[everybody("provider")]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                mobile = await sipp.start(
-                    *outside_command(
-                        "trunk_outside_uas_cancelled.xml", work, name="mobile", port=mobile_port
-                    )
-                )
-                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
-                caller = await sipp.start(
-                    *outside_uac_command(rig, DID, work, caller=OUTSIDE_CALLER, hold_ms=2000)
-                )
-                await until(lambda: log_lines(work, "mobile", "CALLED"), 10, "mobile rung")
-                await phone.command("accept")
-                await sipp.finish(mobile, 20)
-                await sipp.finish(caller, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await sipp.stop_all()
+    async with (
+        provider_pbx(
+            tmp_path, extensions=[owner], rules=[everybody("provider")], options=options
+        ) as (rig, pbx),
+        peers(tmp_path, work) as run,
+    ):
+        mobile = await run.sipp.start(
+            *outside_command(
+                "trunk_outside_uas_cancelled.xml", work, name="mobile", port=mobile_port
+            )
+        )
+        phone, _ = await run.phone("101", pbx, answer="manual")
+        caller = await run.sipp.start(
+            *outside_uac_command(rig, DID, work, caller=OUTSIDE_CALLER, hold_ms=2000)
+        )
+        await until(lambda: log_lines(work, "mobile", "CALLED"), 10, "mobile rung")
+        await phone.command("accept")
+        await run.sipp.finish(mobile, 20)
+        await run.sipp.finish(caller, 20)
+        [record] = await pbx.wait_records(1)
     assert log_lines(work, "mobile", "CALLED ruri=3471234567")
     assert log_lines(work, "mobile", "CANCELLED")
     assert rig.log_lines("IN CANCEL")
@@ -222,27 +197,19 @@ async def test_ring_mobile_the_phone_answers_first_and_the_mobile_is_cancelled(
 async def test_the_outside_caller_gives_up_while_the_phone_rings(tmp_path: Path) -> None:
     work = tmp_path / "sipp"
     work.mkdir()
-    processes, sipp = Processes(tmp_path), Processes(work)
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        extensions = [extension("101", dids=[DID])]
-        async with trunk_pbx(extensions=extensions, trunks=[trunk_to(rig)]) as pbx:
-            await rig.wait_registered()
-            try:
-                _, phone = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
-                caller = await sipp.start(
-                    *outside_command(
-                        "trunk_outside_uac_cancel.xml", work, name="caller", remote=rig.address,
-                        service=DID, variables={"caller": OUTSIDE_CALLER, "ring": "1500"},
-                    )
-                )  # fmt: skip
-                await sipp.finish(caller, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await processes.stop_all()
-                await sipp.stop_all()
-            assert phone.stdout is not None
-            output = (await phone.stdout.read()).decode(errors="replace")
+    async with provider_pbx(tmp_path, extensions=[extension("101", dids=[DID])]) as (rig, pbx):
+        async with peers(tmp_path, work) as run:
+            _, phone = await run.phone("101", pbx, answer="manual")
+            caller = await run.sipp.start(
+                *outside_command(
+                    "trunk_outside_uac_cancel.xml", work, name="caller", remote=rig.address,
+                    service=DID, variables={"caller": OUTSIDE_CALLER, "ring": "1500"},
+                )
+            )  # fmt: skip
+            await run.sipp.finish(caller, 20)
+            [record] = await pbx.wait_records(1)
+        assert phone.stdout is not None
+        output = (await phone.stdout.read()).decode(errors="replace")
     assert log_lines(work, "caller", "GAVE UP")
     assert rig.log_lines("IN CANCEL")
     assert "Incoming call" in output, output[-2000:]
@@ -257,45 +224,35 @@ async def test_the_outside_callees_early_media_reaches_the_phone_then_the_answer
 ) -> None:
     work = tmp_path / "sipp"
     write_tone_pcap(work, OUTSIDE_TONE, seconds=8)  # from the 183 on, through the answer
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
-    processes, sipp = Processes(tmp_path), Processes(work)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await sipp.start(
-                    *outside_command(
-                        "trunk_outside_uas_early.xml", work, name="callee", port=outside_port,
-                        variables={"early": "2500"},
-                    )
-                )  # fmt: skip
-                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
-                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
-                await until(lambda: log_lines(work, "callee", "CALLED"), 10, "called")
-                await asyncio.sleep(1.5)
-                assert not any(event.state is CallState.ANSWERED for event in pbx.states)
-                media = pbx.telephony.media
-                assert media is not None
-                [ringing] = pbx.states
-                early = media.stats(ringing.call_id)
-                assert early is not None
-                assert early.callee.packets_received > 20, early.callee  # the 183's media
-                assert early.caller.packets_sent > 20, early.caller  # relayed to the phone
-                await until(pbx.answered, 10, "answered")
-                await asyncio.sleep(2)
-                await phone.command("hangup")
-                await sipp.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-                await asyncio.sleep(0.5)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await sipp.stop_all()
+    outside_port, options = outside_options()
+    async with (
+        provider_pbx(
+            tmp_path, extensions=[extension("101")], rules=[everybody("provider")], options=options
+        ) as (_, pbx),
+        peers(tmp_path, work) as run,
+    ):
+        callee = await run.sipp.start(
+            *outside_command(
+                "trunk_outside_uas_early.xml", work, name="callee", port=outside_port,
+                variables={"early": "2500"},
+            )
+        )  # fmt: skip
+        phone = await _dial_out(run, pbx, work)
+        await asyncio.sleep(1.5)
+        assert not any(event.state is CallState.ANSWERED for event in pbx.states)
+        media = pbx.telephony.media
+        assert media is not None
+        [ringing] = pbx.states
+        early = media.stats(ringing.call_id)
+        assert early is not None
+        assert early.callee.packets_received > 20, early.callee  # the 183's media
+        assert early.caller.packets_sent > 20, early.caller  # relayed to the phone
+        await until(pbx.answered, 10, "answered")
+        await asyncio.sleep(2)
+        await phone.command("hangup")
+        await run.sipp.finish(callee, 20)
+        [record] = await pbx.wait_records(1)
+        await asyncio.sleep(0.5)
     assert log_lines(work, "callee", "ANSWERED")
     assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert record.result is CallResult.ANSWERED
@@ -305,38 +262,36 @@ async def test_the_outside_callees_early_media_reaches_the_phone_then_the_answer
 async def test_the_extension_gives_up_an_outside_call_while_it_rings(tmp_path: Path) -> None:
     work = tmp_path / "sipp"
     work.mkdir()
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
-    processes, sipp = Processes(tmp_path), Processes(work)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await sipp.start(
-                    *outside_command(
-                        "trunk_outside_uas_cancelled.xml", work, name="callee", port=outside_port
-                    )
-                )
-                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
-                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
-                await until(lambda: log_lines(work, "callee", "CALLED"), 10, "called")
-                await asyncio.sleep(1)
-                await phone.command("hangup")
-                await sipp.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await sipp.stop_all()
+    outside_port, options = outside_options()
+    async with (
+        provider_pbx(
+            tmp_path, extensions=[extension("101")], rules=[everybody("provider")], options=options
+        ) as (rig, pbx),
+        peers(tmp_path, work) as run,
+    ):
+        callee = await run.sipp.start(
+            *outside_command(
+                "trunk_outside_uas_cancelled.xml", work, name="callee", port=outside_port
+            )
+        )
+        phone = await _dial_out(run, pbx, work)
+        await asyncio.sleep(1)
+        await phone.command("hangup")
+        await run.sipp.finish(callee, 20)
+        [record] = await pbx.wait_records(1)
     assert log_lines(work, "callee", "CANCELLED")
     assert rig.log_lines("IN CANCEL")
     assert record.direction is CallDirection.OUTBOUND
     assert record.result is CallResult.NO_ANSWER, record
     assert (record.caller, record.trunk, record.answered_by) == ("101", "provider", None)
+
+
+async def _dial_out(run: Peers, pbx: TrunkPbx, work: Path) -> BaresipPhone:
+    """101's phone dials the outside number; returns once SIPp's callee logs the call."""
+    phone, _ = await run.phone("101", pbx, answer="manual")
+    await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+    await until(lambda: log_lines(work, "callee", "CALLED"), 10, "called")
+    return phone
 
 
 async def _dial_out_with_the_trunk_down(tmp_path: Path) -> tuple[str, list[CallRecord], bool]:
@@ -345,7 +300,6 @@ async def _dial_out_with_the_trunk_down(tmp_path: Path) -> tuple[str, list[CallR
     Returns the phone's console, the call records published, and whether
     the provider saw an INVITE.
     """
-    processes = Processes(tmp_path)
     with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
         wrong = trunk_to(rig)
         registration = wrong.registration.model_copy(update={"password": "not-the-password"})
@@ -358,16 +312,11 @@ async def _dial_out_with_the_trunk_down(tmp_path: Path) -> tuple[str, list[CallR
             assert trunks is not None
             await until(lambda: len(rig.log_lines("CHALLENGE REGISTER")) >= 2, 10, "refused")
             await until(lambda: not trunks.is_up("provider"), 5, "still up")
-            try:
-                phone, process = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
+            async with peers(tmp_path) as run:
+                phone, process = await run.phone("101", pbx, answer="manual")
                 await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
                 with contextlib.suppress(TimeoutError):
                     await pbx.wait_records(1, within=3)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
             assert process.stdout is not None
             console = (await process.stdout.read()).decode(errors="replace")
     return console, list(pbx.records), bool(rig.log_lines("IN INVITE"))
@@ -391,49 +340,42 @@ async def test_an_outside_call_refused_for_want_of_a_trunk_is_recorded(tmp_path:
 async def test_a_full_trunk_refuses_the_next_call_both_ways(tmp_path: Path) -> None:
     work = tmp_path / "sipp"
     write_tone_pcap(work, OUTSIDE_TONE, seconds=6)
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
-    processes = Processes(work)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[extension("101", dids=[DID]), extension("102")],
-            trunks=[trunk_to(rig, max_calls=1)],
-            rules=[everybody("provider")],
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await processes.start(
-                    *outside_command(
-                        "trunk_outside_uas_hangup.xml", work, name="callee", port=outside_port,
-                        variables={"hold": "5000"},
-                    )
-                )  # fmt: skip
-                first = await processes.start(
-                    *extension_call(
-                        pbx, work, "vm_uac_pcap.xml", caller="101", number=OUTSIDE_NUMBER
-                    )
-                )
-                await until(pbx.answered, 10, "the first call answered")
-                assert pbx.trunk_calls("provider") == 1
-                # out: 102 finds no trunk with room
-                second = extension_call(
-                    pbx, work, "call_uac_bye.xml", caller="102", number="+390611112222",
-                    name="second",
-                )  # fmt: skip
-                second_process = await processes.start(*second)
-                await asyncio.wait_for(second_process.wait(), 20)
-                # in: the provider's call to the DID is refused
-                inbound = outside_command(
-                    "trunk_outside_uac_full.xml", work, name="inbound", remote=rig.address,
-                    service=DID, variables={"caller": OUTSIDE_CALLER},
-                )  # fmt: skip
-                await processes.finish(await processes.start(*inbound), 20)
-                await processes.finish(first, 30)
-                await processes.finish(callee, 20)
-                # 102's refusal has no record yet: test_..._for_want_of_a_trunk_is_recorded
-                records = await pbx.wait_records(2)
-            finally:
-                await processes.stop_all()
+    outside_port, options = outside_options()
+    extensions = [extension("101", dids=[DID]), extension("102")]
+    async with (
+        provider_pbx(
+            tmp_path, extensions=extensions, rules=[everybody("provider")], options=options,
+            trunk={"max_calls": 1},
+        ) as (rig, pbx),
+        peers(tmp_path, work) as run,
+    ):  # fmt: skip
+        callee = await run.sipp.start(
+            *outside_command(
+                "trunk_outside_uas_hangup.xml", work, name="callee", port=outside_port,
+                variables={"hold": "5000"},
+            )
+        )  # fmt: skip
+        first = await run.sipp.start(
+            *extension_call(pbx, work, "vm_uac_pcap.xml", caller="101", number=OUTSIDE_NUMBER)
+        )
+        await until(pbx.answered, 10, "the first call answered")
+        assert pbx.trunk_calls("provider") == 1
+        # out: 102 finds no trunk with room
+        second = extension_call(
+            pbx, work, "call_uac_bye.xml", caller="102", number="+390611112222", name="second"
+        )
+        second_process = await run.sipp.start(*second)
+        await asyncio.wait_for(second_process.wait(), 20)
+        # in: the provider's call to the DID is refused
+        inbound = outside_command(
+            "trunk_outside_uac_full.xml", work, name="inbound", remote=rig.address,
+            service=DID, variables={"caller": OUTSIDE_CALLER},
+        )  # fmt: skip
+        await run.sipp.finish(await run.sipp.start(*inbound), 20)
+        await run.sipp.finish(first, 30)
+        await run.sipp.finish(callee, 20)
+        # 102's refusal has no record yet: test_..._for_want_of_a_trunk_is_recorded
+        records = await pbx.wait_records(2)
     assert "SIP/2.0 503 No trunk available" in (work / "second.msg").read_text()
     assert log_lines(work, "inbound", "REFUSED")
     assert len(rig.log_lines("OUTBOUND")) == 1  # the second call never reached the provider
@@ -449,33 +391,26 @@ async def test_the_outside_callee_puts_the_call_on_hold_through_the_provider(
 ) -> None:
     work = tmp_path / "sipp"
     write_tone_pcap(work, OUTSIDE_TONE, seconds=2)
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
-    processes, sipp = Processes(tmp_path), Processes(work)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await sipp.start(
-                    *outside_command(
-                        "trunk_outside_uas_hold.xml", work, name="callee", port=outside_port,
-                        variables={"hold": "1500"},
-                    )
-                )  # fmt: skip
-                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
-                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
-                await until(lambda: log_lines(work, "callee", "HELD"), 15, "held")
-                await asyncio.sleep(0.5)
-                await phone.command("hangup")
-                await sipp.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await sipp.stop_all()
+    outside_port, options = outside_options()
+    async with (
+        provider_pbx(
+            tmp_path, extensions=[extension("101")], rules=[everybody("provider")], options=options
+        ) as (rig, pbx),
+        peers(tmp_path, work) as run,
+    ):
+        callee = await run.sipp.start(
+            *outside_command(
+                "trunk_outside_uas_hold.xml", work, name="callee", port=outside_port,
+                variables={"hold": "1500"},
+            )
+        )  # fmt: skip
+        phone, _ = await run.phone("101", pbx, answer="manual")
+        await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+        await until(lambda: log_lines(work, "callee", "HELD"), 15, "held")
+        await asyncio.sleep(0.5)
+        await phone.command("hangup")
+        await run.sipp.finish(callee, 20)
+        [record] = await pbx.wait_records(1)
     [held] = log_lines(work, "callee", "HELD")
     assert held in ("HELD recvonly", "HELD inactive"), held  # the phone took the hold
     assert [line for line in rig.log_lines("IN INVITE") if f":{outside_port} " in line]

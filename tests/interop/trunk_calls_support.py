@@ -32,7 +32,7 @@ import datetime as dt
 import math
 import socket
 import struct
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +49,12 @@ from tests.fakes import FakeClock, InMemoryStore
 from tests.interop.baresip_support import BaresipPhone, goertzel_power, make_phone, read_samples
 from tests.interop.calls_support import SCENARIOS, Processes, free_port
 from tests.interop.pcap_support import RtpStream
-from tests.interop.provider_support import ProviderAccount, ProviderRig
+from tests.interop.provider_support import (
+    ProviderAccount,
+    ProviderOptions,
+    ProviderRig,
+    provider_rig,
+)
 from tests.telephony.apps.fakes import InMemoryMailboxes
 from tests.telephony.calls_support import PASSWORD, start_calls
 
@@ -62,6 +67,7 @@ __all__ = [
     "PHONE_TONE",
     "SUNDAY_NIGHT",
     "UNOWNED_DID",
+    "Peers",
     "TrunkPbx",
     "assert_tone",
     "everybody",
@@ -69,6 +75,9 @@ __all__ = [
     "free_rtp_range",
     "log_lines",
     "outside_command",
+    "outside_options",
+    "peers",
+    "provider_pbx",
     "start_phone",
     "trunk_pbx",
     "trunk_to",
@@ -295,6 +304,73 @@ async def trunk_pbx(
         await telephony.stop()
         if unsubscribe is not None:
             unsubscribe()
+
+
+@contextlib.asynccontextmanager
+async def provider_pbx(
+    root: Path,
+    *,
+    extensions: Sequence[Extension],
+    rules: Sequence[OutboundRule] = (),
+    options: ProviderOptions | None = None,
+    account: ProviderAccount = ACCOUNT,
+    trunk: Mapping[str, object] | None = None,
+    now: dt.datetime = WEDNESDAY_MORNING,
+) -> AsyncIterator[tuple[ProviderRig, TrunkPbx]]:
+    """A provider in ``root/rig`` and the PBX registered to it by the trunk ``provider``.
+
+    The trunk is :func:`trunk_to` the provider with the ``trunk`` changes;
+    the PBX is :func:`trunk_pbx` with ``extensions``, the trunk, ``rules``.
+    """
+    with provider_rig(root / "rig", account, options) as rig:
+        trunks = [trunk_to(rig, "provider", **(trunk or {}))]
+        async with trunk_pbx(extensions=extensions, trunks=trunks, rules=rules, now=now) as pbx:
+            await rig.wait_registered()
+            yield rig, pbx
+
+
+def outside_options(
+    *, tcp: bool = False, challenge_invites: bool = False
+) -> tuple[int, ProviderOptions]:
+    """A free port for the outside world's callee, and the provider relaying calls out there."""
+    port = free_port()
+    outside = ("127.0.0.1", port)
+    return port, ProviderOptions(tcp=tcp, challenge_invites=challenge_invites, outside=outside)
+
+
+@dataclass
+class Peers:
+    """The peers' processes of one test: SIPp's (run in ``work``) and the baresip phones."""
+
+    root: Path
+    sipp: Processes
+    baresip: Processes
+    phones: list[BaresipPhone] = field(default_factory=list)
+
+    async def phone(
+        self, number: str, pbx: TrunkPbx, *, answer: str = "auto"
+    ) -> tuple[BaresipPhone, asyncio.subprocess.Process]:
+        """A registered baresip phone for ``number`` (:func:`start_phone`), quit at the end."""
+        phone, process = await start_phone(self.baresip, self.root, number, pbx, answer=answer)
+        self.phones.append(phone)
+        return phone, process
+
+
+@contextlib.asynccontextmanager
+async def peers(root: Path, work: Path | None = None) -> AsyncIterator[Peers]:
+    """:class:`Peers` under ``root`` (SIPp in ``work``, else ``root``), all ended on the way out.
+
+    Every phone started is told to quit, then every process is stopped by its PID.
+    """
+    found = Peers(root=root, sipp=Processes(work or root), baresip=Processes(root))
+    try:
+        yield found
+    finally:
+        for phone in found.phones:
+            with contextlib.suppress(OSError):
+                await phone.command("quit")
+        await found.baresip.stop_all()
+        await found.sipp.stop_all()
 
 
 async def start_phone(
