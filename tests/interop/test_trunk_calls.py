@@ -13,20 +13,20 @@ repository the engine's writer stored it in.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import socket
 from pathlib import Path
 
 import pytest
 
-from centralino.domain.call_records import CallDirection, CallResult
+from centralino.domain.call_records import CallDirection, CallRecord, CallResult
 from centralino.domain.trunks import Trunk
 from centralino.sip.address import NameAddress
 from centralino.sip.headers import Via
 from centralino.sip.message import Response, make_request, parse_message
 from centralino.sip.uri import Uri
-from tests.interop.calls_support import SCENARIOS, Processes, free_port
+from tests.interop.baresip_support import BaresipPhone
+from tests.interop.calls_support import SCENARIOS, free_port
 from tests.interop.provider_support import (
     ProviderOptions,
     called_lines,
@@ -42,12 +42,16 @@ from tests.interop.trunk_calls_support import (
     OUTSIDE_NUMBER,
     OUTSIDE_TONE,
     PHONE_TONE,
+    Peers,
+    TrunkPbx,
     assert_tone,
     everybody,
     extension_call,
     free_rtp_range,
     outside_command,
-    start_phone,
+    outside_options,
+    peers,
+    provider_pbx,
     trunk_pbx,
     trunk_to,
     until,
@@ -68,37 +72,26 @@ TALK_MS = 4000
 async def test_an_outside_caller_reaches_the_did_owner_and_they_talk(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     write_tone_pcap(outside, OUTSIDE_TONE)
-    processes, sipp = Processes(tmp_path), Processes(outside)
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        owner = extension("101", dids=[DID])
-        async with trunk_pbx(extensions=[owner, extension("102")], trunks=[trunk_to(rig)]) as pbx:
-            await rig.wait_registered()
-            try:
-                phone, _ = await start_phone(processes, tmp_path, "101", pbx)
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
-                caller = await sipp.start(
-                    *outside_uac_command(rig, DID, outside, caller=OUTSIDE_CALLER, hold_ms=TALK_MS)
-                )
-                await until(pbx.answered, 15, "answered")
-                await asyncio.sleep(TALK_MS / 2000)
-                media = pbx.telephony.media
-                assert media is not None
-                stats = media.stats(pbx.states[0].call_id)
-                assert stats is not None
-                assert pbx.trunk_calls("provider") == 1
-                # the provider's leg (the caller) got and sent audio through the PBX
-                assert stats.caller.packets_received > 40, stats.caller
-                assert stats.caller.packets_sent > 40, stats.caller
-                await sipp.finish(caller, 20)
-                [record] = await pbx.wait_records(1)
-                await until(lambda: phone.received_recordings(), 5, "recording")
-                await asyncio.sleep(0.5)  # the sndfile module closes its file
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await sipp.stop_all()
-            [stored] = await pbx.stored_records()
+    extensions = [extension("101", dids=[DID]), extension("102")]
+    async with provider_pbx(tmp_path, extensions=extensions) as (rig, pbx):
+        async with peers(tmp_path, outside) as run:
+            phone, _ = await run.phone("101", pbx)
+            caller = await run.sipp.start(
+                *outside_uac_command(rig, DID, outside, caller=OUTSIDE_CALLER, hold_ms=TALK_MS)
+            )
+            await until(pbx.answered, 15, "answered")
+            await asyncio.sleep(TALK_MS / 2000)
+            media = pbx.telephony.media
+            assert media is not None
+            stats = media.stats(pbx.states[0].call_id)
+            assert stats is not None
+            assert pbx.trunk_calls("provider") == 1
+            # the provider's leg (the caller) got and sent audio through the PBX
+            assert stats.caller.packets_received > 40, stats.caller
+            assert stats.caller.packets_sent > 40, stats.caller
+            await run.sipp.finish(caller, 20)
+            [record] = await _record_and_recording(pbx, phone)
+        [stored] = await pbx.stored_records()
     assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert "ANSWERED by=" in (outside / "outside_uac.log").read_text()
     assert rig.log_lines("INBOUND")
@@ -116,33 +109,21 @@ async def test_an_extension_calls_out_in_the_trunks_format_with_its_caller_id(
 ) -> None:
     outside = tmp_path / "outside"
     write_tone_pcap(outside, None, seconds=0.02)  # SIPp echoes: the phone hears itself
-    processes, sipp = Processes(tmp_path), Processes(outside)
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        caller = extension("101", outbound_caller_id="+390212345")
-        async with trunk_pbx(
-            extensions=[caller], trunks=[trunk_to(rig)], rules=[everybody("provider")]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await sipp.start(*outside_uas_command(outside_port, outside, echo=True))
-                phone, _ = await start_phone(processes, tmp_path, "101", pbx, answer="manual")
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
-                await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
-                await until(pbx.answered, 15, "answered")
-                await asyncio.sleep(TALK_MS / 1000)
-                await phone.command("hangup")
-                await sipp.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-                await until(lambda: phone.received_recordings(), 5, "recording")
-                await asyncio.sleep(0.5)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await sipp.stop_all()
-            [stored] = await pbx.stored_records()
+    outside_port, options = outside_options()
+    caller = extension("101", outbound_caller_id="+390212345")
+    async with provider_pbx(
+        tmp_path, extensions=[caller], rules=[everybody("provider")], options=options
+    ) as (rig, pbx):
+        async with peers(tmp_path, outside) as run:
+            callee = await run.sipp.start(*outside_uas_command(outside_port, outside, echo=True))
+            phone, _ = await run.phone("101", pbx, answer="manual")
+            await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+            await until(pbx.answered, 15, "answered")
+            await asyncio.sleep(TALK_MS / 1000)
+            await phone.command("hangup")
+            await run.sipp.finish(callee, 20)
+            [record] = await _record_and_recording(pbx, phone)
+        [stored] = await pbx.stored_records()
     [called] = called_lines(outside)
     # Italian national format: the number and the caller ID without +39
     assert called.startswith("CALLED ruri=0698765432 from= <sip:0212345@"), called
@@ -155,13 +136,29 @@ async def test_an_extension_calls_out_in_the_trunks_format_with_its_caller_id(
     assert record.callee in ("+390698765432", "0698765432"), record.callee
 
 
+async def _record_and_recording(pbx: TrunkPbx, phone: BaresipPhone) -> list[CallRecord]:
+    """The call's record once published, and once ``phone``'s recording of it is closed."""
+    records = await pbx.wait_records(1)
+    await until(lambda: phone.received_recordings(), 5, "recording")
+    await asyncio.sleep(0.5)  # the sndfile module closes its file
+    return records
+
+
+async def _call_out_to_sipp(run: Peers, pbx: TrunkPbx, out: Path, outside_port: int) -> CallRecord:
+    """Extension 101 (SIPp, digest) calls out; SIPp answers at ``outside_port``. The record."""
+    callee = await run.sipp.start(*outside_uas_command(outside_port, out))
+    command = extension_call(pbx, out, "call_uac_bye.xml", caller="101", number=OUTSIDE_NUMBER)
+    await run.sipp.finish(await run.sipp.start(*command), 30)
+    await run.sipp.finish(callee, 20)
+    [record] = await pbx.wait_records(1)
+    return record
+
+
 async def test_a_trunk_refusing_with_503_fails_over_to_the_next(tmp_path: Path) -> None:
     out = tmp_path / "outside"
     write_tone_pcap(out, OUTSIDE_TONE, seconds=2)
-    outside_port = free_port()
+    outside_port, carrying = outside_options()
     refusing = ProviderOptions(reject_invites=503)
-    carrying = ProviderOptions(outside=("127.0.0.1", outside_port))
-    processes = Processes(out)
     with (
         provider_rig(tmp_path / "first", ACCOUNT, refusing) as first,
         provider_rig(tmp_path / "second", ACCOUNT, carrying) as second,
@@ -175,16 +172,8 @@ async def test_a_trunk_refusing_with_503_fails_over_to_the_next(tmp_path: Path) 
         ) as pbx:
             await first.wait_registered()
             await second.wait_registered()
-            try:
-                callee = await processes.start(*outside_uas_command(outside_port, out))
-                command = extension_call(
-                    pbx, out, "call_uac_bye.xml", caller="101", number=OUTSIDE_NUMBER
-                )
-                await processes.finish(await processes.start(*command), 30)
-                await processes.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await processes.stop_all()
+            async with peers(out) as run:
+                record = await _call_out_to_sipp(run, pbx, out, outside_port)
             [stored] = await pbx.stored_records()
     assert first.log_lines("REJECTED")  # the first trunk was tried, and refused
     assert not first.log_lines("OUTBOUND")
@@ -202,7 +191,6 @@ async def test_a_trunk_refusing_with_503_fails_over_to_the_next(tmp_path: Path) 
 async def test_an_ip_authenticated_trunk_reaches_the_did_owner(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     write_tone_pcap(outside, OUTSIDE_TONE)
-    processes, sipp = Processes(tmp_path), Processes(outside)
     carrier_port = free_port()
     trunk = Trunk(
         name="carrier",
@@ -213,9 +201,8 @@ async def test_an_ip_authenticated_trunk_reaches_the_did_owner(tmp_path: Path) -
         national_prefix="",
     )
     async with trunk_pbx(extensions=[extension("101", dids=[DID])], trunks=[trunk]) as pbx:
-        try:
-            phone, process = await start_phone(processes, tmp_path, "101", pbx)
-            await until(lambda: pbx.registered("101"), 15, "101 registered")
+        async with peers(tmp_path, outside) as run:
+            phone, process = await run.phone("101", pbx)
             command = [
                 "sipp", f"127.0.0.1:{pbx.port}", "-sf", str(SCENARIOS / "provider_outside_uac.xml"),
                 "-i", "127.0.0.1", "-p", str(carrier_port), "-s", DID, "-m", "1",
@@ -224,15 +211,8 @@ async def test_an_ip_authenticated_trunk_reaches_the_did_owner(tmp_path: Path) -
                 "-timeout", "30s", "-timeout_error", "-nostdin",
                 "-trace_msg", "-message_file", str(outside / "carrier.msg"),
             ]  # fmt: skip
-            await sipp.finish(await sipp.start(*command), 40)
-            [record] = await pbx.wait_records(1)
-            await until(lambda: phone.received_recordings(), 5, "recording")
-            await asyncio.sleep(0.5)
-        finally:
-            with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                await phone.command("quit")
-            await processes.stop_all()
-            await sipp.stop_all()
+            await run.sipp.finish(await run.sipp.start(*command), 40)
+            [record] = await _record_and_recording(pbx, phone)
         [stored] = await pbx.stored_records()
         assert process.stdout is not None
         console = (await process.stdout.read()).decode(errors="replace")
@@ -254,24 +234,14 @@ async def test_the_providers_challenge_to_an_invite_is_answered_with_the_account
 ) -> None:
     out = tmp_path / "outside"
     write_tone_pcap(out, OUTSIDE_TONE, seconds=2)
-    outside_port = free_port()
-    options = ProviderOptions(challenge_invites=True, outside=("127.0.0.1", outside_port))
-    processes = Processes(out)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[extension("101")], trunks=[trunk_to(rig)], rules=[everybody("provider")]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await processes.start(*outside_uas_command(outside_port, out))
-                command = extension_call(
-                    pbx, out, "call_uac_bye.xml", caller="101", number=OUTSIDE_NUMBER
-                )
-                await processes.finish(await processes.start(*command), 30)
-                await processes.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await processes.stop_all()
+    outside_port, options = outside_options(challenge_invites=True)
+    async with (
+        provider_pbx(
+            tmp_path, extensions=[extension("101")], rules=[everybody("provider")], options=options
+        ) as (rig, pbx),
+        peers(out) as run,
+    ):
+        record = await _call_out_to_sipp(run, pbx, out, outside_port)
     assert len(rig.log_lines("CHALLENGE INVITE")) == 1  # answered once, and accepted
     assert rig.log_lines("OUTBOUND")
     [called] = called_lines(out)
@@ -284,38 +254,22 @@ async def test_the_providers_challenge_to_an_invite_is_answered_with_the_account
 async def test_calls_both_ways_over_a_tcp_trunk(tmp_path: Path) -> None:
     out = tmp_path / "outside"
     write_tone_pcap(out, OUTSIDE_TONE, seconds=3)
-    outside_port = free_port()
-    options = ProviderOptions(tcp=True, outside=("127.0.0.1", outside_port))
-    processes, phones = Processes(out), Processes(tmp_path)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        trunk = trunk_to(rig, transport="tcp")
-        async with trunk_pbx(
-            extensions=[extension("101", dids=[DID])],
-            trunks=[trunk],
-            rules=[everybody("provider", caller_id="+390277777")],
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await processes.start(*outside_uas_command(outside_port, out))
-                command = extension_call(
-                    pbx, out, "call_uac_bye.xml", caller="101", number=OUTSIDE_NUMBER
-                )
-                await processes.finish(await processes.start(*command), 30)
-                await processes.finish(callee, 20)
-                await pbx.wait_records(1)
-                # and in: the DID's owner answers on baresip (registered over UDP)
-                phone, _ = await start_phone(phones, tmp_path, "101", pbx)
-                await until(lambda: pbx.registered("101"), 15, "101 registered")
-                caller = await processes.start(
-                    *outside_uac_command(rig, DID, out, caller=OUTSIDE_CALLER, hold_ms=2000)
-                )
-                await processes.finish(caller, 30)
-                await pbx.wait_records(2)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await phones.stop_all()
+    outside_port, options = outside_options(tcp=True)
+    async with (
+        provider_pbx(
+            tmp_path, extensions=[extension("101", dids=[DID])], options=options,
+            rules=[everybody("provider", caller_id="+390277777")], trunk={"transport": "tcp"},
+        ) as (rig, pbx),
+        peers(tmp_path, out) as run,
+    ):  # fmt: skip
+        await _call_out_to_sipp(run, pbx, out, outside_port)
+        # and in: the DID's owner answers on baresip (registered over UDP)
+        await run.phone("101", pbx)
+        caller = await run.sipp.start(
+            *outside_uac_command(rig, DID, out, caller=OUTSIDE_CALLER, hold_ms=2000)
+        )
+        await run.sipp.finish(caller, 30)
+        await pbx.wait_records(2)
     outbound, inbound = pbx.records
     assert "(tcp)" in rig.log_lines("IN INVITE")[0]
     [called] = called_lines(out)
@@ -333,7 +287,6 @@ async def test_calls_both_ways_over_a_tcp_trunk(tmp_path: Path) -> None:
 async def test_a_trunks_allowed_network_and_a_did_in_to(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     write_tone_pcap(outside, OUTSIDE_TONE)
-    processes, sipp = Processes(tmp_path), Processes(outside)
     trunk = Trunk(
         name="carrier",
         host="127.0.0.1",
@@ -342,24 +295,21 @@ async def test_a_trunks_allowed_network_and_a_did_in_to(tmp_path: Path) -> None:
         did_source="to",  # the Request-URI names the account
         dids=[DID],
     )
-    async with trunk_pbx(extensions=[extension("101", dids=[DID])], trunks=[trunk]) as pbx:
-        try:
-            phone, _ = await start_phone(processes, tmp_path, "101", pbx)
-            command = outside_command(
-                "trunk_outside_uac_to.xml", outside, name="carrier", host="127.0.0.2",
-                remote=("127.0.0.1", pbx.port), service=DID,
-                variables={"caller": OUTSIDE_CALLER, "hold": "2000", "account": "39021234"},
-            )  # fmt: skip
-            await sipp.finish(await sipp.start(*command), 30)
-            [record] = await pbx.wait_records(1)
-            await asyncio.sleep(0.5)
-            # the same INVITE from outside the allowed network is a stranger's
-            stranger = await _invite_from("127.0.0.3", pbx.port)
-        finally:
-            with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                await phone.command("quit")
-            await processes.stop_all()
-            await sipp.stop_all()
+    async with (
+        trunk_pbx(extensions=[extension("101", dids=[DID])], trunks=[trunk]) as pbx,
+        peers(tmp_path, outside) as run,
+    ):
+        phone, _ = await run.phone("101", pbx)
+        command = outside_command(
+            "trunk_outside_uac_to.xml", outside, name="carrier", host="127.0.0.2",
+            remote=("127.0.0.1", pbx.port), service=DID,
+            variables={"caller": OUTSIDE_CALLER, "hold": "2000", "account": "39021234"},
+        )  # fmt: skip
+        await run.sipp.finish(await run.sipp.start(*command), 30)
+        [record] = await pbx.wait_records(1)
+        await asyncio.sleep(0.5)
+        # the same INVITE from outside the allowed network is a stranger's
+        stranger = await _invite_from("127.0.0.3", pbx.port)
     assert "SIP/2.0 407" not in (outside / "carrier.msg").read_text()
     assert "INVITE sip:39021234@127.0.0.1:" in (outside / "carrier.msg").read_text()
     assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
