@@ -12,7 +12,6 @@ trunk, where the provider relays it to the outside world's SIPp callee
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import shutil
 from pathlib import Path
@@ -22,15 +21,12 @@ import pytest
 from centralino.domain.call_records import CallDirection, CallRecord, CallResult
 from centralino.domain.extension import Extension
 from tests.interop.baresip_support import BaresipPhone
-from tests.interop.calls_support import Processes, free_port
 from tests.interop.provider_support import (
-    ProviderOptions,
     ProviderRig,
     called_lines,
     kamailio_available,
     outside_uac_command,
     outside_uas_command,
-    provider_rig,
 )
 from tests.interop.trunk_calls_support import (
     ACCOUNT,
@@ -45,10 +41,9 @@ from tests.interop.trunk_calls_support import (
     extension_call,
     log_lines,
     outside_command,
-    start_phone,
-    trunk_pbx,
-    trunk_to,
-    until,
+    outside_options,
+    peers,
+    provider_pbx,
     write_tone_pcap,
 )
 from tests.telephony.calls_support import extension
@@ -80,50 +75,39 @@ async def outside_call(
     """
     outside = root / "outside"
     write_tone_pcap(outside, OUTSIDE_TONE)
-    processes, sipp = Processes(root), Processes(outside)
     started: dict[str, BaresipPhone] = {}
-    output: dict[str, str] = {}
     phone_processes: dict[str, asyncio.subprocess.Process] = {}
-    try:
+    async with peers(root, outside) as run:
         for number, answer in phones.items():
-            started[number], phone_processes[number] = await start_phone(
-                processes, root, number, pbx, answer=answer
-            )
-        await until(lambda: pbx.registered(*phones), 15, "phones registered")
+            started[number], phone_processes[number] = await run.phone(number, pbx, answer=answer)
         mobile = None
         if mobile_port is not None:
-            mobile = await sipp.start(*outside_uas_command(mobile_port, outside, timeout=30))
-        caller = await sipp.start(
+            mobile = await run.sipp.start(*outside_uas_command(mobile_port, outside, timeout=30))
+        caller = await run.sipp.start(
             *outside_uac_command(rig, did, outside, caller=OUTSIDE_CALLER, hold_ms=3000)
         )
-        await sipp.finish(caller, 30)
+        await run.sipp.finish(caller, 30)
         if mobile is not None:
-            await sipp.finish(mobile, 20)
+            await run.sipp.finish(mobile, 20)
         [record] = await pbx.wait_records(1)
         if any(phone.received_recordings() for phone in started.values()):
             await asyncio.sleep(0.5)  # the sndfile module closes its file
-    finally:
-        for phone in started.values():
-            with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                await phone.command("quit")
-        await processes.stop_all()
-        await sipp.stop_all()
-        for number, process in phone_processes.items():
-            assert process.stdout is not None
-            output[number] = (await process.stdout.read()).decode(errors="replace")
+    output: dict[str, str] = {}
+    for number, process in phone_processes.items():
+        assert process.stdout is not None
+        output[number] = (await process.stdout.read()).decode(errors="replace")
     return record, started, output
 
 
 async def test_an_unknown_did_reaches_the_trunks_default_destination(tmp_path: Path) -> None:
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        trunk = trunk_to(rig, default_destination={"type": "extension", "number": "102"})
-        extensions = [extension("101", dids=[DID]), extension("102")]
-        async with trunk_pbx(extensions=extensions, trunks=[trunk]) as pbx:
-            await rig.wait_registered()
-            record, phones, _ = await outside_call(
-                pbx, rig, tmp_path, UNOWNED_DID, phones={"101": "auto", "102": "auto"}
-            )
-            [stored] = await pbx.stored_records()
+    destination = {"type": "extension", "number": "102"}
+    extensions = [extension("101", dids=[DID]), extension("102")]
+    trunk = {"default_destination": destination}
+    async with provider_pbx(tmp_path, extensions=extensions, trunk=trunk) as (rig, pbx):
+        record, phones, _ = await outside_call(
+            pbx, rig, tmp_path, UNOWNED_DID, phones={"101": "auto", "102": "auto"}
+        )
+        [stored] = await pbx.stored_records()
     assert not phones["101"].received_recordings()  # 101 was never called
     assert_tone(phones["102"].received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert stored == record
@@ -144,13 +128,11 @@ async def test_a_caller_id_exception_for_an_outside_pattern_applies(tmp_path: Pa
             ]
         },
     )
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        async with trunk_pbx(extensions=[owner, extension("102")], trunks=[trunk_to(rig)]) as pbx:
-            await rig.wait_registered()
-            record, phones, _ = await outside_call(
-                pbx, rig, tmp_path, DID, phones={"101": "auto", "102": "auto"}
-            )
-            [stored] = await pbx.stored_records()
+    async with provider_pbx(tmp_path, extensions=[owner, extension("102")]) as (rig, pbx):
+        record, phones, _ = await outside_call(
+            pbx, rig, tmp_path, DID, phones={"101": "auto", "102": "auto"}
+        )
+        [stored] = await pbx.stored_records()
     assert not phones["101"].received_recordings()  # the exception came first
     assert_tone(phones["102"].received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert stored == record
@@ -170,17 +152,14 @@ async def test_an_unregistered_extension_forwards_external_calls_to_its_mobile(
 ) -> None:
     routes = {"not_registered": {"type": "mobile"}}
     owner = _with_mobile(profiles={"available": {"external": routes}})
-    mobile_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", mobile_port))
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[owner], trunks=[trunk_to(rig)], rules=[everybody("provider")]
-        ) as pbx:
-            await rig.wait_registered()
-            record, _, _ = await outside_call(
-                pbx, rig, tmp_path, DID, phones={}, mobile_port=mobile_port
-            )
-            [stored] = await pbx.stored_records()
+    mobile_port, options = outside_options()
+    async with provider_pbx(
+        tmp_path, extensions=[owner], rules=[everybody("provider")], options=options
+    ) as (rig, pbx):
+        record, _, _ = await outside_call(
+            pbx, rig, tmp_path, DID, phones={}, mobile_port=mobile_port
+        )
+        [stored] = await pbx.stored_records()
     [called] = called_lines(tmp_path / "outside")
     # the original caller presented (national format), not the extension
     assert called.startswith("CALLED ruri=3471234567 from= <sip:3351234567@"), called
@@ -197,18 +176,15 @@ async def test_ring_mobile_rings_the_mobile_through_the_trunk_with_the_phone(
     tmp_path: Path,
 ) -> None:
     owner = _with_mobile(profiles={"available": {"ring_mobile": True}})
-    mobile_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", mobile_port))
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[owner], trunks=[trunk_to(rig)], rules=[everybody("provider")]
-        ) as pbx:
-            await rig.wait_registered()
-            # the phone rings and does not answer; the mobile answers and wins
-            record, phones, output = await outside_call(
-                pbx, rig, tmp_path, DID, phones={"101": "manual"}, mobile_port=mobile_port
-            )
-            [stored] = await pbx.stored_records()
+    mobile_port, options = outside_options()
+    async with provider_pbx(
+        tmp_path, extensions=[owner], rules=[everybody("provider")], options=options
+    ) as (rig, pbx):
+        # the phone rings and does not answer; the mobile answers and wins
+        record, phones, output = await outside_call(
+            pbx, rig, tmp_path, DID, phones={"101": "manual"}, mobile_port=mobile_port
+        )
+        [stored] = await pbx.stored_records()
     [called] = called_lines(tmp_path / "outside")
     # the original caller presented (national format), not the extension
     assert called.startswith("CALLED ruri=3471234567 from= <sip:3351234567@"), called
@@ -226,22 +202,15 @@ async def test_an_outside_caller_leaves_a_message_when_the_did_owner_is_offline(
 ) -> None:
     outside = tmp_path / "outside"
     write_tone_pcap(outside, OUTSIDE_TONE, seconds=12)
-    sipp = Processes(outside)
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        # not registered: the external not-registered route, voicemail by default
-        async with trunk_pbx(
-            extensions=[extension("101", dids=[DID])], trunks=[trunk_to(rig)]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                caller = await sipp.start(
-                    *outside_uac_command(rig, DID, outside, caller=OUTSIDE_CALLER, hold_ms=9000)
-                )
-                await sipp.finish(caller, 30)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await sipp.stop_all()
-            [message] = await pbx.mailboxes.messages("101")
+    # not registered: the external not-registered route, voicemail by default
+    async with provider_pbx(tmp_path, extensions=[extension("101", dids=[DID])]) as (rig, pbx):
+        async with peers(outside) as run:
+            caller = await run.sipp.start(
+                *outside_uac_command(rig, DID, outside, caller=OUTSIDE_CALLER, hold_ms=9000)
+            )
+            await run.sipp.finish(caller, 30)
+            [record] = await pbx.wait_records(1)
+        [message] = await pbx.mailboxes.messages("101")
     assert message.caller == OUTSIDE_CALLER
     assert message.duration > 1, message
     assert record.direction is CallDirection.INBOUND
@@ -253,30 +222,23 @@ async def _forward_an_internal_call_out(tmp_path: Path) -> tuple[str, CallRecord
     """102 calls 101, who is offline and forwards internal calls to an outside number."""
     outside = tmp_path / "outside"
     write_tone_pcap(outside, OUTSIDE_TONE, seconds=3)
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
+    outside_port, options = outside_options()
     routes = {"not_registered": {"type": "number", "number": "+390611112222"}}
     forwarding = extension(
         "101", outbound_caller_id=DID, forwarding={"profiles": {"available": {"internal": routes}}}
     )
-    sipp = Processes(outside)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=[forwarding, extension("102")],
-            trunks=[trunk_to(rig)],
-            rules=[everybody("provider")],
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await sipp.start(*outside_uas_command(outside_port, outside))
-                command = extension_call(
-                    pbx, outside, "call_uac_bye.xml", caller="102", number="101"
-                )
-                await sipp.finish(await sipp.start(*command), 30)
-                await sipp.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await sipp.stop_all()
+    async with (
+        provider_pbx(
+            tmp_path, extensions=[forwarding, extension("102")], rules=[everybody("provider")],
+            options=options,
+        ) as (_, pbx),
+        peers(outside) as run,
+    ):  # fmt: skip
+        callee = await run.sipp.start(*outside_uas_command(outside_port, outside))
+        command = extension_call(pbx, outside, "call_uac_bye.xml", caller="102", number="101")
+        await run.sipp.finish(await run.sipp.start(*command), 30)
+        await run.sipp.finish(callee, 20)
+        [record] = await pbx.wait_records(1)
     [called] = called_lines(outside)
     return called, record
 
@@ -300,22 +262,17 @@ async def test_an_unknown_did_without_a_default_destination_is_refused_and_recor
 ) -> None:
     work = tmp_path / "sipp"
     work.mkdir()
-    sipp = Processes(work)
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        async with trunk_pbx(
-            extensions=[extension("101", dids=[DID])], trunks=[trunk_to(rig)]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                command = outside_command(
-                    "trunk_outside_uac_unknown.xml", work, name="caller", remote=rig.address,
-                    service=UNOWNED_DID, variables={"caller": OUTSIDE_CALLER},
-                )  # fmt: skip
-                await sipp.finish(await sipp.start(*command), 20)
-                assert log_lines(work, "caller", "REFUSED Unknown number")
-                [record] = await pbx.wait_records(1, within=3)
-            finally:
-                await sipp.stop_all()
+    async with (
+        provider_pbx(tmp_path, extensions=[extension("101", dids=[DID])]) as (rig, pbx),
+        peers(work) as run,
+    ):
+        command = outside_command(
+            "trunk_outside_uac_unknown.xml", work, name="caller", remote=rig.address,
+            service=UNOWNED_DID, variables={"caller": OUTSIDE_CALLER},
+        )  # fmt: skip
+        await run.sipp.finish(await run.sipp.start(*command), 20)
+        assert log_lines(work, "caller", "REFUSED Unknown number")
+        [record] = await pbx.wait_records(1, within=3)
     assert record.direction is CallDirection.INBOUND
     assert record.result is CallResult.REJECTED
     assert (record.trunk, record.did, record.caller) == ("provider", UNOWNED_DID, OUTSIDE_CALLER)
@@ -324,26 +281,18 @@ async def test_an_unknown_did_without_a_default_destination_is_refused_and_recor
 async def test_a_carriers_delayed_offer_reaches_the_did_owner_with_audio(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     write_tone_pcap(outside, OUTSIDE_TONE)
-    processes, sipp = Processes(tmp_path), Processes(outside)
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        async with trunk_pbx(
-            extensions=[extension("101", dids=[DID])], trunks=[trunk_to(rig)]
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                phone, _ = await start_phone(processes, tmp_path, "101", pbx)
-                command = outside_command(
-                    "trunk_outside_uac_late.xml", outside, name="caller", remote=rig.address,
-                    service=DID, variables={"caller": OUTSIDE_CALLER, "hold": "3000"},
-                )  # fmt: skip
-                await sipp.finish(await sipp.start(*command), 30)
-                [record] = await pbx.wait_records(1)
-                await asyncio.sleep(0.5)
-            finally:
-                with contextlib.suppress(OSError, NameError):  # NameError: it never started
-                    await phone.command("quit")
-                await processes.stop_all()
-                await sipp.stop_all()
+    async with (
+        provider_pbx(tmp_path, extensions=[extension("101", dids=[DID])]) as (rig, pbx),
+        peers(tmp_path, outside) as run,
+    ):
+        phone, _ = await run.phone("101", pbx)
+        command = outside_command(
+            "trunk_outside_uac_late.xml", outside, name="caller", remote=rig.address,
+            service=DID, variables={"caller": OUTSIDE_CALLER, "hold": "3000"},
+        )  # fmt: skip
+        await run.sipp.finish(await run.sipp.start(*command), 30)
+        [record] = await pbx.wait_records(1)
+        await asyncio.sleep(0.5)
     assert log_lines(outside, "caller", "OFFERED m=audio")
     assert_tone(phone.received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert record.result is CallResult.ANSWERED
@@ -352,14 +301,12 @@ async def test_a_carriers_delayed_offer_reaches_the_did_owner_with_audio(tmp_pat
 
 async def test_a_did_the_provider_writes_nationally_is_read_to_e164(tmp_path: Path) -> None:
     account = dataclasses.replace(ACCOUNT, dids=("0212345",))  # the provider's own writing
-    with provider_rig(tmp_path / "rig", account) as rig:
-        async with trunk_pbx(
-            extensions=[extension("101", dids=[DID])], trunks=[trunk_to(rig, dids=[DID])]
-        ) as pbx:
-            await rig.wait_registered()
-            record, phones, _ = await outside_call(
-                pbx, rig, tmp_path, "0212345", phones={"101": "auto"}
-            )
+    async with provider_pbx(
+        tmp_path, extensions=[extension("101", dids=[DID])], account=account, trunk={"dids": [DID]}
+    ) as (rig, pbx):
+        record, phones, _ = await outside_call(
+            pbx, rig, tmp_path, "0212345", phones={"101": "auto"}
+        )
     assert_tone(phones["101"].received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert (record.did, record.answered_by) == (DID, "101")
 
@@ -380,32 +327,24 @@ async def _default_destination_call(
     """
     outside = tmp_path / "outside"
     write_tone_pcap(outside, OUTSIDE_TONE, seconds=12)
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
-    sipp = Processes(outside)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        trunk = trunk_to(rig, default_destination=destination)
-        async with trunk_pbx(
-            extensions=[extension("101", dids=[DID])],
-            trunks=[trunk],
-            rules=[everybody("provider")],
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = None
-                if destination["type"] == "number":
-                    callee = await sipp.start(*outside_uas_command(outside_port, outside))
-                caller = await sipp.start(
-                    *outside_uac_command(
-                        rig, UNOWNED_DID, outside, caller=OUTSIDE_CALLER, hold_ms=8000
-                    )
-                )
-                await sipp.finish(caller, 30)
-                if callee is not None:
-                    await sipp.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await sipp.stop_all()
+    outside_port, options = outside_options()
+    async with (
+        provider_pbx(
+            tmp_path, extensions=[extension("101", dids=[DID])], rules=[everybody("provider")],
+            options=options, trunk={"default_destination": destination},
+        ) as (rig, pbx),
+        peers(outside) as run,
+    ):  # fmt: skip
+        callee = None
+        if destination["type"] == "number":
+            callee = await run.sipp.start(*outside_uas_command(outside_port, outside))
+        caller = await run.sipp.start(
+            *outside_uac_command(rig, UNOWNED_DID, outside, caller=OUTSIDE_CALLER, hold_ms=8000)
+        )
+        await run.sipp.finish(caller, 30)
+        if callee is not None:
+            await run.sipp.finish(callee, 20)
+        [record] = await pbx.wait_records(1)
     return pbx, record, called_lines(outside)
 
 
