@@ -42,11 +42,10 @@ from tests.interop.trunk_calls_support import (
     OUTSIDE_NUMBER,
     OUTSIDE_TONE,
     PHONE_TONE,
-    Peers,
     TrunkPbx,
     assert_tone,
+    call_out,
     everybody,
-    extension_call,
     free_rtp_range,
     outside_command,
     outside_options,
@@ -144,16 +143,6 @@ async def _record_and_recording(pbx: TrunkPbx, phone: BaresipPhone) -> list[Call
     return records
 
 
-async def _call_out_to_sipp(run: Peers, pbx: TrunkPbx, out: Path, outside_port: int) -> CallRecord:
-    """Extension 101 (SIPp, digest) calls out; SIPp answers at ``outside_port``. The record."""
-    callee = await run.sipp.start(*outside_uas_command(outside_port, out))
-    command = extension_call(pbx, out, "call_uac_bye.xml", caller="101", number=OUTSIDE_NUMBER)
-    await run.sipp.finish(await run.sipp.start(*command), 30)
-    await run.sipp.finish(callee, 20)
-    [record] = await pbx.wait_records(1)
-    return record
-
-
 async def test_a_trunk_refusing_with_503_fails_over_to_the_next(tmp_path: Path) -> None:
     out = tmp_path / "outside"
     write_tone_pcap(out, OUTSIDE_TONE, seconds=2)
@@ -173,7 +162,7 @@ async def test_a_trunk_refusing_with_503_fails_over_to_the_next(tmp_path: Path) 
             await first.wait_registered()
             await second.wait_registered()
             async with peers(out) as run:
-                record = await _call_out_to_sipp(run, pbx, out, outside_port)
+                record = await call_out(run, pbx, out, outside_port)
             [stored] = await pbx.stored_records()
     assert first.log_lines("REJECTED")  # the first trunk was tried, and refused
     assert not first.log_lines("OUTBOUND")
@@ -241,7 +230,7 @@ async def test_the_providers_challenge_to_an_invite_is_answered_with_the_account
         ) as (rig, pbx),
         peers(out) as run,
     ):
-        record = await _call_out_to_sipp(run, pbx, out, outside_port)
+        record = await call_out(run, pbx, out, outside_port)
     assert len(rig.log_lines("CHALLENGE INVITE")) == 1  # answered once, and accepted
     assert rig.log_lines("OUTBOUND")
     [called] = called_lines(out)
@@ -262,7 +251,7 @@ async def test_calls_both_ways_over_a_tcp_trunk(tmp_path: Path) -> None:
         ) as (rig, pbx),
         peers(tmp_path, out) as run,
     ):  # fmt: skip
-        await _call_out_to_sipp(run, pbx, out, outside_port)
+        await call_out(run, pbx, out, outside_port)
         # and in: the DID's owner answers on baresip (registered over UDP)
         await run.phone("101", pbx)
         caller = await run.sipp.start(

@@ -23,7 +23,8 @@ import pytest
 
 from centralino.domain.call_records import CallDirection, CallResult
 from centralino.domain.events import TrunkChanged
-from tests.interop.calls_support import Processes, free_port
+from centralino.domain.extension import Extension
+from tests.interop.calls_support import free_port
 from tests.interop.pcap_support import RtpStream
 from tests.interop.provider_support import (
     ProviderOptions,
@@ -36,8 +37,14 @@ from tests.interop.trunk_calls_support import (
     ACCOUNT,
     OUTSIDE_NUMBER,
     SUNDAY_NIGHT,
+    Peers,
+    TrunkPbx,
+    call_out,
     everybody,
     extension_call,
+    outside_options,
+    peers,
+    provider_pbx,
     trunk_pbx,
     trunk_to,
     until,
@@ -62,7 +69,7 @@ RESTRICTED = {
 """Extension -> its options, and the reason phrase its outside calls are refused with."""
 
 
-def restricted_extensions() -> list[object]:
+def restricted_extensions() -> list[Extension]:
     found = [extension(number, options=options) for number, (options, _) in RESTRICTED.items()]
     every = {"external_calls_disabled": True, "pin_protected": True}
     every["block_outbound_outside_office_hours"] = True
@@ -102,37 +109,39 @@ def spoken(packets: list[bytes]) -> int:
     return count
 
 
+async def _refused_call(
+    run: Peers, pbx: TrunkPbx, work: Path, caller: str, name: str = "extension"
+) -> int:
+    """``caller`` (SIPp in ``work``) dials the outside number, expecting its refusal.
+
+    Returns how many RTP packets of sound the PBX sent to the caller's early media.
+    """
+    with rtp_listener() as media:
+        command = extension_call(
+            pbx, work, "trunk_uac_refused.xml", caller=caller, number=OUTSIDE_NUMBER,
+            name=name, extra=["-set", "rtp", str(media.getsockname()[1])],
+        )  # fmt: skip
+        await run.sipp.finish(await run.sipp.start(*command), 45)
+        return spoken(drain(media))
+
+
 async def test_each_restriction_is_refused_with_a_spoken_reason_then_403(
     tmp_path: Path,
 ) -> None:
-    processes = Processes(tmp_path)
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        async with trunk_pbx(
-            extensions=restricted_extensions(),
-            trunks=[trunk_to(rig)],
-            rules=[everybody("provider")],
-            now=SUNDAY_NIGHT,
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                for number, (_, phrase) in RESTRICTED.items():
-                    with rtp_listener() as media:
-                        command = extension_call(
-                            pbx, tmp_path, "trunk_uac_refused.xml", caller=number,
-                            number=OUTSIDE_NUMBER, name=f"refused-{number}",
-                            extra=["-set", "rtp", str(media.getsockname()[1])],
-                        )  # fmt: skip
-                        await processes.finish(await processes.start(*command), 45)
-                        heard = spoken(drain(media))
-                    log = (tmp_path / f"refused-{number}.log").read_text()
-                    assert "EARLY media=m=audio " in log, log  # the 183 came with media
-                    wire = (tmp_path / f"refused-{number}.msg").read_text()
-                    assert f"SIP/2.0 403 {phrase}\n" in wire, (number, wire[-2000:])
-                    assert heard > 25, (number, heard)  # half a second of the spoken reason
-                records = await pbx.wait_records(len(RESTRICTED))
-            finally:
-                await processes.stop_all()
-            stored = await pbx.stored_records()
+    async with provider_pbx(
+        tmp_path, extensions=restricted_extensions(), rules=[everybody("provider")],
+        now=SUNDAY_NIGHT,
+    ) as (rig, pbx):  # fmt: skip
+        async with peers(tmp_path) as run:
+            for number, (_, phrase) in RESTRICTED.items():
+                heard = await _refused_call(run, pbx, tmp_path, number, f"refused-{number}")
+                log = (tmp_path / f"refused-{number}.log").read_text()
+                assert "EARLY media=m=audio " in log, log  # the 183 came with media
+                wire = (tmp_path / f"refused-{number}.msg").read_text()
+                assert f"SIP/2.0 403 {phrase}\n" in wire, (number, wire[-2000:])
+                assert heard > 25, (number, heard)  # half a second of the spoken reason
+            records = await pbx.wait_records(len(RESTRICTED))
+        stored = await pbx.stored_records()
     assert not rig.log_lines("OUTBOUND")  # nothing reached the provider
     assert stored == records
     assert sorted(record.caller for record in records) == sorted(RESTRICTED)
@@ -154,41 +163,27 @@ async def test_the_unlock_code_and_pin_by_rfc4733_allow_the_next_outside_call(
     unlock.mkdir()
     keys.write(unlock / "rtp.pcap")
     write_tone_pcap(out, 1000.0, seconds=2)
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
-    processes, callee_processes = Processes(unlock), Processes(out)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=restricted_extensions(),
-            trunks=[trunk_to(rig)],
-            rules=[everybody("provider")],
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await callee_processes.start(*outside_uas_command(outside_port, out))
-                command = extension_call(
-                    pbx, unlock, "vm_uac_pcap.xml", caller="105", number="777", name="unlock"
-                )
-                await processes.finish(await processes.start(*command), 45)
-                command = extension_call(
-                    pbx, out, "call_uac_bye.xml", caller="105", number=OUTSIDE_NUMBER
-                )
-                await callee_processes.finish(await callee_processes.start(*command), 30)
-                await callee_processes.finish(callee, 20)
-                # numbering.outbound_unlock_minutes (10) later, the PIN is asked again
-                pbx.clock.advance(minutes=11)
-                with rtp_listener() as media:
-                    command = extension_call(
-                        pbx, unlock, "trunk_uac_refused.xml", caller="105",
-                        number=OUTSIDE_NUMBER, name="relocked",
-                        extra=["-set", "rtp", str(media.getsockname()[1])],
-                    )  # fmt: skip
-                    await processes.finish(await processes.start(*command), 45)
-                records = await pbx.wait_records(3)
-            finally:
-                await processes.stop_all()
-                await callee_processes.stop_all()
-            stored = await pbx.stored_records()
+    outside_port, options = outside_options()
+    async with provider_pbx(
+        tmp_path, extensions=restricted_extensions(), rules=[everybody("provider")],
+        options=options,
+    ) as (_, pbx):  # fmt: skip
+        async with peers(unlock) as unlocking, peers(out) as calls:
+            callee = await calls.sipp.start(*outside_uas_command(outside_port, out))
+            command = extension_call(
+                pbx, unlock, "vm_uac_pcap.xml", caller="105", number="777", name="unlock"
+            )
+            await unlocking.sipp.finish(await unlocking.sipp.start(*command), 45)
+            command = extension_call(
+                pbx, out, "call_uac_bye.xml", caller="105", number=OUTSIDE_NUMBER
+            )
+            await calls.sipp.finish(await calls.sipp.start(*command), 30)
+            await calls.sipp.finish(callee, 20)
+            # numbering.outbound_unlock_minutes (10) later, the PIN is asked again
+            pbx.clock.advance(minutes=11)
+            await _refused_call(unlocking, pbx, unlock, "105", "relocked")
+            records = await pbx.wait_records(3)
+        stored = await pbx.stored_records()
     [called] = called_lines(out)
     assert called.startswith("CALLED ruri=0698765432 "), called
     relocked = (unlock / "relocked.msg").read_text()
@@ -206,26 +201,14 @@ async def test_the_unlock_code_and_pin_by_rfc4733_allow_the_next_outside_call(
 async def test_an_emergency_number_passes_every_restriction(tmp_path: Path) -> None:
     out = tmp_path / "outside"
     write_tone_pcap(out, 1000.0, seconds=2)
-    outside_port = free_port()
-    options = ProviderOptions(outside=("127.0.0.1", outside_port))
-    processes = Processes(out)
-    with provider_rig(tmp_path / "rig", ACCOUNT, options) as rig:
-        async with trunk_pbx(
-            extensions=restricted_extensions(),
-            trunks=[trunk_to(rig)],
-            rules=[everybody("provider")],
-            now=SUNDAY_NIGHT,
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                callee = await processes.start(*outside_uas_command(outside_port, out))
-                command = extension_call(pbx, out, "call_uac_bye.xml", caller="106", number="112")
-                await processes.finish(await processes.start(*command), 30)
-                await processes.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await processes.stop_all()
-            [stored] = await pbx.stored_records()
+    outside_port, options = outside_options()
+    async with provider_pbx(
+        tmp_path, extensions=restricted_extensions(), rules=[everybody("provider")],
+        options=options, now=SUNDAY_NIGHT,
+    ) as (_, pbx):  # fmt: skip
+        async with peers(out) as run:
+            record = await call_out(run, pbx, out, outside_port, caller="106", number="112")
+        [stored] = await pbx.stored_records()
     [called] = called_lines(out)
     # 112 as dialled; the extension's own caller ID (national format)
     assert called.startswith("CALLED ruri=112 from= <sip:0212345@"), called
@@ -236,24 +219,14 @@ async def test_an_emergency_number_passes_every_restriction(tmp_path: Path) -> N
 
 
 async def test_a_refused_outside_call_is_outbound(tmp_path: Path) -> None:
-    processes = Processes(tmp_path)
-    with provider_rig(tmp_path / "rig", ACCOUNT) as rig:
-        async with trunk_pbx(
-            extensions=restricted_extensions(),
-            trunks=[trunk_to(rig)],
-            rules=[everybody("provider")],
-        ) as pbx:
-            await rig.wait_registered()
-            try:
-                with rtp_listener() as media:
-                    command = extension_call(
-                        pbx, tmp_path, "trunk_uac_refused.xml", caller="103",
-                        number=OUTSIDE_NUMBER, extra=["-set", "rtp", str(media.getsockname()[1])],
-                    )  # fmt: skip
-                    await processes.finish(await processes.start(*command), 45)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await processes.stop_all()
+    async with (
+        provider_pbx(
+            tmp_path, extensions=restricted_extensions(), rules=[everybody("provider")]
+        ) as (_, pbx),
+        peers(tmp_path) as run,
+    ):
+        await _refused_call(run, pbx, tmp_path, "103")
+        [record] = await pbx.wait_records(1)
     assert record.result is CallResult.REJECTED
     assert record.direction is CallDirection.OUTBOUND, record.direction
 
@@ -262,7 +235,6 @@ async def test_an_emergency_call_is_tried_on_a_trunk_believed_down(tmp_path: Pat
     out = tmp_path / "outside"
     write_tone_pcap(out, 1000.0, seconds=2)
     outside_port = free_port()
-    processes = Processes(out)
     caller = extension("106", dids=["+390212345"], options={"external_calls_disabled": True})
     async with trunk_pbx(extensions=[caller], rules=[everybody("provider")]) as pbx:
         # the provider trusts the PBX's address; the PBX's registration is refused
@@ -280,14 +252,8 @@ async def test_an_emergency_call_is_tried_on_a_trunk_believed_down(tmp_path: Pat
             await trunks.settled()
             await until(lambda: len(rig.log_lines("CHALLENGE REGISTER")) >= 2, 10, "refused")
             await until(lambda: not trunks.is_up("provider"), 5, "still up")
-            try:
-                callee = await processes.start(*outside_uas_command(outside_port, out))
-                command = extension_call(pbx, out, "call_uac_bye.xml", caller="106", number="112")
-                await processes.finish(await processes.start(*command), 30)
-                await processes.finish(callee, 20)
-                [record] = await pbx.wait_records(1)
-            finally:
-                await processes.stop_all()
+            async with peers(out) as run:
+                record = await call_out(run, pbx, out, outside_port, caller="106", number="112")
     [called] = called_lines(out)
     # its own first DID as the caller ID, the number as dialled
     assert called.startswith("CALLED ruri=112 from= <sip:0212345@"), called

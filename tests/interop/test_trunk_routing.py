@@ -37,8 +37,8 @@ from tests.interop.trunk_calls_support import (
     UNOWNED_DID,
     TrunkPbx,
     assert_tone,
+    call_out,
     everybody,
-    extension_call,
     log_lines,
     outside_command,
     outside_options,
@@ -234,11 +234,7 @@ async def _forward_an_internal_call_out(tmp_path: Path) -> tuple[str, CallRecord
         ) as (_, pbx),
         peers(outside) as run,
     ):  # fmt: skip
-        callee = await run.sipp.start(*outside_uas_command(outside_port, outside))
-        command = extension_call(pbx, outside, "call_uac_bye.xml", caller="102", number="101")
-        await run.sipp.finish(await run.sipp.start(*command), 30)
-        await run.sipp.finish(callee, 20)
-        [record] = await pbx.wait_records(1)
+        record = await call_out(run, pbx, outside, outside_port, caller="102", number="101")
     [called] = called_lines(outside)
     return called, record
 

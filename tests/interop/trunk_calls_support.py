@@ -53,6 +53,7 @@ from tests.interop.provider_support import (
     ProviderAccount,
     ProviderOptions,
     ProviderRig,
+    outside_uas_command,
     provider_rig,
 )
 from tests.telephony.apps.fakes import InMemoryMailboxes
@@ -70,6 +71,7 @@ __all__ = [
     "Peers",
     "TrunkPbx",
     "assert_tone",
+    "call_out",
     "everybody",
     "extension_call",
     "free_rtp_range",
@@ -371,6 +373,27 @@ async def peers(root: Path, work: Path | None = None) -> AsyncIterator[Peers]:
                 await phone.command("quit")
         await found.baresip.stop_all()
         await found.sipp.stop_all()
+
+
+async def call_out(
+    run: Peers,
+    pbx: TrunkPbx,
+    work: Path,
+    outside_port: int,
+    *,
+    caller: str = "101",
+    number: str = OUTSIDE_NUMBER,
+) -> CallRecord:
+    """Extension ``caller`` (SIPp, digest) dials ``number``; SIPp answers at ``outside_port``.
+
+    Both SIPp run to their end in ``work``; returns the call's record, the only one.
+    """
+    callee = await run.sipp.start(*outside_uas_command(outside_port, work))
+    command = extension_call(pbx, work, "call_uac_bye.xml", caller=caller, number=number)
+    await run.sipp.finish(await run.sipp.start(*command), 30)
+    await run.sipp.finish(callee, 20)
+    [record] = await pbx.wait_records(1)
+    return record
 
 
 async def start_phone(
