@@ -51,7 +51,7 @@ from centralino.domain.destination import (
     Voicemail,
 )
 from centralino.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from centralino.domain.events import DomainEvent, OutboundRuleChanged, TrunkChanged
+from centralino.domain.events import OutboundRuleChanged, TrunkChanged
 from centralino.domain.model import DomainModel
 from centralino.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from centralino.domain.trunks import (
@@ -263,8 +263,34 @@ async def _check_rule(uow: UnitOfWork, rule: OutboundRule) -> None:
     _raise_errors([error for check in RULE_CHECKS for error in check.check(rule, known)])
 
 
-async def _changed(uow: UnitOfWork, actor: Actor, event: DomainEvent) -> None:
-    await uow.changes.append([event], actor=actor.username)
+def _name(before: Trunk | OutboundRule | None, after: Trunk | OutboundRule | None) -> str:
+    """The name of the resource a write is about (its new version, else its old one)."""
+    return after.name if after is not None else before.name if before is not None else ""
+
+
+async def _audited(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    action: AuditAction,
+    kind: Literal["trunk", "outbound_rule"],
+    before: DomainModel | None,
+    after: DomainModel | None,
+    change: TrunkChanged | OutboundRuleChanged,
+) -> None:
+    """A write made in ``uow``: its audit entry and its change-feed event, then the commit."""
+    await record(
+        uow.audit,
+        clock,
+        actor,
+        action,
+        kind,
+        change.name,
+        before.model_dump(mode="json") if before else None,
+        after.model_dump(mode="json") if after else None,
+    )
+    await uow.changes.append([change], actor=actor.username)
+    await uow.commit()
 
 
 def _same_name(merged: Mapping[str, Any], name: str) -> None:
@@ -386,19 +412,9 @@ class TrunkService:
     ) -> None:
         if after is not None:
             await uow.trunks.put(after)
-        name = after.name if after is not None else before.name if before is not None else ""
-        await record(
-            uow.audit,
-            self._clock,
-            actor,
-            action,
-            "trunk",
-            name,
-            before.model_dump(mode="json") if before else None,
-            after.model_dump(mode="json") if after else None,
-        )
-        await _changed(uow, actor, TrunkChanged(name=name, trunk=after))
-        await uow.commit()
+        name = _name(before, after)
+        change = TrunkChanged(name=name, trunk=after)
+        await _audited(uow, self._clock, actor, action, "trunk", before, after, change)
 
 
 class OutboundRuleService:
@@ -485,16 +501,6 @@ class OutboundRuleService:
     ) -> None:
         if after is not None:
             await uow.outbound_rules.put(after)
-        name = after.name if after is not None else before.name if before is not None else ""
-        await record(
-            uow.audit,
-            self._clock,
-            actor,
-            action,
-            "outbound_rule",
-            name,
-            before.model_dump(mode="json") if before else None,
-            after.model_dump(mode="json") if after else None,
-        )
-        await _changed(uow, actor, OutboundRuleChanged(name=name, rule=after))
-        await uow.commit()
+        name = _name(before, after)
+        change = OutboundRuleChanged(name=name, rule=after)
+        await _audited(uow, self._clock, actor, action, "outbound_rule", before, after, change)
