@@ -15,10 +15,11 @@ The routes sit behind the same login as every other management route; the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -81,18 +82,18 @@ class CallRecordPageOut(BaseModel):
     next_cursor: str | None
 
 
-def _filters(
-    started_from: str | None,
-    started_before: str | None,
-    extension: str | None,
-    direction: CallDirection | None,
-    result: CallResult | None,
-    trunk: str | None,
-    sort: CallRecordSort | None,
-    order: str | None,
-    limit: int | None,
-    cursor: str | None,
+async def _filters(
+    started_from: _Text = None,
+    started_before: _Text = None,
+    extension: _Text = None,
+    direction: CallDirection | None = None,
+    result: CallResult | None = None,
+    trunk: _Text = None,
+    sort: CallRecordSort | None = None,
+    order: Literal["asc", "desc"] | None = None,
+    cursor: _Cursor = None,
 ) -> CallRecordFilters:
+    """The filters both the JSON pages and the CSV export take (all but ``limit``)."""
     return CallRecordFilters(
         started_from=started_from,
         started_before=started_before,
@@ -102,42 +103,23 @@ def _filters(
         trunk=trunk,
         sort=None if sort is None else sort.value,
         order=order,
-        limit=limit,
         cursor=cursor,
     )
+
+
+_Filters = Annotated[CallRecordFilters, Depends(_filters)]
 
 
 @router.get("/call-records", response_model=CallRecordPageOut)
 async def search_call_records(
     services: Services,
-    started_from: _Text = None,
-    started_before: _Text = None,
-    extension: _Text = None,
-    direction: CallDirection | None = None,
-    result: CallResult | None = None,
-    trunk: _Text = None,
-    sort: CallRecordSort | None = None,
-    order: Literal["asc", "desc"] | None = None,
+    filters: _Filters,
     limit: Annotated[
         int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="50 by default.")
     ] = None,
-    cursor: _Cursor = None,
 ) -> CallRecordPageOut:
     """One page of call records, newest first unless asked otherwise."""
-    found = await services.call_records.search(
-        _filters(
-            started_from,
-            started_before,
-            extension,
-            direction,
-            result,
-            trunk,
-            sort,
-            order,
-            limit,
-            cursor,
-        )
-    )
+    found = await services.call_records.search(dataclasses.replace(filters, limit=limit))
     items = [CallRecordOut.of(record) for record in found.items]
     return CallRecordPageOut(items=items, next_cursor=found.next_cursor)
 
@@ -147,22 +129,8 @@ async def search_call_records(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}, "description": "The records as CSV"}},
 )
-async def export_call_records(
-    services: Services,
-    started_from: _Text = None,
-    started_before: _Text = None,
-    extension: _Text = None,
-    direction: CallDirection | None = None,
-    result: CallResult | None = None,
-    trunk: _Text = None,
-    sort: CallRecordSort | None = None,
-    order: Literal["asc", "desc"] | None = None,
-    cursor: _Cursor = None,
-) -> StreamingResponse:
+async def export_call_records(services: Services, filters: _Filters) -> StreamingResponse:
     """Every matching call record as CSV (streamed a page at a time)."""
-    filters = _filters(
-        started_from, started_before, extension, direction, result, trunk, sort, order, None, cursor
-    )
     pieces = await services.call_records.export_csv(filters)
     return StreamingResponse(pieces, media_type="text/csv; charset=utf-8", headers=_CSV_HEADERS)
 
