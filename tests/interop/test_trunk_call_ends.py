@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from tests.interop.baresip_support import BaresipPhone
 from tests.interop.calls_support import free_port
 from tests.interop.provider_support import (
     ProviderOptions,
+    ProviderRig,
     kamailio_available,
     outside_uac_command,
     provider_rig,
@@ -60,9 +63,23 @@ pytestmark = [
 ]
 
 
-async def test_the_outside_callee_hangs_up_an_outbound_call(tmp_path: Path) -> None:
+@dataclass
+class _Out:
+    """What a test of a call out to SIPp's outside callee works with."""
+
+    rig: ProviderRig
+    pbx: TrunkPbx
+    run: Peers
+    callee: asyncio.subprocess.Process
+    """SIPp's outside callee (``callee.log`` in ``tmp_path/sipp``), started."""
+    port: int
+    """Where it listens (the provider relays calls out there)."""
+
+
+@contextlib.asynccontextmanager
+async def _calling_out(tmp_path: Path, scenario: str, **variables: str) -> AsyncIterator[_Out]:
+    """Extension 101 may call out through the provider to SIPp running ``scenario``."""
     work = tmp_path / "sipp"
-    write_tone_pcap(work, OUTSIDE_TONE, seconds=3)
     outside_port, options = outside_options()
     async with (
         provider_pbx(
@@ -70,19 +87,25 @@ async def test_the_outside_callee_hangs_up_an_outbound_call(tmp_path: Path) -> N
         ) as (rig, pbx),
         peers(tmp_path, work) as run,
     ):
-        callee = await run.sipp.start(
-            *outside_command(
-                "trunk_outside_uas_hangup.xml", work, name="callee", port=outside_port,
-                variables={"hold": "2000"},
-            )
-        )  # fmt: skip
+        command = outside_command(
+            scenario, work, name="callee", port=outside_port, variables=variables
+        )
+        yield _Out(rig, pbx, run, await run.sipp.start(*command), outside_port)
+
+
+async def test_the_outside_callee_hangs_up_an_outbound_call(tmp_path: Path) -> None:
+    work = tmp_path / "sipp"
+    write_tone_pcap(work, OUTSIDE_TONE, seconds=3)
+    async with _calling_out(tmp_path, "trunk_outside_uas_hangup.xml", hold="2000") as out:
         # the extension waits for the PBX's BYE (vm_uac_pcap.xml)
-        command = extension_call(pbx, work, "vm_uac_pcap.xml", caller="101", number=OUTSIDE_NUMBER)
-        await run.sipp.finish(await run.sipp.start(*command), 30)
-        await run.sipp.finish(callee, 20)
-        [record] = await pbx.wait_records(1)
+        command = extension_call(
+            out.pbx, work, "vm_uac_pcap.xml", caller="101", number=OUTSIDE_NUMBER
+        )
+        await out.run.sipp.finish(await out.run.sipp.start(*command), 30)
+        await out.run.sipp.finish(out.callee, 20)
+        [record] = await out.pbx.wait_records(1)
     assert log_lines(work, "callee", "HUNG UP")
-    assert [line for line in rig.log_lines("IN BYE") if f":{outside_port} " in line]
+    assert [line for line in out.rig.log_lines("IN BYE") if f":{out.port} " in line]
     assert record.direction is CallDirection.OUTBOUND
     assert record.result is CallResult.ANSWERED
     assert record.trunk == "provider"
@@ -224,20 +247,9 @@ async def test_the_outside_callees_early_media_reaches_the_phone_then_the_answer
 ) -> None:
     work = tmp_path / "sipp"
     write_tone_pcap(work, OUTSIDE_TONE, seconds=8)  # from the 183 on, through the answer
-    outside_port, options = outside_options()
-    async with (
-        provider_pbx(
-            tmp_path, extensions=[extension("101")], rules=[everybody("provider")], options=options
-        ) as (_, pbx),
-        peers(tmp_path, work) as run,
-    ):
-        callee = await run.sipp.start(
-            *outside_command(
-                "trunk_outside_uas_early.xml", work, name="callee", port=outside_port,
-                variables={"early": "2500"},
-            )
-        )  # fmt: skip
-        phone = await _dial_out(run, pbx, work)
+    async with _calling_out(tmp_path, "trunk_outside_uas_early.xml", early="2500") as out:
+        pbx = out.pbx
+        phone = await _dial_out(out.run, pbx, work)
         await asyncio.sleep(1.5)
         assert not any(event.state is CallState.ANSWERED for event in pbx.states)
         media = pbx.telephony.media
@@ -250,7 +262,7 @@ async def test_the_outside_callees_early_media_reaches_the_phone_then_the_answer
         await until(pbx.answered, 10, "answered")
         await asyncio.sleep(2)
         await phone.command("hangup")
-        await run.sipp.finish(callee, 20)
+        await out.run.sipp.finish(out.callee, 20)
         [record] = await pbx.wait_records(1)
         await asyncio.sleep(0.5)
     assert log_lines(work, "callee", "ANSWERED")
@@ -262,25 +274,14 @@ async def test_the_outside_callees_early_media_reaches_the_phone_then_the_answer
 async def test_the_extension_gives_up_an_outside_call_while_it_rings(tmp_path: Path) -> None:
     work = tmp_path / "sipp"
     work.mkdir()
-    outside_port, options = outside_options()
-    async with (
-        provider_pbx(
-            tmp_path, extensions=[extension("101")], rules=[everybody("provider")], options=options
-        ) as (rig, pbx),
-        peers(tmp_path, work) as run,
-    ):
-        callee = await run.sipp.start(
-            *outside_command(
-                "trunk_outside_uas_cancelled.xml", work, name="callee", port=outside_port
-            )
-        )
-        phone = await _dial_out(run, pbx, work)
+    async with _calling_out(tmp_path, "trunk_outside_uas_cancelled.xml") as out:
+        phone = await _dial_out(out.run, out.pbx, work)
         await asyncio.sleep(1)
         await phone.command("hangup")
-        await run.sipp.finish(callee, 20)
-        [record] = await pbx.wait_records(1)
+        await out.run.sipp.finish(out.callee, 20)
+        [record] = await out.pbx.wait_records(1)
     assert log_lines(work, "callee", "CANCELLED")
-    assert rig.log_lines("IN CANCEL")
+    assert out.rig.log_lines("IN CANCEL")
     assert record.direction is CallDirection.OUTBOUND
     assert record.result is CallResult.NO_ANSWER, record
     assert (record.caller, record.trunk, record.answered_by) == ("101", "provider", None)
@@ -391,28 +392,16 @@ async def test_the_outside_callee_puts_the_call_on_hold_through_the_provider(
 ) -> None:
     work = tmp_path / "sipp"
     write_tone_pcap(work, OUTSIDE_TONE, seconds=2)
-    outside_port, options = outside_options()
-    async with (
-        provider_pbx(
-            tmp_path, extensions=[extension("101")], rules=[everybody("provider")], options=options
-        ) as (rig, pbx),
-        peers(tmp_path, work) as run,
-    ):
-        callee = await run.sipp.start(
-            *outside_command(
-                "trunk_outside_uas_hold.xml", work, name="callee", port=outside_port,
-                variables={"hold": "1500"},
-            )
-        )  # fmt: skip
-        phone, _ = await run.phone("101", pbx, answer="manual")
-        await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{pbx.port}")
+    async with _calling_out(tmp_path, "trunk_outside_uas_hold.xml", hold="1500") as out:
+        phone, _ = await out.run.phone("101", out.pbx, answer="manual")
+        await phone.command("dial", f"sip:{OUTSIDE_NUMBER}@127.0.0.1:{out.pbx.port}")
         await until(lambda: log_lines(work, "callee", "HELD"), 15, "held")
         await asyncio.sleep(0.5)
         await phone.command("hangup")
-        await run.sipp.finish(callee, 20)
-        [record] = await pbx.wait_records(1)
+        await out.run.sipp.finish(out.callee, 20)
+        [record] = await out.pbx.wait_records(1)
     [held] = log_lines(work, "callee", "HELD")
     assert held in ("HELD recvonly", "HELD inactive"), held  # the phone took the hold
-    assert [line for line in rig.log_lines("IN INVITE") if f":{outside_port} " in line]
+    assert [line for line in out.rig.log_lines("IN INVITE") if f":{out.port} " in line]
     assert record.result is CallResult.ANSWERED
     assert record.reason == "caller_hung_up", record.reason
