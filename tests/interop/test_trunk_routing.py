@@ -99,23 +99,29 @@ async def outside_call(
     return record, started, output
 
 
-async def test_an_unknown_did_reaches_the_trunks_default_destination(tmp_path: Path) -> None:
-    destination = {"type": "extension", "number": "102"}
-    extensions = [extension("101", dids=[DID]), extension("102")]
-    trunk = {"default_destination": destination}
+async def _assert_102_answers(
+    tmp_path: Path, extensions: list[Extension], did: str, trunk: dict[str, object] | None = None
+) -> None:
+    """The outside caller dials ``did``; 102's phone answers it, 101's is never called."""
     async with provider_pbx(tmp_path, extensions=extensions, trunk=trunk) as (rig, pbx):
         record, phones, _ = await outside_call(
-            pbx, rig, tmp_path, UNOWNED_DID, phones={"101": "auto", "102": "auto"}
+            pbx, rig, tmp_path, did, phones={"101": "auto", "102": "auto"}
         )
         [stored] = await pbx.stored_records()
-    assert not phones["101"].received_recordings()  # 101 was never called
+    assert not phones["101"].received_recordings()
     assert_tone(phones["102"].received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
     assert stored == record
     assert record.direction is CallDirection.INBOUND
     assert record.result is CallResult.ANSWERED
     assert (record.trunk, record.did, record.caller, record.answered_by) == (
-        "provider", UNOWNED_DID, OUTSIDE_CALLER, "102",
+        "provider", did, OUTSIDE_CALLER, "102",
     )  # fmt: skip
+
+
+async def test_an_unknown_did_reaches_the_trunks_default_destination(tmp_path: Path) -> None:
+    extensions = [extension("101", dids=[DID]), extension("102")]
+    trunk: dict[str, object] = {"default_destination": {"type": "extension", "number": "102"}}
+    await _assert_102_answers(tmp_path, extensions, UNOWNED_DID, trunk)
 
 
 async def test_a_caller_id_exception_for_an_outside_pattern_applies(tmp_path: Path) -> None:
@@ -128,19 +134,7 @@ async def test_a_caller_id_exception_for_an_outside_pattern_applies(tmp_path: Pa
             ]
         },
     )
-    async with provider_pbx(tmp_path, extensions=[owner, extension("102")]) as (rig, pbx):
-        record, phones, _ = await outside_call(
-            pbx, rig, tmp_path, DID, phones={"101": "auto", "102": "auto"}
-        )
-        [stored] = await pbx.stored_records()
-    assert not phones["101"].received_recordings()  # the exception came first
-    assert_tone(phones["102"].received_recordings()[-1], wanted=OUTSIDE_TONE, unwanted=PHONE_TONE)
-    assert stored == record
-    assert record.direction is CallDirection.INBOUND
-    assert record.result is CallResult.ANSWERED
-    assert (record.trunk, record.did, record.caller, record.answered_by) == (
-        "provider", DID, OUTSIDE_CALLER, "102",
-    )  # fmt: skip
+    await _assert_102_answers(tmp_path, [owner, extension("102")], DID)  # the exception first
 
 
 def _with_mobile(**forwarding: object) -> Extension:
