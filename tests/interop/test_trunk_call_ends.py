@@ -375,15 +375,18 @@ async def test_a_full_trunk_refuses_the_next_call_both_ways(tmp_path: Path) -> N
         await run.sipp.finish(await run.sipp.start(*inbound), 20)
         await run.sipp.finish(first, 30)
         await run.sipp.finish(callee, 20)
-        # 102's refusal has no record yet: test_..._for_want_of_a_trunk_is_recorded
-        records = await pbx.wait_records(2)
+        records = await pbx.wait_records(3)
     assert "SIP/2.0 503 No trunk available" in (work / "second.msg").read_text()
     assert log_lines(work, "inbound", "REFUSED")
     assert len(rig.log_lines("OUTBOUND")) == 1  # the second call never reached the provider
     by_caller = {record.caller: record for record in records}
     assert by_caller["101"].result is CallResult.ANSWERED
+    assert (by_caller["102"].direction, by_caller["102"].result) == (
+        CallDirection.OUTBOUND, CallResult.REJECTED,
+    )  # fmt: skip
     refused = by_caller[OUTSIDE_CALLER]
-    assert (refused.direction, refused.result) == (CallDirection.INBOUND, CallResult.FAILED)
+    # "rejected" as CallResult says: refused by a rule, a restriction, or for want of a trunk
+    assert (refused.direction, refused.result) == (CallDirection.INBOUND, CallResult.REJECTED)
     assert (refused.trunk, refused.reason) == ("provider", "503 Trunk at its call limit")
 
 
