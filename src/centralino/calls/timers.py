@@ -6,7 +6,10 @@ round's no-answer timer, the resends of a 2xx and their give-up) is a
 real timer for :meth:`Timers.next_deadline` and, when it fires, calls
 :meth:`Timers.expire` with the time: every timer due by then runs, in
 deadline order. Cancelling only marks a timer; the heap drops it when it
-reaches the top, so cancelling is O(1).
+reaches the top, so cancelling is O(1). A cancelled timer lets go of its
+action at once (the action holds its call: a setup timer cancelled at the
+answer would otherwise keep the whole call alive for its 180 s), and the
+heap is swept of cancelled entries now and then so it never grows with them.
 """
 
 from __future__ import annotations
@@ -29,8 +32,17 @@ class Timer:
         self.cancelled = False
 
     def cancel(self) -> None:
-        """Call it off (harmless when it already ran)."""
+        """Call it off (harmless when it already ran); what it held is released."""
         self.cancelled = True
+        self.action = _nothing
+
+
+def _nothing(_now: float) -> None:
+    return
+
+
+_SWEEP_EVERY = 4096
+"""Timers started between two sweeps of the cancelled ones out of the heap."""
 
 
 class Timers:
@@ -39,12 +51,23 @@ class Timers:
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Timer]] = []
         self._order = itertools.count()
+        self._until_sweep = _SWEEP_EVERY
 
     def start(self, at: float, action: Callable[[float], None]) -> Timer:
         """Run ``action(now)`` once ``now >= at``."""
         timer = Timer(at, action)
         heapq.heappush(self._heap, (at, next(self._order), timer))
+        self._until_sweep -= 1
+        if self._until_sweep <= 0:
+            self._sweep()
         return timer
+
+    def _sweep(self) -> None:
+        self._until_sweep = _SWEEP_EVERY
+        live = [entry for entry in self._heap if not entry[2].cancelled]
+        if len(live) < len(self._heap):
+            heapq.heapify(live)
+            self._heap = live
 
     def next_deadline(self) -> float | None:
         """The earliest live deadline, or None."""
