@@ -14,6 +14,7 @@ from centralino.domain.trunks import OutboundRule, Trunk
 from centralino.sip.address import NameAddress
 from centralino.sip.headers import Via
 from centralino.sip.message import make_request
+from centralino.sip.peer import TransportKind
 from centralino.sip.uri import Uri
 from centralino.telephony.calls.outside import EngineOutside
 from tests.telephony.calls_support import extension
@@ -56,8 +57,11 @@ class Trunks:
     def call_ended(self, name: str) -> None:
         self.calls[name] -= 1
 
-    def trunk_for_source(self, ip: str, port: int | None = None) -> Trunk | None:
-        return next((t for t in self.listed if t.host == ip), None)
+    def trunk_for_source(
+        self, ip: str, port: int | None = None, transport: TransportKind = TransportKind.UDP
+    ) -> Trunk | None:
+        """By address and port only (the whole rule is TrunkManager's, tested there)."""
+        return next((t for t in self.listed if t.host == ip and port in (None, t.port)), None)
 
 
 @dataclass
@@ -130,7 +134,7 @@ def test_restrictions_refuse_direct_calls_only_and_the_unlock_lifts_the_pin() ->
     assert isinstance(engine.plan(locked, "+393351234567"), OutsidePlan)
 
 
-def test_an_inbound_call_is_a_trunk_s_only_from_its_port_or_allowed_networks() -> None:
+def test_an_inbound_call_from_a_trunk_is_read_to_its_did_owner_and_e164_caller() -> None:
     owner = extension("104", dids=["+390212345678"])
     engine = outside(owner)
     request = make_request(
@@ -148,4 +152,4 @@ def test_an_inbound_call_is_a_trunk_s_only_from_its_port_or_allowed_networks() -
     assert call is not None
     assert (call.trunk.name, call.did, call.route.owner) == ("voip", "+390212345678", "104")
     assert (call.caller.number, call.caller.display_name) == ("+441234567890", "Ann")
-    assert engine.inbound(request, "198.51.100.1", 5099) is None  # a phone behind the same NAT
+    assert engine.inbound(request, "198.51.100.1", 5099) is None  # not the trunk's: no call

@@ -52,6 +52,7 @@ from centralino.domain.trunks import (
     RegistrationState,
     Trunk,
     TrunkStatus,
+    TrunkTransport,
 )
 from centralino.net.transport import Peer, TransportKind
 from centralino.sip.address import NameAddress
@@ -473,31 +474,38 @@ class TrunkManager:
         live = self._live.get(name)
         return live.trunk if live is not None else None
 
-    def trunk_for_source(self, ip: str, port: int | None = None) -> Trunk | None:
-        """The enabled trunk a request from ``ip`` (and ``port``) comes from, or None.
+    def trunk_for_source(
+        self, ip: str, port: int | None = None, transport: TransportKind = TransportKind.UDP
+    ) -> Trunk | None:
+        """The enabled trunk a request from ``ip``:``port`` over ``transport`` is from, or None.
 
-        A trunk matches when ``ip`` is its host's address or lies in its
-        ``allowed_addresses``. When several trunks share an address, the one
-        whose port is ``port`` wins.
+        The one rule of trunk recognition (its calls are never challenged):
+
+        * from the trunk's resolved address *and* its port (``port`` None:
+          any port). The port counts: phones and a provider may share an
+          address (one NAT, or the loopback in tests), and a phone must
+          never pass for a provider;
+        * over TCP, from a TCP trunk's address, any port: a provider sends
+          on a connection it opens itself, from a port of its own choosing;
+        * from a network in the trunk's ``allowed_addresses``, any port.
         """
         try:
             source = ipaddress.ip_address(ip)
         except ValueError:
             return None
-        candidates = [
-            live
-            for live in self._live.values()
-            if live.trunk.enabled
-            and (live.address == str(source) or any(source in net for net in live.networks))
-        ]
-        if port is not None:
-            for live in candidates:
-                if live.address == str(source) and live.trunk.port == port:
-                    return live.trunk
-        for live in candidates:
-            if live.address == str(source):
+        address = str(source)
+        enabled = [live for live in self._live.values() if live.trunk.enabled]
+        for live in enabled:
+            if live.address == address and port in (None, live.trunk.port):
                 return live.trunk
-        return candidates[0].trunk if candidates else None
+        if transport is TransportKind.TCP:
+            for live in enabled:
+                if live.address == address and live.trunk.transport is TrunkTransport.TCP:
+                    return live.trunk
+        for live in enabled:
+            if any(source in network for network in live.networks):
+                return live.trunk
+        return None
 
     def address(self, name: str) -> str | None:
         """The IP address the trunk's host resolved to (None: unknown or unresolved)."""

@@ -23,7 +23,6 @@ which are full):
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,7 +32,7 @@ import structlog
 from centralino.calls.outside import OutsidePlan, OutsideRefusal, OutsideRoute, outside_party
 from centralino.domain.extension import Extension
 from centralino.domain.numbers import to_e164
-from centralino.domain.trunks import OutboundRule, Trunk, TrunkTransport
+from centralino.domain.trunks import OutboundRule, Trunk
 from centralino.routing.inbound import DidRoute, did_of, route_did
 from centralino.routing.outbound import (
     OutboundRefused,
@@ -90,8 +89,10 @@ class TrunkState(Protocol):
         """A call on the trunk ended."""
         ...
 
-    def trunk_for_source(self, ip: str, port: int | None = None) -> Trunk | None:
-        """The enabled trunk whose calls come from ``ip`` (and ``port``)."""
+    def trunk_for_source(
+        self, ip: str, port: int | None = None, transport: TransportKind = TransportKind.UDP
+    ) -> Trunk | None:
+        """The enabled trunk whose calls come from ``ip``:``port`` over ``transport``."""
         ...
 
 
@@ -213,7 +214,7 @@ class EngineOutside:
         transport: TransportKind = TransportKind.UDP,
     ) -> InboundCall | None:
         """The trunk call ``request`` from ``source``:``port`` is (None: not from a trunk)."""
-        trunk = self._from_trunk(source, port, transport)
+        trunk = self._trunks.trunk_for_source(source, port, transport)
         if trunk is None:
             return None
         headers = request.headers
@@ -227,36 +228,6 @@ class EngineOutside:
             number = to_e164(number, trunk)
         caller = outside_party(number, calling.display_name or "")
         return InboundCall(trunk=trunk, did=did, route=route, caller=caller)
-
-    def _from_trunk(self, source: str, port: int, transport: TransportKind) -> Trunk | None:
-        """The trunk a request comes from: its address *and* port, or its allowed networks.
-
-        The port counts: phones and a provider may share an address (behind
-        one NAT, or all on the loopback in tests), and a phone must never
-        pass for a provider that is not challenged. Over TCP it cannot: a
-        provider sends its requests on a connection it opens itself, from a
-        port of its own choosing (not the one the PBX registers to), so a
-        request over TCP from a TCP trunk's address is that trunk's.
-        """
-        trunk = self._trunks.trunk_for_source(source, port)
-        if trunk is not None and port == trunk.port and self._trunks.address(trunk.name) == source:
-            return trunk
-        if transport is TransportKind.TCP:
-            for candidate in self._trunks.trunks:
-                if (
-                    candidate.enabled
-                    and candidate.transport is TrunkTransport.TCP
-                    and self._trunks.address(candidate.name) == source
-                ):
-                    return candidate
-        if trunk is None:
-            return None
-        try:
-            address = ipaddress.ip_address(source)
-        except ValueError:
-            return None
-        networks = (ipaddress.ip_network(cidr) for cidr in trunk.allowed_addresses)
-        return trunk if any(address in network for network in networks) else None
 
     def has_capacity(self, trunk: Trunk) -> bool:
         """Whether ``trunk`` takes one more call."""
