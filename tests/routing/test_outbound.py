@@ -439,3 +439,13 @@ def test_route_did_to_its_owner_else_the_default_else_nowhere() -> None:
     nowhere = route_did("+390699999999", owners, ALPHA)
     assert nowhere.destination is None
     assert "has no default destination" in nowhere.text
+
+
+def test_a_trunk_listing_its_dids_carries_no_call_to_another_number() -> None:
+    owners = {"+390612340101": "101", "+390612340102": "102"}
+    listed = trunk("listed", dids=["+390612340101"], default_destination={"type": "voicemail"})
+    assert route_did("+390612340101", owners, listed).owner == "101"
+    refused = route_did("+390612340102", owners, listed)  # 102's, but not this trunk's
+    assert refused.destination is None
+    assert refused.owner is None
+    assert "not one of trunk listed's numbers" in refused.text

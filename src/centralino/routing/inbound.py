@@ -5,8 +5,10 @@ in the Request-URI or in the To header (the trunk's ``did_source``), written
 its own way; :func:`did_of` takes it from there and reads it to E.164 with
 the trunk's country (:func:`centralino.domain.numbers.to_e164`), so that it
 compares equal with the DIDs stored on extensions. :func:`route_did` finds
-where the call goes: the extension whose ``dids`` hold it (the call is then
-routed to that extension *as an external call*), else the trunk's
+where the call goes: nowhere when the trunk lists its DIDs and this is not
+one of them (a provider may only call the numbers it routes to us); else
+the extension whose ``dids`` hold it (the call is then routed to that
+extension *as an external call*), else the trunk's
 ``default_destination``, else nowhere (the caller answers 404).
 
 The caller's own number is read the same way (``to_e164`` on the From user
@@ -79,6 +81,9 @@ def route_did(did: str, owners: Mapping[str, str], trunk: Trunk) -> DidRoute:
         The extension owning the DID, else the trunk's default destination,
         else no destination.
     """
+    if trunk.dids and did not in trunk.dids:
+        text = f"DID {did} is not one of trunk {trunk.name}'s numbers: refused"
+        return DidRoute(did=did, destination=None, owner=None, text=text)
     owner = owners.get(did)
     if owner is not None:
         return DidRoute(
