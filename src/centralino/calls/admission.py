@@ -4,10 +4,12 @@ Theory of operation. The routing engine (:func:`centralino.routing.plan_call`)
 decides every call; this module only turns its terminal steps into a SIP
 status and a reason phrase an administrator can read in a trace or on a
 phone's display. Two refusals come before any plan: an unknown number (404)
-and a disabled caller (403). Destinations whose parts do not exist yet end
-the call with a clear answer: anything over a trunk (503 "No trunk for
-external numbers": the mobile, an external number), and voicemail when the
-engine runs without its applications (480 "Voicemail not available").
+and a disabled caller (403). Destinations that cannot be reached end the
+call with a clear answer: voicemail when the engine runs without its
+applications (480 "Voicemail not available"), and an outside number on a
+call the PBX already answered (screening's fallback to the mobile or a
+number: 503, the answered call is hung up; a ringing call dials out through
+the trunks, :mod:`.walker`).
 """
 
 from __future__ import annotations
