@@ -60,7 +60,6 @@ class SessionTimer:
         self._allows_update = allows_update
         self._session = session
         self._timer: Timer | None = None
-        self.refreshes_sent = 0
         self._arm()
 
     def _arm(self) -> None:
@@ -98,7 +97,6 @@ class SessionTimer:
                 extra.append(("Content-Type", "application/sdp"))
         sent = self._leg.send_in_dialog(method, on_outcome=self._answered, extra=extra, body=body)
         if sent is not None:
-            self.refreshes_sent += 1
             self._sent = sent
             self._arm()
 
